@@ -1,0 +1,88 @@
+"""Checkpoints: written atomically, found by model and target, loaded with weights_only=True."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from weakref import proxy
+
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+
+from .errors import UserError
+
+#: Key under which a checkpoint records what it is, for the demo's and evaluation's checks.
+IDENTITY_KEY = "motion_transfer"
+
+
+class AtomicModelCheckpoint(ModelCheckpoint):
+    """ModelCheckpoint whose files appear only complete: written under a temporary name, then
+    renamed. A kill during the write leaves the previous `last.ckpt` intact."""
+
+    def _save_checkpoint(self, trainer, filepath: str) -> None:
+        tmp = f"{filepath}.partial"
+        trainer.save_checkpoint(tmp, self.save_weights_only)
+        if trainer.is_global_zero:
+            os.replace(tmp, filepath)
+        trainer.strategy.barrier("atomic_checkpoint")
+        self._last_global_step_saved = trainer.global_step
+        self._last_checkpoint_saved = filepath
+        if trainer.is_global_zero:
+            for logger in trainer.loggers:
+                logger.after_save_checkpoint(proxy(self))
+
+
+def checkpoint_identity(ckpt: dict) -> dict:
+    return ckpt.get(IDENTITY_KEY) or {}
+
+
+def read_checkpoint(path: str | os.PathLike, option: str = "ckpt_path") -> dict:
+    """Load a checkpoint file safely (weights_only=True), or raise a UserError naming it."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise UserError(f"{option}: '{path}' does not exist; give the path of a .ckpt file written by src/train.py.")
+    if p.is_dir():
+        raise UserError(f"{option}: '{path}' is a folder; give a .ckpt file inside it (e.g. checkpoints/last.ckpt).")
+    try:
+        ckpt = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any failure to unpickle means the same thing to the user
+        raise UserError(f"{option}: '{path}' is not a readable checkpoint (truncated or not written by this toolkit); train again or pick another file.") from err
+    if not isinstance(ckpt, dict) or "state_dict" not in ckpt or not checkpoint_identity(ckpt):
+        raise UserError(f"{option}: '{path}' is not a checkpoint of this toolkit; use one written by src/train.py.")
+    return ckpt
+
+
+def find_latest_checkpoint(train_dir: Path, model_name: str, target_key: str, image_size: int) -> Path | None:
+    """The newest `best*.ckpt` (else `last.ckpt`) under train_dir made by `model_name` on this target and size."""
+    candidates = []
+    for path in Path(train_dir).glob("*/checkpoints/*.ckpt"):
+        try:
+            identity = checkpoint_identity(torch.load(path, map_location="cpu", weights_only=True))
+        except Exception:  # noqa: BLE001 - unreadable files are simply not candidates
+            continue
+        if (identity.get("model"), identity.get("target_key"), identity.get("image_size")) == (model_name, target_key, image_size):
+            # Prefer the best checkpoint of the newest run.
+            candidates.append((path.parent.parent.stat().st_mtime, path.name.startswith("best"), path))
+    if not candidates:
+        return None
+    return max(candidates, key=lambda c: (c[0], c[1]))[2]
+
+
+def load_generator(path: str | os.PathLike, model_name: str, image_size: int, target_key: str | None = None, option: str = "ckpt_path"):
+    """Build the generator stored in a checkpoint, refusing one of another model, size or target."""
+    from .models import MODEL_CLASSES
+
+    ckpt = read_checkpoint(path, option)
+    identity = checkpoint_identity(ckpt)
+    if identity.get("model") != model_name:
+        raise UserError(f"{option}: '{path}' holds a '{identity.get('model')}' model, not '{model_name}'; pass model={identity.get('model')} or another checkpoint.")
+    if identity.get("image_size") != image_size:
+        raise UserError(f"{option}: '{path}' was trained at {identity.get('image_size')} px, not data.image_size={image_size}; pass data.image_size={identity.get('image_size')}.")
+    if target_key is not None and identity.get("target_key") != target_key:
+        raise UserError(f"{option}: '{path}' was trained on another target ('{identity.get('target_name')}'); pass that target or train on this one.")
+    cls = MODEL_CLASSES[model_name]
+    model = cls(**ckpt.get("hyper_parameters", {}))
+    model.on_load_checkpoint(ckpt)
+    model.load_state_dict(ckpt["state_dict"])
+    model.eval()
+    return model

@@ -1,0 +1,162 @@
+"""The demo: a source person's moves, performed by the target person, written as videos."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import cv2
+import hydra
+import numpy as np
+import torch
+from omegaconf import DictConfig
+from tqdm.auto import tqdm
+
+from .cache import SkeletonCache, load_or_build_synthetic_cache, load_or_build_video_cache
+from .checkpoints import find_latest_checkpoint, load_generator
+from .datamodule import SkeletonImageDataModule, resize_crops
+from .drawing import draw_skeletons, render_stick_figures, tensor_to_images
+from .errors import UserError
+from .models import MODEL_CLASSES, NearestNeighbourGenerator, PoseToImageModule
+from .normalization import NORMALIZE_MODES, median_smooth, normalize_poses
+from .runs import run_dir, save_resolved_config
+from .skeleton import forward_fill, sanitize
+from .video import VideoWriter
+
+log = logging.getLogger(__name__)
+
+PANEL_LABELS = ("source", "pose", "generated")
+
+
+def load_source(cfg: DictConfig, datamodule: SkeletonImageDataModule) -> SkeletonCache:
+    """The source clip's cache: the synthetic source person, or `source_video`."""
+    if cfg.data.kind == "synthetic" and not cfg.get("source_video"):
+        return load_or_build_synthetic_cache("source", int(cfg.synthetic_source_frames), int(cfg.seed) + 1, datamodule.cache_dir, datamodule.crop_params)
+    if not cfg.get("source_video"):
+        raise UserError("source_video is not set: give the video of the person whose moves to copy, e.g. source_video=clips/source.mp4.")
+    return load_or_build_video_cache(cfg.source_video, datamodule.cache_dir, datamodule.crop_params, progress=datamodule.progress, option="source_video")
+
+
+def load_model(cfg: DictConfig, datamodule: SkeletonImageDataModule) -> PoseToImageModule:
+    """The generator: from ckpt_path, else the newest trained on this target; nearest is built on the fly."""
+    name = model_name(cfg)
+    if cfg.get("ckpt_path"):
+        return load_generator(cfg.ckpt_path, name, datamodule.image_size, datamodule.target_key)
+    if name == "nearest":
+        model = NearestNeighbourGenerator(datamodule.image_size, datamodule.target_key, datamodule.target_name)
+        train = datamodule.train_set
+        model.set_index(train.vectors, train.images, train.indices)
+        return model
+    latest = find_latest_checkpoint(Path(cfg.paths.train_dir), name, datamodule.target_key, datamodule.image_size)
+    if latest is None:
+        target = "data=synthetic" if datamodule.kind == "synthetic" else f"data=video data.target_video={datamodule.target_video}"
+        raise UserError(
+            f"no checkpoint of model={name} trained on '{datamodule.target_name}' at {datamodule.image_size} px under {cfg.paths.train_dir}; "
+            f"train one with: python src/train.py model={name} {target} data.image_size={datamodule.image_size}"
+        )
+    log.info("using the newest checkpoint of %s on this target: %s", name, latest)
+    return load_generator(latest, name, datamodule.image_size, datamodule.target_key)
+
+
+def model_name(cfg: DictConfig) -> str:
+    target = cfg.model.get("_target_", "")
+    for name, cls in MODEL_CLASSES.items():
+        if target.endswith(cls.__name__):
+            return name
+    raise UserError(f"model: {target!r} is not a generator of this toolkit; use one of {', '.join(MODEL_CLASSES)}.")
+
+
+def prepare_source_poses(source: SkeletonCache, target_reference: np.ndarray, normalize: str, window: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Source skeletons, smoothed, with missing frames holding the last pose, normalised to the target.
+
+    Returns (raw, normalised, n_missing): raw (N, 13, 2) in the source's crops, normalised in the target's.
+    """
+    raw, usable = sanitize(np.asarray(source.skeletons))
+    usable &= np.asarray(source.detected, dtype=bool)
+    n_missing = int((~usable).sum())
+    raw = forward_fill(raw, usable)
+    smoothed = median_smooth(raw, window)
+    normalised = normalize_poses(smoothed, target_reference, normalize)
+    return smoothed, normalised, n_missing
+
+
+def compose_panels(source_crops: np.ndarray, source_poses: np.ndarray, normalised: np.ndarray, generated: np.ndarray, size: int) -> np.ndarray:
+    """Side by side: source crop with its skeleton | normalised stick figure | generated image.
+
+    source_crops (N, R, R, 3) uint8; poses (N, 13, 2) crop coordinates; generated (N, S, S, 3) uint8.
+    Returns (N, size, 3 * size, 3) uint8.
+    """
+    left = draw_skeletons(resize_crops(source_crops, size), source_poses * size)
+    middle = render_stick_figures(normalised, size)
+    right = np.stack([cv2.resize(g, (size, size), interpolation=cv2.INTER_LINEAR) for g in generated])
+    frames = np.concatenate([left, middle, right], axis=2)
+    scale = size / 256.0
+    for frame in frames:
+        for i, label in enumerate(PANEL_LABELS):
+            cv2.putText(frame, label, (int(i * size + 8 * scale), int(22 * scale)), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, (255, 255, 255), max(1, int(round(scale))), cv2.LINE_AA)
+    return frames
+
+
+def run_demo(cfg: DictConfig) -> Path:
+    """Write transfer.mp4 (side by side) and generated.mp4 into this run's folder; return transfer.mp4."""
+    if cfg.normalize not in NORMALIZE_MODES:
+        raise UserError(f"normalize={cfg.normalize!r} is not known; use one of {', '.join(NORMALIZE_MODES)}.")
+    if int(cfg.batch_size) < 1:
+        raise UserError(f"batch_size={cfg.batch_size} must be at least 1.")
+    if int(cfg.smoothing.window) < 1:
+        raise UserError(f"smoothing.window={cfg.smoothing.window} must be 1 (off) or more frames.")
+    out_dir = run_dir()
+    save_resolved_config(cfg, out_dir)
+    torch.manual_seed(int(cfg.seed))
+
+    datamodule: SkeletonImageDataModule = hydra.utils.instantiate(cfg.data)
+    datamodule.prepare_data()
+    datamodule.setup("predict")
+    model = load_model(cfg, datamodule)
+    source = load_source(cfg, datamodule)
+
+    window = int(cfg.smoothing.window) | 1
+    raw, normalised, n_missing = prepare_source_poses(source, datamodule.training_skeletons(), cfg.normalize, window)
+    n = len(raw)
+    size = int(cfg.panel_size)
+    transfer_path, generated_path = out_dir / "transfer.mp4", out_dir / "generated.mp4"
+    transfer = VideoWriter(transfer_path, source.fps, 3 * size, size)
+    generated_video = VideoWriter(generated_path, source.fps, size, size)
+    batch = int(cfg.batch_size)
+    bar = tqdm(total=n, desc="demo", unit="frame", disable=not datamodule.progress)
+    try:
+        for start in range(0, n, batch):
+            stop = min(n, start + batch)
+            images = tensor_to_images(model.generate_from_skeletons(normalised[start:stop], batch))
+            panels = compose_panels(np.asarray(source.crops[start:stop]), raw[start:stop], normalised[start:stop], images, size)
+            transfer.write(panels)
+            generated_video.write(panels[:, :, 2 * size:])
+            if cfg.show:
+                _show(panels)
+            bar.update(stop - start)
+    except BaseException:
+        # Ctrl-C or a failure: keep a playable video of the frames done so far.
+        bar.close()
+        for writer in (transfer, generated_video):
+            if writer.frames_written:
+                writer.close()
+            else:
+                writer.abort()
+        raise
+    bar.close()
+    transfer.close()
+    generated_video.close()
+    log.info("source '%s': %d frames, %d without a person (held the last pose); %s, normalize=%s", source.name, n, n_missing, model_name(cfg), cfg.normalize)
+    print(f"frames: {n}, source frames without a person: {n_missing} (held the last pose)")
+    print(f"generated: {generated_path}")
+    return transfer_path
+
+
+def _show(panels: np.ndarray) -> None:
+    """Show frames in a window when a display exists; never required (headless runs skip it)."""
+    try:
+        for frame in panels:
+            cv2.imshow("motion transfer", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+            cv2.waitKey(1)
+    except cv2.error:
+        log.warning("show=true but no display is available; writing the videos only")

@@ -1,0 +1,47 @@
+"""User-facing errors: one sentence on stderr and a documented exit status, no traceback."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from typing import Callable, TypeVar
+
+#: Exit status for a user's mistake (bad path, bad option, unusable video). A crash exits with 1.
+USER_ERROR_EXIT = 2
+#: Exit status after Ctrl-C, as shells report SIGINT.
+INTERRUPTED_EXIT = 130
+#: Set to 1 to get the full Python traceback instead of the one-sentence message.
+DEBUG_ENV = "MOTION_TRANSFER_DEBUG"
+
+
+class UserError(Exception):
+    """A mistake the user can fix; the message names the file or option and says what to do."""
+
+
+def debug_enabled() -> bool:
+    return os.environ.get(DEBUG_ENV, "") not in ("", "0", "false")
+
+
+T = TypeVar("T")
+
+
+def report_user_errors(fn: Callable[..., T]) -> Callable[..., T]:
+    """Turn a UserError raised by `fn` into one line on stderr and exit status USER_ERROR_EXIT."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except UserError as err:
+            if debug_enabled():
+                raise
+            print(f"error: {err}", file=sys.stderr, flush=True)
+            sys.exit(USER_ERROR_EXIT)
+        except KeyboardInterrupt:
+            if debug_enabled():
+                raise
+            print("interrupted.", file=sys.stderr, flush=True)
+            sys.exit(INTERRUPTED_EXIT)
+
+    return wrapper

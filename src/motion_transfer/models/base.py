@@ -1,0 +1,113 @@
+"""What every generator shares: inputs built from skeletons, validation metrics, image grids."""
+
+from __future__ import annotations
+
+import warnings
+
+import lightning as L
+import numpy as np
+import torch
+import torch.nn.functional as F
+import torchvision
+
+from ..drawing import images_to_tensor, render_stick_figures
+from ..skeleton import forward_fill, sanitize, to_vector
+
+
+class PoseToImageModule(L.LightningModule):
+    """A generator: skeleton (as a 26-vector and/or a stick-figure image) -> (3, S, S) image in [-1, 1].
+
+    Subclasses set `model_name` and implement `generate(vector, stick)`. Hyperparameters saved in
+    checkpoints are primitives only (`image_size`, `target_key`, ...), so checkpoints load with
+    `torch.load(weights_only=True)`, and the demo can refuse a checkpoint made for another model,
+    image size or target.
+    """
+
+    model_name: str = "base"
+
+    def __init__(self, image_size: int = 64, target_key: str = "", target_name: str = "", grid_size: int = 8):
+        super().__init__()
+        self.image_size = int(image_size)
+        self.grid_size = int(grid_size)
+        self._fixed_batch: dict[str, torch.Tensor] | None = None
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        from ..checkpoints import IDENTITY_KEY
+
+        checkpoint[IDENTITY_KEY] = {
+            "model": self.model_name,
+            "image_size": self.image_size,
+            "target_key": self.hparams.get("target_key", ""),
+            "target_name": self.hparams.get("target_name", ""),
+        }
+
+    # -- generation ---------------------------------------------------------------------
+    def generate(self, vector: torch.Tensor, stick: torch.Tensor) -> torch.Tensor:
+        """(N, 26) vectors in [-1, 1] and (N, 3, S, S) stick figures in [-1, 1] -> (N, 3, S, S) images."""
+        raise NotImplementedError(f"{type(self).__name__} must implement generate()")
+
+    def forward(self, vector: torch.Tensor, stick: torch.Tensor) -> torch.Tensor:
+        return self.generate(vector, stick)
+
+    def make_inputs(self, skeletons: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N, 13, 2) crop-coordinate skeletons -> (vector, stick) tensors on this module's device.
+
+        Unusable skeletons (NaN, infinite, far outside the crop, all-zero) are replaced by the
+        last usable one, with a warning; if none is usable, a ValueError says so.
+        """
+        clean, usable = sanitize(skeletons)
+        if not usable.all():
+            warnings.warn(f"{int((~usable).sum())} of {len(usable)} skeletons were unusable (NaN, infinite or degenerate); the last usable pose was used instead")
+            clean = forward_fill(clean, usable)
+        vector = torch.from_numpy(to_vector(clean)).to(self.device)
+        stick = images_to_tensor(render_stick_figures(clean, self.image_size)).to(self.device)
+        return vector, stick
+
+    @torch.no_grad()
+    def generate_from_skeletons(self, skeletons: np.ndarray, batch_size: int = 64) -> torch.Tensor:
+        """(N, 13, 2) crop-coordinate skeletons -> (N, 3, S, S) images in [-1, 1], on the CPU."""
+        was_training = self.training
+        self.eval()
+        out = []
+        for start in range(0, len(skeletons), batch_size):
+            vector, stick = self.make_inputs(skeletons[start:start + batch_size])
+            out.append(self.generate(vector, stick).float().cpu())
+        self.train(was_training)
+        return torch.cat(out) if out else torch.empty(0, 3, self.image_size, self.image_size)
+
+    # -- validation -----------------------------------------------------------------------
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        fake = self.generate(batch["vector"], batch["stick"])
+        real = batch["image"]
+        mse = F.mse_loss(fake, real)
+        # PSNR over [0, 1] images: the [-1, 1] range has peak-to-peak 2.
+        psnr = 10.0 * torch.log10(4.0 / mse.clamp_min(1e-10))
+        n = real.shape[0]
+        self.log("val/l1", F.l1_loss(fake, real), prog_bar=True, batch_size=n, sync_dist=True)
+        self.log("val/mse", mse, batch_size=n, sync_dist=True)
+        self.log("val/psnr", psnr, batch_size=n, sync_dist=True)
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_image_grid("val/samples")
+
+    def _log_image_grid(self, tag: str) -> None:
+        """Log stick figure | real | generated for a fixed validation batch, one row per pair."""
+        if self.trainer is None or self.trainer.sanity_checking or not self.trainer.is_global_zero:
+            return
+        writer = getattr(self.logger, "experiment", None)
+        if writer is None or not hasattr(writer, "add_image"):
+            return
+        if self._fixed_batch is None:
+            datamodule = getattr(self.trainer, "datamodule", None)
+            if datamodule is None or not hasattr(datamodule, "fixed_val_batch"):
+                return
+            self._fixed_batch = datamodule.fixed_val_batch(self.grid_size)
+        batch = {k: v.to(self.device) for k, v in self._fixed_batch.items()}
+        was_training = self.training
+        self.eval()
+        with torch.no_grad():
+            fake = self.generate(batch["vector"], batch["stick"])
+        self.train(was_training)
+        rows = torch.stack([batch["stick"], batch["image"], fake.float()], dim=1).flatten(0, 1)
+        grid = torchvision.utils.make_grid(rows.cpu(), nrow=3, normalize=True, value_range=(-1, 1))
+        writer.add_image(tag, grid, global_step=self.current_epoch)

@@ -1,0 +1,105 @@
+"""Mapping a source person's poses onto the target's body: size, foot placement, smoothing.
+
+Everything works on (frames, 13, 2) arrays in one coordinate system. The demo uses the crop
+coordinates the generators were trained in: the crop already removes the camera distance, so
+what is left to correct is the source's body proportion and where its feet stand in the crop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .skeleton import ANKLES, ankle_point, body_height, valid_frames
+
+NORMALIZE_MODES = ("global", "center_scale", "none")
+
+
+@dataclass(frozen=True)
+class ClipStats:
+    """A clip's ankle-position and body-height statistics (after "Everybody Dance Now")."""
+
+    close: float     # the largest ankle y (the person's closest position)
+    far: float       # a far ankle y: median of the positions between the median and the closest
+    h_close: float   # body height in frames whose ankles are near `close`
+    h_far: float     # body height in frames whose ankles are near `far`
+    mean_x: float    # mean horizontal position of the ankle point
+
+
+def clip_stats(skeletons: np.ndarray, far_fraction: float = 0.5) -> ClipStats:
+    """Statistics of a clip's valid frames. skeletons: (N, 13, 2)."""
+    sk = skeletons[valid_frames(skeletons)]
+    if len(sk) == 0:
+        raise ValueError("no valid skeleton in the clip")
+    ankle_y = sk[:, ANKLES, 1].max(axis=1)
+    heights = body_height(sk)
+    close = float(ankle_y.max())
+    median = float(np.median(ankle_y))
+    # The authors' code: positions above the median within a fraction of the way to the max.
+    band = ankle_y[(ankle_y >= median) & (ankle_y <= median + far_fraction * (close - median))]
+    far = float(np.median(band)) if len(band) else median
+    tolerance = max(0.05 * (close - ankle_y.min()), 1e-3)
+    near_close = heights[np.abs(ankle_y - close) <= tolerance]
+    near_far = heights[np.abs(ankle_y - far) <= tolerance]
+    # "The tallest such frames": a high percentile ignores crouches and bends.
+    h_close = float(np.percentile(near_close, 90)) if len(near_close) else float(np.percentile(heights, 90))
+    h_far = float(np.percentile(near_far, 90)) if len(near_far) else float(np.percentile(heights, 90))
+    return ClipStats(close, far, max(h_close, 1e-6), max(h_far, 1e-6), float(ankle_point(sk)[:, 0].mean()))
+
+
+def normalize_global(source: np.ndarray, source_stats: ClipStats, target_stats: ClipStats) -> np.ndarray:
+    """Everybody Dance Now's global pose normalisation of (N, 13, 2) source skeletons.
+
+    Per frame, p says where the source stands between its far and close positions; the scale
+    interpolates the target/source height ratios at far and close, and the ankle line moves to the
+    same relative place between the target's far and close positions. Horizontally the source
+    keeps its offset from its own mean position, scaled.
+    """
+    ankle = ankle_point(source)
+    foot_y = source[:, ANKLES, 1].max(axis=1)
+    span = source_stats.close - source_stats.far
+    p = (foot_y - source_stats.far) / span if abs(span) > 1e-6 else np.zeros_like(foot_y)
+    ratio_far = target_stats.h_far / source_stats.h_far
+    ratio_close = target_stats.h_close / source_stats.h_close
+    k = ratio_far + p * (ratio_close - ratio_far)
+    new_foot_y = target_stats.far + p * (target_stats.close - target_stats.far)
+    new_x = target_stats.mean_x + k * (ankle[:, 0] - source_stats.mean_x)
+    # Scale about the ankle point, then move it: keep the foot line (max ankle y) at new_foot_y.
+    scaled = ankle[:, None, :] + k[:, None, None] * (source - ankle[:, None, :])
+    scaled_foot_y = scaled[:, ANKLES, 1].max(axis=1)
+    shift = np.stack([new_x - ankle[:, 0], new_foot_y - scaled_foot_y], axis=1)
+    return (scaled + shift[:, None, :]).astype(np.float32)
+
+
+def normalize_center_scale(source: np.ndarray, target_reference: np.ndarray) -> np.ndarray:
+    """Match the source's mean centre and mean body height to the target's, one transform for the clip."""
+    src, tgt = source[valid_frames(source)], target_reference[valid_frames(target_reference)]
+    k = float(np.median(body_height(tgt)) / max(np.median(body_height(src)), 1e-6))
+    src_centre = src.reshape(-1, 2).mean(axis=0)
+    tgt_centre = tgt.reshape(-1, 2).mean(axis=0)
+    return ((source - src_centre) * k + tgt_centre).astype(np.float32)
+
+
+def normalize_poses(source: np.ndarray, target_reference: np.ndarray, mode: str = "global", far_fraction: float = 0.5) -> np.ndarray:
+    """Map (N, 13, 2) source skeletons onto the target's body, given the target's training skeletons."""
+    if mode == "none":
+        return np.asarray(source, dtype=np.float32).copy()
+    if mode == "center_scale":
+        return normalize_center_scale(source, target_reference)
+    if mode == "global":
+        return normalize_global(source, clip_stats(source, far_fraction), clip_stats(target_reference, far_fraction))
+    raise ValueError(f"unknown normalisation {mode!r}; use one of {', '.join(NORMALIZE_MODES)}")
+
+
+def median_smooth(skeletons: np.ndarray, window: int) -> np.ndarray:
+    """Centred running median over time of (N, J, 2) skeletons (NaN frames ignored); window odd."""
+    if window <= 1 or len(skeletons) < 2:
+        return skeletons.copy()
+    half = window // 2
+    padded = np.pad(skeletons, ((half, half), (0, 0), (0, 0)), mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, window, axis=0)  # (N, J, 2, window)
+    with np.errstate(all="ignore"), np.testing.suppress_warnings() as sup:
+        sup.filter(RuntimeWarning)
+        smoothed = np.nanmedian(windows, axis=-1)
+    return np.where(np.isfinite(smoothed), smoothed, skeletons).astype(np.float32)

@@ -1,0 +1,22 @@
+"""Turning a video into a skeleton cache ahead of time."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from .cache import CropParams, load_or_build_video_cache
+
+log = logging.getLogger(__name__)
+
+
+def run_preprocess(cfg: DictConfig) -> Path:
+    """Build (or reuse, unless preprocess.force) the cache of `video`; return the cache folder."""
+    params = CropParams(**cfg.data.crop)
+    cache = load_or_build_video_cache(cfg.video, Path(cfg.paths.cache_dir), params, force=bool(cfg.preprocess.force), progress=bool(cfg.data.progress))
+    meta = cache.meta
+    rate = 100.0 * meta["n_detected"] / max(meta["n_frames"], 1)
+    print(f"frames: {meta['n_frames']}, pose found: {meta['n_detected']} ({rate:.1f}%), missing: {meta['n_missing']}, fps: {meta['fps']:.2f}")
+    return cache.path

@@ -1,0 +1,122 @@
+"""The reduced skeleton: 13 MediaPipe joints in 2-D, and geometry over (frames, joints, 2) arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: MediaPipe Pose landmark indices kept by the lab's reduced skeleton, in this order.
+REDUCED_LANDMARKS = (0, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)
+JOINT_NAMES = (
+    "nose",
+    "left_shoulder", "right_shoulder",
+    "left_elbow", "right_elbow",
+    "left_wrist", "right_wrist",
+    "left_hip", "right_hip",
+    "left_knee", "right_knee",
+    "left_ankle", "right_ankle",
+)
+NUM_JOINTS = len(REDUCED_LANDMARKS)
+NUM_LANDMARKS = 33
+VECTOR_SIZE = 2 * NUM_JOINTS
+
+NOSE = 0
+SHOULDERS = (1, 2)
+HIPS = (7, 8)
+ANKLES = (11, 12)
+#: Index of the virtual neck (mid-shoulder) point appended by `with_neck`.
+NECK = NUM_JOINTS
+
+#: Limbs as pairs of joint indices (NECK is the mid-shoulder point), drawn in this order.
+LIMBS = (
+    (7, 8),    # hips
+    (1, 7),    # left flank
+    (2, 8),    # right flank
+    (1, 2),    # shoulders
+    (NOSE, NECK),
+    (8, 10), (10, 12),  # right leg
+    (7, 9), (9, 11),    # left leg
+    (2, 4), (4, 6),     # right arm
+    (1, 3), (3, 5),     # left arm
+)
+#: One RGB colour per limb: the person's left in warm colours, right in cool ones, so a
+#: generator can tell a left arm from a right arm.
+LIMB_COLORS = np.array(
+    [
+        (200, 200, 200), (255, 170, 0), (0, 170, 255), (230, 230, 230), (255, 255, 255),
+        (0, 90, 255), (0, 220, 255),
+        (255, 60, 0), (255, 220, 0),
+        (60, 60, 255), (0, 255, 160),
+        (255, 0, 120), (255, 120, 200),
+    ],
+    dtype=np.uint8,
+)
+
+
+def reduce_landmarks(landmarks: np.ndarray) -> np.ndarray:
+    """(..., 33, C>=2) MediaPipe landmarks -> (..., 13, 2) reduced skeleton (x, y)."""
+    landmarks = np.asarray(landmarks)
+    if landmarks.shape[-2] != NUM_LANDMARKS:
+        raise ValueError(f"expected {NUM_LANDMARKS} landmarks, got shape {landmarks.shape}")
+    return landmarks[..., REDUCED_LANDMARKS, :2]
+
+
+def with_neck(skeletons: np.ndarray) -> np.ndarray:
+    """(..., 13, 2) -> (..., 14, 2) with the mid-shoulder point appended (index NECK)."""
+    neck = skeletons[..., SHOULDERS, :].mean(axis=-2, keepdims=True)
+    return np.concatenate([skeletons, neck], axis=-2)
+
+
+def valid_frames(skeletons: np.ndarray) -> np.ndarray:
+    """(N, J, 2) -> (N,) bool: True where every coordinate is finite."""
+    return np.isfinite(skeletons).all(axis=(-1, -2))
+
+
+def to_vector(skeletons: np.ndarray) -> np.ndarray:
+    """(N, 13, 2) crop coordinates in [0, 1] -> (N, 26) network input in [-1, 1]."""
+    skeletons = np.asarray(skeletons, dtype=np.float32)
+    return (skeletons.reshape(*skeletons.shape[:-2], VECTOR_SIZE) * 2.0 - 1.0).astype(np.float32)
+
+
+def from_vector(vectors: np.ndarray) -> np.ndarray:
+    """Inverse of `to_vector`: (N, 26) in [-1, 1] -> (N, 13, 2) in [0, 1]."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    return ((vectors + 1.0) / 2.0).reshape(*vectors.shape[:-1], NUM_JOINTS, 2)
+
+
+def ankle_point(skeletons: np.ndarray) -> np.ndarray:
+    """(N, 13, 2) -> (N, 2): the mid-point of the two ankles."""
+    return skeletons[..., ANKLES, :].mean(axis=-2)
+
+
+def body_height(skeletons: np.ndarray) -> np.ndarray:
+    """(N, 13, 2) -> (N,): vertical extent from the nose to the lower ankle (image y grows down)."""
+    return skeletons[..., ANKLES, 1].max(axis=-1) - skeletons[..., NOSE, 1]
+
+
+def sanitize(skeletons: np.ndarray, limit: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
+    """Make hostile skeleton values safe to use.
+
+    Returns (clean, usable): `clean` has every non-finite value, and every coordinate further
+    than `limit` from the unit square, replaced by NaN; `usable` (N,) is True for frames whose
+    joints are all finite afterwards and not all identical (an all-zero skeleton is no pose).
+    """
+    clean = np.array(skeletons, dtype=np.float32, copy=True)
+    clean[~np.isfinite(clean) | (np.abs(clean - 0.5) > limit)] = np.nan
+    spread = np.nanmax(clean, axis=-2) - np.nanmin(clean, axis=-2) if clean.size else clean
+    with np.errstate(invalid="ignore"):
+        usable = valid_frames(clean) & (np.nan_to_num(spread, nan=0.0).max(axis=-1) > 1e-6)
+    return clean, usable
+
+
+def forward_fill(skeletons: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """Replace unusable frames by the last usable one (the first usable one before any).
+
+    (N, J, 2), (N,) bool -> (N, J, 2). Raises ValueError when no frame is usable.
+    """
+    usable = np.asarray(usable, dtype=bool)
+    if not usable.any():
+        raise ValueError("no usable skeleton in the sequence")
+    idx = np.where(usable, np.arange(len(usable)), -1)
+    idx = np.maximum.accumulate(idx)
+    idx[idx < 0] = np.argmax(usable)
+    return skeletons[idx]

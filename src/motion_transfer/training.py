@@ -1,0 +1,52 @@
+"""Training a generator: compose data, model, trainer, callbacks and logger from the config."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import hydra
+import lightning as L
+from omegaconf import DictConfig
+
+from .datamodule import SkeletonImageDataModule
+from .errors import UserError
+from .runs import run_dir, save_resolved_config
+
+log = logging.getLogger(__name__)
+
+
+def run_training(cfg: DictConfig) -> Path:
+    """Fit the configured model; return the best checkpoint (else the last one)."""
+    out_dir = run_dir()
+    save_resolved_config(cfg, out_dir)
+    L.seed_everything(int(cfg.seed), workers=True)
+
+    datamodule: SkeletonImageDataModule = hydra.utils.instantiate(cfg.data)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    model = hydra.utils.instantiate(cfg.model, target_key=datamodule.target_key, target_name=datamodule.target_name)
+
+    callbacks = [hydra.utils.instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c and "_target_" in c]
+    logger = hydra.utils.instantiate(cfg.logger) if cfg.get("logger") and "_target_" in cfg.logger else False
+    trainer_overrides = {}
+    if getattr(model, "fits_in_one_epoch", False):
+        # A model without gradient learning (nearest neighbour) is complete after one pass.
+        trainer_overrides.update(max_epochs=1, min_epochs=1)
+    trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=logger, **trainer_overrides)
+
+    ckpt_path = cfg.get("ckpt_path")
+    if ckpt_path:
+        from .checkpoints import load_generator, read_checkpoint
+
+        read_checkpoint(ckpt_path)  # a clear message for a missing or damaged file
+        load_generator(ckpt_path, model.model_name, datamodule.image_size, datamodule.target_key)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path or None)
+
+    best = ""
+    for cb in trainer.checkpoint_callbacks:
+        best = cb.best_model_path or cb.last_model_path or best
+    if not best:
+        best = str(out_dir / "checkpoints" / "last.ckpt")
+        trainer.save_checkpoint(best)
+    return Path(best).resolve()

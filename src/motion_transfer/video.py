@@ -1,0 +1,134 @@
+"""Reading videos (OpenCV) and writing H.264 MP4 files (PyAV), with clear errors for bad files."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+from .errors import UserError
+
+_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    path: Path
+    fps: float
+    frame_count: int
+    width: int
+    height: int
+
+
+def check_video_path(path: str | os.PathLike, option: str) -> Path:
+    """Resolve a user-given video path, or raise a UserError naming the option."""
+    if path is None or str(path) == "":
+        raise UserError(f"{option} is not set: give the path of a video file, e.g. {option}=clips/dance.mp4.")
+    p = Path(path).expanduser().resolve()
+    if not p.exists():
+        raise UserError(f"{option}: '{path}' does not exist; check the path.")
+    if p.is_dir():
+        raise UserError(f"{option}: '{path}' is a folder; give a video file inside it.")
+    if p.stat().st_size == 0:
+        raise UserError(f"{option}: '{path}' is an empty file; give a complete video file.")
+    if p.suffix.lower() in _IMAGE_SUFFIXES:
+        raise UserError(f"{option}: '{path}' is a still image; give a video file (mp4, avi, mov, ...).")
+    return p
+
+
+def probe_video(path: Path, option: str = "video") -> VideoInfo:
+    """Open a video and read its properties; a file that decodes no frame is refused."""
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            raise UserError(f"{option}: '{path}' cannot be read as a video; give an mp4/avi/mov file that a player can open.")
+        ok, frame = cap.read()
+        if not ok or frame is None:
+            raise UserError(f"{option}: '{path}' contains no decodable frame; the file may be truncated or not a video.")
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        h, w = frame.shape[:2]
+    finally:
+        cap.release()
+    if not np.isfinite(fps) or fps <= 0 or fps > 1000:
+        fps = 25.0
+    return VideoInfo(path=path, fps=float(fps), frame_count=max(count, 0), width=w, height=h)
+
+
+def iter_frames(path: Path) -> Iterator[np.ndarray]:
+    """Yield the frames of a video as (H, W, 3) uint8 RGB arrays, until the first undecodable one."""
+    cap = cv2.VideoCapture(str(path))
+    try:
+        while True:
+            ok, frame = cap.read()
+            if not ok or frame is None:
+                return
+            yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+    finally:
+        cap.release()
+
+
+def file_digest(path: Path, chunk: int = 1 << 20) -> str:
+    """SHA-256 of a file's content: the identity a cache is keyed by."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+class VideoWriter:
+    """Write RGB frames to an H.264 MP4 that browsers and common players open.
+
+    Frames go to a hidden temporary file beside the target; `close()` finishes the stream and
+    renames it into place, so the final name never holds a half-written video. `abort()` removes
+    the temporary file.
+    """
+
+    def __init__(self, path: str | os.PathLike, fps: float, width: int, height: int, crf: int = 20):
+        import av  # imported here: only writers need PyAV
+
+        self.path = Path(path)
+        self.tmp_path = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
+        # yuv420p needs even sides.
+        self.width, self.height = width + width % 2, height + height % 2
+        self.frames_written = 0
+        self._container = av.open(str(self.tmp_path), mode="w")
+        rate = Fraction(fps).limit_denominator(1001)
+        self._stream = self._container.add_stream("libx264", rate=rate)
+        self._stream.width, self._stream.height = self.width, self.height
+        self._stream.pix_fmt = "yuv420p"
+        self._stream.options = {"crf": str(crf), "preset": "veryfast"}
+        self._av = av
+
+    def write(self, frames: np.ndarray) -> None:
+        """Append (H, W, 3) or (N, H, W, 3) uint8 RGB frames."""
+        frames = frames[None] if frames.ndim == 3 else frames
+        for frame in frames:
+            if frame.shape[:2] != (self.height, self.width):
+                frame = np.pad(frame, ((0, self.height - frame.shape[0]), (0, self.width - frame.shape[1]), (0, 0)), mode="edge")
+            vf = self._av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+            for packet in self._stream.encode(vf):
+                self._container.mux(packet)
+            self.frames_written += 1
+
+    def close(self) -> Path:
+        """Flush, close and move the file to its final name. Returns the final path."""
+        for packet in self._stream.encode():
+            self._container.mux(packet)
+        self._container.close()
+        os.replace(self.tmp_path, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        try:
+            self._container.close()
+        except Exception:  # noqa: BLE001 - the stream may already be broken; the file goes anyway
+            pass
+        self.tmp_path.unlink(missing_ok=True)
