@@ -55,7 +55,7 @@ def time_split(usable: np.ndarray, val_fraction: float, gap: int) -> TimeSplit:
 def resize_crops(crops: np.ndarray, size: int) -> np.ndarray:
     """(N, R, R, 3) uint8 -> (N, size, size, 3) uint8 with area averaging (no aliasing)."""
     if crops.shape[1] == size:
-        return np.ascontiguousarray(crops)
+        return np.array(crops, copy=True)  # writable: callers may draw on it
     out = np.empty((len(crops), size, size, 3), dtype=np.uint8)
     for i, c in enumerate(crops):
         out[i] = cv2.resize(np.asarray(c), (size, size), interpolation=cv2.INTER_AREA)

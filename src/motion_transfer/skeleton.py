@@ -102,9 +102,10 @@ def sanitize(skeletons: np.ndarray, limit: float = 10.0) -> tuple[np.ndarray, np
     """
     clean = np.array(skeletons, dtype=np.float32, copy=True)
     clean[~np.isfinite(clean) | (np.abs(clean - 0.5) > limit)] = np.nan
-    spread = np.nanmax(clean, axis=-2) - np.nanmin(clean, axis=-2) if clean.size else clean
-    with np.errstate(invalid="ignore"):
-        usable = valid_frames(clean) & (np.nan_to_num(spread, nan=0.0).max(axis=-1) > 1e-6)
+    finite = np.isfinite(clean).all(axis=(-1, -2))
+    filled = np.nan_to_num(clean, nan=0.0)
+    spread = (filled.max(axis=-2) - filled.min(axis=-2)).max(axis=-1)
+    usable = finite & (spread > 1e-6)
     return clean, usable
 
 

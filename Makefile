@@ -1,0 +1,42 @@
+# The front door. `make help` lists the targets.
+PYTHON_BASE ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test test-fast train tensorboard report bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
+
+# Reinstalls only when pyproject.toml changed (the stamp is older than it).
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON_BASE) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -c "import cv2, mediapipe, torch, torchvision, lightning, hydra, av; mediapipe.solutions.pose"
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the package with its dev extras (quick when nothing changed)
+
+demo: $(STAMP) ## Run the demo (nearest neighbour) on the embedded synthetic clips; prints the video path
+	$(PY) src/demo.py model=nearest $(ARGS)
+
+test: $(STAMP) ## Run the whole test suite (needs ../shared/data for the real-clip tests)
+	$(PY) -m pytest -q --timeout=1800 $(ARGS)
+
+test-fast: $(STAMP) ## Run the tests that need neither the real clips nor minutes
+	$(PY) -m pytest -q -m "not slow and not real_data" $(ARGS)
+
+train: $(STAMP) ## Train a model: make train ARGS="model=gan trainer.max_epochs=100"
+	$(PY) src/train.py $(ARGS)
+
+tensorboard: $(STAMP) ## Open TensorBoard on every run under outputs/
+	$(VENV)/bin/tensorboard --logdir outputs --bind_all
+
+clean: ## Remove caches and runs under outputs/ (keeps .venv)
+	find outputs -mindepth 1 -not -name .gitkeep -delete
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+	rm -rf .pytest_cache
