@@ -29,7 +29,7 @@ def _fixed_point_limbs(points: np.ndarray, height: int, width: int) -> tuple[np.
     far = _FAR * max(height, width)
     drawable = np.isfinite(ends).all(axis=(-1, -2)) & (np.abs(np.nan_to_num(ends)) < far).all(axis=(-1, -2))
     # Pixel centres sit at integer coordinates for cv2, at +0.5 in our convention.
-    fixed = np.round((np.nan_to_num(ends) - 0.5) * (1 << _SHIFT)).astype(np.int32)
+    fixed = np.round((np.clip(np.nan_to_num(ends), -far, far) - 0.5) * (1 << _SHIFT)).astype(np.int32)
     return fixed, drawable
 
 
