@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import hydra
@@ -47,6 +48,9 @@ def run_training(cfg: DictConfig) -> Path:
     for cb in trainer.checkpoint_callbacks:
         best = cb.best_model_path or cb.last_model_path or best
     if not best:
-        best = str(out_dir / "checkpoints" / "last.ckpt")
-        trainer.save_checkpoint(best)
+        # ModelCheckpoint saves only after optimizer steps; nearest neighbour takes none.
+        best = out_dir / "checkpoints" / "last.ckpt"
+        best.parent.mkdir(parents=True, exist_ok=True)
+        trainer.save_checkpoint(f"{best}.partial")
+        os.replace(f"{best}.partial", best)
     return Path(best).resolve()
