@@ -10,6 +10,7 @@ import hydra  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
 
 from motion_transfer.demo import run_demo  # noqa: E402
+from motion_transfer.cli import check_overrides  # noqa: E402
 from motion_transfer.errors import report_user_errors  # noqa: E402
 
 
@@ -21,4 +22,5 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    check_overrides("demo")
     main()

@@ -9,6 +9,7 @@ os.environ.setdefault("MOTION_TRANSFER_ROOT", str(ROOT))
 import hydra  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
 
+from motion_transfer.cli import check_overrides  # noqa: E402
 from motion_transfer.errors import report_user_errors  # noqa: E402
 from motion_transfer.training import run_training  # noqa: E402
 
@@ -21,4 +22,5 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    check_overrides("train")
     main()

@@ -26,6 +26,28 @@ def debug_enabled() -> bool:
 T = TypeVar("T")
 
 
+def user_message(err: BaseException) -> str | None:
+    """The one-sentence message if `err` is a user's mistake, else None (a crash).
+
+    Hydra's instantiate wraps errors raised while building an object; the cause is what counts.
+    A missing mandatory config value (`???`) is a user's mistake too.
+    """
+    from omegaconf.errors import MissingMandatoryValue
+
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        if isinstance(err, UserError):
+            return str(err)
+        if isinstance(err, MissingMandatoryValue):
+            key = getattr(err, "full_key", None) or "a required option"
+            return f"{key} is required: set it on the command line, e.g. {key}=..."
+        if type(err).__name__ == "InstantiationException" and isinstance(err.__cause__, ValueError):
+            return str(err.__cause__)
+        err = err.__cause__ or err.__context__
+    return None
+
+
 def report_user_errors(fn: Callable[..., T]) -> Callable[..., T]:
     """Turn a UserError raised by `fn` into one line on stderr and exit status USER_ERROR_EXIT."""
 
@@ -33,10 +55,11 @@ def report_user_errors(fn: Callable[..., T]) -> Callable[..., T]:
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except UserError as err:
-            if debug_enabled():
+        except Exception as err:  # noqa: BLE001 - only user mistakes are caught, the rest re-raised
+            message = user_message(err)
+            if message is None or debug_enabled():
                 raise
-            print(f"error: {err}", file=sys.stderr, flush=True)
+            print(f"error: {message}", file=sys.stderr, flush=True)
             sys.exit(USER_ERROR_EXIT)
         except KeyboardInterrupt:
             if debug_enabled():

@@ -1,0 +1,60 @@
+"""Checks the command line before Hydra runs, so a config mistake gets one sentence and status 2.
+
+Hydra reports a bad override with several lines and exit status 1, the same status as a crash.
+The entry points call `check_overrides` first: it composes the config with Hydra's compose API
+and turns a failure into a UserError that names the override.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .errors import USER_ERROR_EXIT, UserError, debug_enabled
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+
+
+def _choices(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+
+
+def _explain(err: Exception, overrides: list[str]) -> str:
+    from hydra.errors import MissingConfigException, OverrideParseException
+
+    text = str(err)
+    if isinstance(err, MissingConfigException):
+        for override in overrides:
+            group, _, value = override.lstrip("+~").partition("=")
+            if (CONFIG_DIR / group).is_dir() and value not in _choices(group):
+                return f"{group}={value} is not available; use one of {', '.join(_choices(group))}."
+        return f"a config group choice is not available ({text.splitlines()[0]})."
+    if isinstance(err, OverrideParseException):
+        return f"could not read the command-line override: {text.splitlines()[0]}; write overrides as key=value."
+    for override in overrides:
+        key = override.lstrip("+~").partition("=")[0]
+        if f"'{key}'" in text or f"full_key: {key}" in text:
+            return f"'{key}' is not an option of this command; check its spelling against configs/ (or add a new key with +{key}=...)."
+    return f"the configuration could not be composed: {text.splitlines()[0]}"
+
+
+def check_overrides(config_name: str, argv: list[str] | None = None) -> None:
+    """Compose `config_name` with the command line's overrides; exit with USER_ERROR_EXIT on a mistake."""
+    argv = sys.argv[1:] if argv is None else argv
+    if any(a in ("-m", "--multirun") or a.startswith("--") for a in argv):
+        return  # sweeps and Hydra's own flags are left to Hydra
+    overrides = [a for a in argv if not a.lstrip("+~").startswith("hydra.")]
+    from hydra import compose, initialize_config_dir
+
+    try:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            compose(config_name=config_name, overrides=overrides)
+    except Exception as err:  # noqa: BLE001 - every composition failure is a command-line mistake
+        if debug_enabled():
+            raise
+        message = _explain(err, overrides)
+        print(f"error: {message}", file=sys.stderr, flush=True)
+        sys.exit(USER_ERROR_EXIT)
+
+
+__all__ = ["check_overrides", "UserError"]
