@@ -13,11 +13,10 @@ from omegaconf import DictConfig
 from tqdm.auto import tqdm
 
 from .cache import SkeletonCache, load_or_build_synthetic_cache, load_or_build_video_cache
-from .checkpoints import find_latest_checkpoint, load_generator
 from .datamodule import SkeletonImageDataModule, resize_crops
 from .drawing import draw_skeletons, render_stick_figures, tensor_to_images
 from .errors import UserError
-from .models import MODEL_CLASSES, NearestNeighbourGenerator, PoseToImageModule
+from .loading import load_model, model_name
 from .normalization import NORMALIZE_MODES, median_smooth, normalize_poses
 from .runs import run_dir, save_resolved_config
 from .skeleton import forward_fill, sanitize
@@ -35,35 +34,6 @@ def load_source(cfg: DictConfig, datamodule: SkeletonImageDataModule) -> Skeleto
     if not cfg.get("source_video"):
         raise UserError("source_video is not set: give the video of the person whose moves to copy, e.g. source_video=clips/source.mp4.")
     return load_or_build_video_cache(cfg.source_video, datamodule.cache_dir, datamodule.crop_params, progress=datamodule.progress, option="source_video")
-
-
-def load_model(cfg: DictConfig, datamodule: SkeletonImageDataModule) -> PoseToImageModule:
-    """The generator: from ckpt_path, else the newest trained on this target; nearest is built on the fly."""
-    name = model_name(cfg)
-    if cfg.get("ckpt_path"):
-        return load_generator(cfg.ckpt_path, name, datamodule.image_size, datamodule.target_key)
-    if name == "nearest":
-        model = NearestNeighbourGenerator(datamodule.image_size, datamodule.target_key, datamodule.target_name)
-        train = datamodule.train_set
-        model.set_index(train.vectors, train.images, train.indices)
-        return model
-    latest = find_latest_checkpoint(Path(cfg.paths.train_dir), name, datamodule.target_key, datamodule.image_size)
-    if latest is None:
-        target = "data=synthetic" if datamodule.kind == "synthetic" else f"data=video data.target_video={datamodule.target_video}"
-        raise UserError(
-            f"no checkpoint of model={name} trained on '{datamodule.target_name}' at {datamodule.image_size} px under {cfg.paths.train_dir}; "
-            f"train one with: python src/train.py model={name} {target} data.image_size={datamodule.image_size}"
-        )
-    log.info("using the newest checkpoint of %s on this target: %s", name, latest)
-    return load_generator(latest, name, datamodule.image_size, datamodule.target_key)
-
-
-def model_name(cfg: DictConfig) -> str:
-    target = cfg.model.get("_target_", "")
-    for name, cls in MODEL_CLASSES.items():
-        if target.endswith(cls.__name__):
-            return name
-    raise UserError(f"model: {target!r} is not a generator of this toolkit; use one of {', '.join(MODEL_CLASSES)}.")
 
 
 def prepare_source_poses(source: SkeletonCache, target_reference: np.ndarray, normalize: str, window: int) -> tuple[np.ndarray, np.ndarray, int]:

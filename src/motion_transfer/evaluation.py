@@ -1,0 +1,130 @@
+"""Self-reconstruction evaluation on the held-out frames of the target (after Everybody Dance Now).
+
+The validation block of the time split was never trained on (and a gap separates it from the
+training frames). Each generator redraws those frames from their skeletons; the figures compare
+them with the real crops, beside two floors that learn nothing (the mean training image, the last
+training frame) and the real crops' own pose figures as the ceiling.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from omegaconf import DictConfig
+
+from .datamodule import SkeletonImageDataModule
+from .drawing import tensor_to_images
+from .metrics import image_metrics, pose_consistency
+from .models import PoseToImageModule
+
+log = logging.getLogger(__name__)
+
+
+def held_out(datamodule: SkeletonImageDataModule) -> tuple[np.ndarray, torch.Tensor]:
+    """Skeletons (N, 13, 2) and real images (N, 3, S, S) in [-1, 1] of the validation frames."""
+    val = datamodule.val_set
+    skeletons = np.asarray(datamodule.cache.skeletons)[val.indices.numpy()]
+    return skeletons, val.images.float() / 127.5 - 1.0
+
+
+def floor_predictions(datamodule: SkeletonImageDataModule, n: int) -> dict[str, torch.Tensor]:
+    """Predictors that ignore the pose: the mean training image, and the last training frame."""
+    train = datamodule.train_set.images.float() / 127.5 - 1.0
+    return {
+        "mean_image": train.mean(dim=0, keepdim=True).expand(n, -1, -1, -1),
+        "last_training_frame": train[-1:].expand(n, -1, -1, -1),
+    }
+
+
+def score(fake: torch.Tensor, real: torch.Tensor, skeletons: np.ndarray, pose: DictConfig | dict) -> dict[str, float]:
+    figures = image_metrics(fake, real)
+    if pose.get("enabled", True):
+        figures.update(pose_consistency(tensor_to_images(fake), skeletons, int(pose["size"]), float(pose["pad"])))
+    return figures
+
+
+def evaluate_generator(model: PoseToImageModule, datamodule: SkeletonImageDataModule, pose: DictConfig | dict, batch_size: int = 64, with_floors: bool = True) -> dict:
+    """All figures for one generator on the held-out frames, as a JSON-ready dict."""
+    skeletons, real = held_out(datamodule)
+    start = time.perf_counter()
+    fake = model.generate_from_skeletons(skeletons, batch_size)
+    generation_s = time.perf_counter() - start
+    result = {
+        "model": model.model_name,
+        "image_size": datamodule.image_size,
+        "target": {"name": datamodule.target_name, "key": datamodule.target_key},
+        "split": {
+            "train_frames": int(len(datamodule.split.train)),
+            "val_frames": int(len(datamodule.split.val)),
+            "val_start": int(datamodule.split.val_start),
+            "gap_frames": int(datamodule.split.gap),
+        },
+        "metrics": score(fake, real, skeletons, pose),
+        "generation_fps": float(len(skeletons) / max(generation_s, 1e-9)),
+    }
+    if with_floors:
+        result["floors"] = {name: score(pred, real, skeletons, pose) for name, pred in floor_predictions(datamodule, len(real)).items()}
+        if pose.get("enabled", True):
+            result["ceiling"] = {"real_crops": pose_consistency(tensor_to_images(real), skeletons, int(pose["size"]), float(pose["pad"]))}
+    return result, fake
+
+
+def _json_safe(value):
+    """NaN (no pose found, so no joint error) becomes null: metrics.json stays strict JSON."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def write_metrics(result: dict, folder: Path) -> Path:
+    path = folder / "metrics.json"
+    tmp = folder / ".metrics.json.partial"
+    tmp.write_text(json.dumps(_json_safe(result), indent=2, allow_nan=False))
+    tmp.replace(path)
+    return path
+
+
+def run_evaluation(cfg: DictConfig) -> Path:
+    """Evaluate the configured generator on the held-out frames; write metrics.json and a grid."""
+    import hydra
+    import torchvision
+
+    from .loading import load_model
+    from .runs import run_dir, save_resolved_config
+
+    out_dir = run_dir()
+    save_resolved_config(cfg, out_dir)
+    torch.manual_seed(int(cfg.seed))
+    datamodule: SkeletonImageDataModule = hydra.utils.instantiate(cfg.data)
+    datamodule.prepare_data()
+    datamodule.setup("validate")
+    model = load_model(cfg, datamodule)
+    result, fake = evaluate_generator(model, datamodule, cfg.pose, int(cfg.batch_size))
+    result["checkpoint"] = str(Path(cfg.ckpt_path).resolve()) if cfg.get("ckpt_path") else None
+    path = write_metrics(result, out_dir)
+    # The same evenly spread held-out frames every time: stick figure | real | generated.
+    batch = datamodule.fixed_val_batch(int(cfg.grid_frames))
+    picks = [int(np.searchsorted(datamodule.val_set.indices.numpy(), i)) for i in batch["index"].tolist()]
+    rows = torch.stack([batch["stick"], batch["image"], fake[picks]], dim=1).flatten(0, 1)
+    torchvision.utils.save_image(rows, out_dir / "samples.png", nrow=3, normalize=True, value_range=(-1, 1))
+    _log_to_tensorboard(result, out_dir)
+    m = result["metrics"]
+    log.info("%s on %s: SSIM %.3f, PSNR %.2f dB, L1 %.3f, pose found %.0f%%", result["model"], result["target"]["name"], m["ssim"], m["psnr"], m["l1"], 100 * m.get("pose_detection_rate", float("nan")))
+    return path
+
+
+def _log_to_tensorboard(result: dict, folder: Path) -> None:
+    from torch.utils.tensorboard import SummaryWriter
+
+    with SummaryWriter(str(folder / "tensorboard")) as writer:
+        for group, figures in [("eval", result["metrics"])] + [(f"floor_{k}", v) for k, v in result.get("floors", {}).items()]:
+            for name, value in figures.items():
+                if np.isfinite(value):
+                    writer.add_scalar(f"{group}/{name}", value, 0)

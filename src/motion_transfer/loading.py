@@ -1,0 +1,44 @@
+"""Choosing the generator a run uses: a checkpoint, the newest trained one, or nearest built now."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from .checkpoints import find_latest_checkpoint, load_generator
+from .datamodule import SkeletonImageDataModule
+from .errors import UserError
+from .models import MODEL_CLASSES, NearestNeighbourGenerator, PoseToImageModule
+
+log = logging.getLogger(__name__)
+
+
+def load_model(cfg: DictConfig, datamodule: SkeletonImageDataModule) -> PoseToImageModule:
+    """The generator: from ckpt_path, else the newest trained on this target; nearest is built on the fly."""
+    name = model_name(cfg)
+    if cfg.get("ckpt_path"):
+        return load_generator(cfg.ckpt_path, name, datamodule.image_size, datamodule.target_key)
+    if name == "nearest":
+        model = NearestNeighbourGenerator(datamodule.image_size, datamodule.target_key, datamodule.target_name)
+        train = datamodule.train_set
+        model.set_index(train.vectors, train.images, train.indices)
+        return model
+    latest = find_latest_checkpoint(Path(cfg.paths.train_dir), name, datamodule.target_key, datamodule.image_size)
+    if latest is None:
+        target = "data=synthetic" if datamodule.kind == "synthetic" else f"data=video data.target_video={datamodule.target_video}"
+        raise UserError(
+            f"no checkpoint of model={name} trained on '{datamodule.target_name}' at {datamodule.image_size} px under {cfg.paths.train_dir}; "
+            f"train one with: python src/train.py model={name} {target} data.image_size={datamodule.image_size}"
+        )
+    log.info("using the newest checkpoint of %s on this target: %s", name, latest)
+    return load_generator(latest, name, datamodule.image_size, datamodule.target_key)
+
+
+def model_name(cfg: DictConfig) -> str:
+    target = cfg.model.get("_target_", "")
+    for name, cls in MODEL_CLASSES.items():
+        if target.endswith(cls.__name__):
+            return name
+    raise UserError(f"model: {target!r} is not a generator of this toolkit; use one of {', '.join(MODEL_CLASSES)}.")
