@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+import torch
+
+from motion_transfer.datamodule import SkeletonImageDataModule, time_split
+from motion_transfer.errors import UserError
+
+
+def test_time_split_keeps_a_gap_around_validation():
+    usable = np.ones(100, bool)
+    usable[[3, 90]] = False
+    split = time_split(usable, val_fraction=0.2, gap=10)
+    assert split.val.tolist() == [i for i in range(80, 100) if i != 90]
+    assert split.train.max() < 80 - 10 + 1 and 3 not in split.train
+    # No training frame within the gap before the validation block (and none after it).
+    assert np.min(split.val[:, None] - split.train[None, :]) > 10
+
+
+@pytest.fixture(scope="module")
+def datamodule(tmp_path_factory):
+    dm = SkeletonImageDataModule(synthetic_frames=120, image_size=32, batch_size=8, cache_dir=str(tmp_path_factory.mktemp("cache")), crop={"crop_size": 64}, progress=False)
+    dm.prepare_data()
+    dm.setup("fit")
+    return dm
+
+
+def test_pairs_have_the_documented_shapes_and_ranges(datamodule):
+    batch = next(iter(datamodule.train_dataloader()))
+    assert batch["vector"].shape == (8, 26)
+    assert batch["stick"].shape == batch["image"].shape == (8, 3, 32, 32)
+    for key in ("vector", "stick", "image"):
+        assert batch[key].min() >= -1 and batch[key].max() <= 1
+    assert batch["stick"].max() > 0  # the figure is drawn
+
+
+def test_split_is_by_time_with_a_gap(datamodule):
+    train, val = datamodule.split.train, datamodule.split.val
+    gap = datamodule.split.gap
+    assert gap == round(1.0 * datamodule.cache.fps)
+    assert train.max() + gap < val.min()
+    assert set(datamodule.val_set.indices.tolist()) == set(val.tolist())
+
+
+def test_fixed_validation_batch_is_the_same_every_time(datamodule):
+    a, b = datamodule.fixed_val_batch(4), datamodule.fixed_val_batch(4)
+    assert torch.equal(a["image"], b["image"]) and len(a["index"]) == 4
+
+
+@pytest.mark.parametrize("size", [64, 128, 256])
+def test_larger_image_sizes_work(tmp_path, size):
+    dm = SkeletonImageDataModule(synthetic_frames=60, image_size=size, batch_size=4, cache_dir=str(tmp_path), progress=False, val_fraction=0.2, gap_s=0.2)
+    dm.setup("fit")
+    assert dm.train_set[0]["image"].shape == (3, size, size)
+
+
+@pytest.mark.parametrize("kwargs, option", [
+    ({"image_size": 100}, "data.image_size"),
+    ({"batch_size": 0}, "data.batch_size"),
+    ({"kind": "webcam"}, "data.kind"),
+    ({"kind": "video"}, "data.target_video"),
+    ({"val_fraction": 0.0}, "data.val_fraction"),
+])
+def test_bad_options_name_themselves(kwargs, option):
+    with pytest.raises(UserError, match=option.replace(".", r"\.")):
+        SkeletonImageDataModule(**kwargs)
+
+
+def test_a_clip_too_short_for_the_split_is_refused(tmp_path):
+    dm = SkeletonImageDataModule(synthetic_frames=30, cache_dir=str(tmp_path), progress=False, gap_s=1.0, val_fraction=0.5)
+    with pytest.raises(UserError, match="too few"):
+        dm.setup("fit")
