@@ -78,6 +78,7 @@ class _Look:
     sleeve_end: float   # where the sleeve ends along the forearm (1 = at the wrist)
     trouser_end: float  # where the trousers end along the shin (1 = at the ankle)
     bun: bool           # hair tied in a bun on top of the head
+    fists: bool         # closed fists (karate) rather than open hands with a thumb
 
 
 @dataclass(frozen=True)
@@ -120,19 +121,21 @@ _BODIES = {
 }
 _LOOKS = {
     "target": _Look(skin=(236, 196, 166), hair=(178, 176, 172), top=(238, 238, 232), trousers=(38, 38, 48),
-                    shoes=(22, 22, 24), belt=None, sleeve_end=0.95, trouser_end=1.0, bun=True),
+                    shoes=(22, 22, 24), belt=None, sleeve_end=0.95, trouser_end=1.0, bun=True,
+                    fists=False),
     "source": _Look(skin=(150, 100, 68), hair=(28, 22, 20), top=(36, 78, 186), trousers=(36, 78, 186),
-                    shoes=None, belt=(20, 20, 20), sleeve_end=0.6, trouser_end=0.82, bun=False),
+                    shoes=None, belt=(20, 20, 20), sleeve_end=0.6, trouser_end=0.82, bun=False,
+                    fists=True),
 }
 _CAMERAS = {
-    "target": _Camera(scale_far=0.56, scale_near=0.72, horizon=0.2, depth_period_s=(7.5, 10.5),
+    "target": _Camera(scale_far=0.52, scale_near=0.68, horizon=0.23, depth_period_s=(7.5, 10.5),
                       drift_period_s=(14.0, 26.0)),
-    "source": _Camera(scale_far=0.70, scale_near=0.74, horizon=0.19, depth_period_s=(10.0, 16.0),
+    "source": _Camera(scale_far=0.72, scale_near=0.76, horizon=0.17, depth_period_s=(10.0, 16.0),
                       drift_period_s=(10.0, 20.0)),
 }
 _SCENES = {
     "target": _Scene(wall_top=(96, 128, 140), wall_bottom=(150, 168, 170), floor_far=(128, 122, 108),
-                     floor_near=(168, 158, 138), junction=0.74, style="courtyard"),
+                     floor_near=(168, 158, 138), junction=0.72, style="courtyard"),
     "source": _Scene(wall_top=(214, 196, 158), wall_bottom=(190, 166, 124), floor_far=(150, 102, 60),
                      floor_near=(182, 128, 78), junction=0.73, style="dojo"),
 }
@@ -228,139 +231,118 @@ def _wave(rng: np.random.Generator, periods: tuple, count: int = 2):
 
 
 def _target_motion(rng: np.random.Generator, t: np.ndarray, drift: float) -> np.ndarray:
-    """Slow tai-chi-like moves. t: (N,) seconds -> (N, len(_CHANNELS)) channel values."""
+    """Slow tai-chi-like moves. t: (N,) seconds; drift: how far (body units) the person may
+    wander left/right. Returns (N, len(_CHANNELS)) channel values."""
     end = (t[-1] if len(t) else 0.0) + 3.0
     centre = _wave(rng, _CAMERAS["target"].drift_period_s)
+    # Separate random streams for the two tracks, so that a shorter clip is the start of a
+    # longer one (each track draws as many keys as its clip needs).
+    upper_rng, feet_rng = (np.random.default_rng(k) for k in rng.integers(0, 2 ** 63, size=2))
 
     # Arms and torso: a new posture every 1.5-2.8 s, flowing through them on a spline.
-    def posture() -> dict:
-        kind = rng.choice(["rest", "press", "raise", "open", "up", "cloud", "push", "whip"],
-                          p=[0.14, 0.12, 0.13, 0.1, 0.11, 0.18, 0.11, 0.11])
-        side = "L" if rng.random() < 0.5 else "R"
-        sg = 1.0 if side == "L" else -1.0
-        yaw = rng.uniform(-10, 10)
-        if kind == "rest":
-            arms = {**_arm("L", *_rest(rng)), **_arm("R", *_rest(rng))}
-        elif kind == "press":  # palms pressing down in front of the hips
-            arms = {}
-            for s in "LR":
-                arms.update(_arm(s, rng.uniform(5, 20), rng.uniform(0, 20), -rng.uniform(10, 35), rng.uniform(10, 30)))
-        elif kind == "raise":  # arms float up in front to shoulder height
-            a, e = rng.uniform(15, 35), rng.uniform(55, 85)
-            arms = {**_arm("L", a, e, a - 10, e - rng.uniform(0, 20)), **_arm("R", a, e, a - 10, e - rng.uniform(0, 20))}
-        elif kind == "open":  # arms open sideways
-            arms = {}
-            for s in "LR":
-                a = rng.uniform(65, 100)
-                arms.update(_arm(s, a, rng.uniform(0, 25), a + rng.uniform(-25, 10), rng.uniform(0, 30)))
-        elif kind == "up":  # hands overhead
-            arms = {}
-            for s in "LR":
-                a = rng.uniform(125, 165)
-                arms.update(_arm(s, a, rng.uniform(0, 30), a + rng.uniform(-40, 0), rng.uniform(0, 30)))
-        elif kind == "cloud":  # one hand at face height palm in, the other in front of the belly
-            a = rng.uniform(70, 115)
-            arms = {**_arm(side, a, rng.uniform(25, 50), -rng.uniform(110, 150), rng.uniform(10, 40)),
-                    **_arm(_other(side), rng.uniform(10, 35), rng.uniform(30, 50), -rng.uniform(50, 80), rng.uniform(20, 50))}
-            yaw = sg * rng.uniform(10, 28)
-        elif kind == "push":  # both hands pushing forward at chest height
-            arms = {}
-            for s in "LR":
-                a = rng.uniform(20, 40)
-                arms.update(_arm(s, a, rng.uniform(50, 75), a + rng.uniform(10, 40), rng.uniform(60, 85)))
-        else:  # single whip: one arm extended sideways, the other bent forward in a hook
-            a = rng.uniform(80, 95)
-            b = rng.uniform(60, 85)
-            arms = {**_arm(side, a, rng.uniform(0, 15), a + rng.uniform(-10, 10), rng.uniform(0, 20)),
-                    **_arm(_other(side), b, rng.uniform(20, 45), b - rng.uniform(0, 30), rng.uniform(20, 50))}
-            yaw = sg * rng.uniform(5, 20)
-        return {**arms, "crouch": rng.uniform(0.0, 0.13), "lean": rng.uniform(-6, 6), "yaw": yaw,
-                "tilt": rng.uniform(-8, 8)}
-
-    upper = _Timeline(-rng.uniform(0.5, 2.5), posture())
+    upper = _Timeline(-upper_rng.uniform(0.5, 2.5), _tai_chi_posture(upper_rng))
     while upper.t < end:
-        upper.key(rng.uniform(1.5, 2.8), **posture())
+        upper.key(upper_rng.uniform(1.5, 2.8), **_tai_chi_posture(upper_rng))
     upper_names = _ARM_CHANNELS + _BODY_CHANNELS
-    upper_values = _track(*upper.arrays(upper_names), t, spline=True)
+    feet = _tai_chi_feet(feet_rng, end, lambda when: drift * centre(when))
 
-    # Feet: side steps that follow a slowly wandering centre (cloud-hands style), and now and
-    # then a knee raised high on one leg (golden rooster).
+    out = np.zeros((len(t), len(_CHANNELS)))
+    out[:, [_CHANNELS.index(n) for n in upper_names]] = _track(*upper.arrays(upper_names), t, spline=True)
+    out[:, [_CHANNELS.index(n) for n in _FOOT_CHANNELS]] = _track(*feet.arrays(_FOOT_CHANNELS), t, spline=False)
+    return out
+
+
+def _tai_chi_posture(rng: np.random.Generator) -> dict:
+    """Arm and torso channels of one tai-chi-like posture, drawn at random."""
+    kind = rng.choice(["rest", "press", "raise", "open", "up", "cloud", "push", "whip"],
+                      p=[0.14, 0.12, 0.13, 0.1, 0.11, 0.18, 0.11, 0.11])
+    side = "L" if rng.random() < 0.5 else "R"
+    sg = 1.0 if side == "L" else -1.0
+    yaw = rng.uniform(-10, 10)
+    arms = {}
+    if kind == "rest":  # arms hanging by the sides, elbows soft
+        for s in "LR":
+            a, e = rng.uniform(6, 22), rng.uniform(0, 15)
+            arms.update(_arm(s, a, e, a - rng.uniform(0, 20), e + rng.uniform(0, 20)))
+    elif kind == "press":  # palms pressing down in front of the hips
+        for s in "LR":
+            arms.update(_arm(s, rng.uniform(5, 20), rng.uniform(0, 20), -rng.uniform(10, 35), rng.uniform(10, 30)))
+    elif kind == "raise":  # arms floating up in front to shoulder height
+        a, e = rng.uniform(15, 35), rng.uniform(55, 85)
+        for s in "LR":
+            arms.update(_arm(s, a, e, a - 10, e - rng.uniform(0, 20)))
+    elif kind == "open":  # arms open sideways
+        for s in "LR":
+            a = rng.uniform(65, 100)
+            arms.update(_arm(s, a, rng.uniform(0, 25), a + rng.uniform(-25, 10), rng.uniform(0, 30)))
+    elif kind == "up":  # hands overhead
+        for s in "LR":
+            a = rng.uniform(125, 165)
+            arms.update(_arm(s, a, rng.uniform(0, 30), a + rng.uniform(-40, 0), rng.uniform(0, 30)))
+    elif kind == "cloud":  # one hand at face height palm in, the other in front of the belly
+        a = rng.uniform(70, 115)
+        arms.update(_arm(side, a, rng.uniform(25, 50), -rng.uniform(110, 150), rng.uniform(10, 40)))
+        arms.update(_arm(_other(side), rng.uniform(10, 35), rng.uniform(30, 50), -rng.uniform(50, 80), rng.uniform(20, 50)))
+        yaw = sg * rng.uniform(10, 28)
+    elif kind == "push":  # both hands pushing forward at chest height
+        for s in "LR":
+            a = rng.uniform(20, 40)
+            arms.update(_arm(s, a, rng.uniform(50, 75), a + rng.uniform(10, 40), rng.uniform(60, 85)))
+    else:  # single whip: one arm extended sideways, the other bent forward in a hook
+        a, b = rng.uniform(80, 95), rng.uniform(60, 85)
+        arms.update(_arm(side, a, rng.uniform(0, 15), a + rng.uniform(-10, 10), rng.uniform(0, 20)))
+        arms.update(_arm(_other(side), b, rng.uniform(20, 45), b - rng.uniform(0, 30), rng.uniform(20, 50)))
+        yaw = sg * rng.uniform(5, 20)
+    return {**arms, "crouch": rng.uniform(0.0, 0.13), "lean": rng.uniform(-6, 6), "yaw": yaw, "tilt": rng.uniform(-8, 8)}
+
+
+def _tai_chi_feet(rng: np.random.Generator, end: float, centre) -> _Timeline:
+    """Foot keyframes up to time `end`: slow side steps that follow the wandering `centre(t)`
+    (body units), and now and then a knee raised high on one leg (golden rooster)."""
     width = rng.uniform(0.18, 0.32)
-    c = centre(0.0) * drift
+    c = centre(0.0)
     feet = _Timeline(-0.5, {"aL_x": c + width / 2, "aL_lift": 0.0, "aL_z": 0.0, "aR_x": c - width / 2,
                             "aR_lift": 0.0, "aR_z": 0.0, "kickL": 0.0, "kickR": 0.0, "weight": 0.0})
     while feet.t < end:
         feet.key(rng.uniform(0.3, 1.4), weight=rng.uniform(-0.5, 0.5))
-        pose = feet.pose
-        left, right = pose["aL_x"], pose["aR_x"]
-        if rng.random() < 0.12:  # raise one knee, stand on the other leg
+        left, right = feet.pose["aL_x"], feet.pose["aR_x"]
+        if rng.random() < 0.12:  # golden rooster
             side = "L" if rng.random() < 0.5 else "R"
             sg = 1.0 if side == "L" else -1.0
+            x0 = feet.pose[f"a{side}_x"]
             feet.key(0.5, weight=-sg * 0.9)
-            feet.key(0.8, **{f"a{side}_lift": rng.uniform(0.15, 0.24), f"a{side}_x": pose[f"a{side}_x"] - sg * 0.04,
-                              f"a{side}_z": -0.12, f"kick{side}": 1.0})
+            feet.key(0.8, **{f"a{side}_lift": rng.uniform(0.15, 0.24), f"a{side}_x": x0 - sg * 0.04, f"a{side}_z": -0.12,
+                             f"kick{side}": 1.0})
             feet.key(rng.uniform(0.5, 1.2))
-            feet.key(0.8, **{f"a{side}_lift": 0.0, f"a{side}_x": pose[f"a{side}_x"] + sg * 0.04, f"a{side}_z": 0.0,
-                              f"kick{side}": 0.0})
+            feet.key(0.8, **{f"a{side}_lift": 0.0, f"a{side}_x": x0, f"a{side}_z": 0.0, f"kick{side}": 0.0})
             continue
-        want = centre(feet.t + 1.3) * drift
-        here = 0.5 * (left + right)
-        if want > here + 0.02:
-            side = "L" if left - right < 0.28 else "R"
-        elif want < here - 0.02:
-            side = "R" if left - right < 0.28 else "L"
+        # Step: widen the stance towards where the centre is going, or close it behind.
+        want, here = centre(feet.t + 1.3), 0.5 * (left + right)
+        if abs(want - here) > 0.02:
+            side = "L" if (want > here) == (left - right < 0.28) else "R"
         else:
             side = "L" if rng.random() < 0.5 else "R"
-        if side == "L":
-            new = float(np.clip(2 * want - right, right + 0.14, right + 0.4))
-            if abs(new - left) < 0.03:
-                new = right + rng.uniform(0.16, 0.38)
-        else:
-            new = float(np.clip(2 * want - left, left - 0.4, left - 0.14))
-            if abs(new - right) < 0.03:
-                new = left - rng.uniform(0.16, 0.38)
         sg = 1.0 if side == "L" else -1.0
-        old = pose[f"a{side}_x"]
+        fixed, old = (right, left) if side == "L" else (left, right)
+        new = fixed + sg * float(np.clip(sg * (2 * want - 2 * fixed), 0.14, 0.4))
+        if abs(new - old) < 0.03:  # no need to travel: step to another stance width
+            new = fixed + sg * rng.uniform(0.16, 0.38)
         feet.key(0.4, weight=-sg * 0.85)  # weight onto the standing foot first
         feet.key(0.45, **{f"a{side}_lift": rng.uniform(0.04, 0.07), f"a{side}_x": 0.5 * (old + new)})
         feet.key(0.45, **{f"a{side}_lift": 0.0, f"a{side}_x": new, f"a{side}_z": rng.uniform(-0.06, 0.06)})
-    feet_values = _track(*feet.arrays(_FOOT_CHANNELS), t, spline=False)
-
-    out = np.zeros((len(t), len(_CHANNELS)))
-    out[:, [_CHANNELS.index(n) for n in upper_names]] = upper_values
-    out[:, [_CHANNELS.index(n) for n in _FOOT_CHANNELS]] = feet_values
-    return out
-
-
-def _rest(rng: np.random.Generator) -> tuple:
-    """Arm angles of a relaxed arm hanging by the side, elbow soft."""
-    a, e = rng.uniform(6, 22), rng.uniform(0, 15)
-    return a, e, a - rng.uniform(0, 20), e + rng.uniform(0, 20)
+    return feet
 
 
 def _source_motion(rng: np.random.Generator, t: np.ndarray, drift: float) -> np.ndarray:
-    """Fast karate-like moves. t: (N,) seconds -> (N, len(_CHANNELS)) channel values."""
+    """Fast karate-like moves: from a fighting guard, punches, blocks, kicks and stance
+    changes, each a few tenths of a second. t: (N,) seconds; drift: how far (body units) the
+    person may wander left/right. Returns (N, len(_CHANNELS)) channel values."""
     end = (t[-1] if len(t) else 0.0) + 2.0
     centre = _wave(rng, _CAMERAS["source"].drift_period_s)
     width = rng.uniform(0.32, 0.44)
     c = centre(0.0) * drift
-    state = {"lead": "L" if rng.random() < 0.5 else "R"}
-
-    def guard() -> dict:
-        """Fighting guard: lead fist forward, rear fist by the chin, turned a little sideways."""
-        lead = state["lead"]
-        sg = 1.0 if lead == "L" else -1.0
-        a = rng.uniform(25, 45)
-        return {**_arm(lead, a, rng.uniform(35, 55), -rng.uniform(20, 60), rng.uniform(50, 70)),
-                **_arm(_other(lead), rng.uniform(15, 30), rng.uniform(20, 40), -rng.uniform(105, 130), rng.uniform(30, 50)),
-                "yaw": -sg * rng.uniform(8, 20), "crouch": rng.uniform(0.04, 0.1), "lean": rng.uniform(-3, 3),
-                "tilt": rng.uniform(-4, 4)}
-
-    def chamber(side: str) -> dict:
-        """The pulling-back fist at the hip."""
-        return _arm(side, rng.uniform(10, 20), -rng.uniform(15, 30), -rng.uniform(30, 50), rng.uniform(60, 80))
-
-    lead = state["lead"]
+    lead = "L" if rng.random() < 0.5 else "R"  # the side whose foot is forward
+    guard, chamber = (lambda: _guard(rng, lead)), (lambda side: _chamber(rng, side))
     start = {**{n: 0.0 for n in _CHANNELS}, **guard(), "aL_x": c + width / 2, "aR_x": c - width / 2,
              f"a{lead}_z": -0.1, f"a{_other(lead)}_z": 0.08}
     tl = _Timeline(-rng.uniform(0.2, 1.0), start)
@@ -368,7 +350,6 @@ def _source_motion(rng: np.random.Generator, t: np.ndarray, drift: float) -> np.
     while tl.t < end:
         tl.key(rng.uniform(0.15, 0.7))  # pause in guard
         move = rng.choice(moves, p=[0.28, 0.1, 0.13, 0.1, 0.09, 0.18, 0.12])
-        lead = state["lead"]
         side = lead if rng.random() < 0.5 else _other(lead)
         sg = 1.0 if side == "L" else -1.0
         if move in ("punch", "double"):
@@ -404,9 +385,9 @@ def _source_motion(rng: np.random.Generator, t: np.ndarray, drift: float) -> np.
             tl.key(rng.uniform(0.2, 0.3), weight=-sg * 1.0, crouch=0.03, **arms)
             tl.key(rng.uniform(0.15, 0.22), **{f"a{side}_lift": rng.uniform(0.2, 0.26), f"a{side}_x": hip_x,
                                                f"a{side}_z": -0.12, f"kick{side}": 1.0})
-            if rng.random() < 0.5:  # side kick
+            if rng.random() < 0.5:  # side kick, the upper body leaning away from it
                 ext = {f"a{side}_x": hip_x + sg * rng.uniform(0.36, 0.46), f"a{side}_lift": rng.uniform(0.3, 0.42),
-                       f"a{side}_z": 0.0}
+                       f"a{side}_z": 0.0, "lean": -sg * rng.uniform(8, 16)}
             else:  # front kick
                 ext = {f"a{side}_x": hip_x + sg * 0.04, f"a{side}_lift": rng.uniform(0.28, 0.38),
                        f"a{side}_z": -rng.uniform(0.32, 0.42)}
@@ -424,18 +405,31 @@ def _source_motion(rng: np.random.Generator, t: np.ndarray, drift: float) -> np.
                 side = "L" if (want > 0.5 * (left + right)) == (left - right < 0.38) else "R"
             sg = 1.0 if side == "L" else -1.0
             fixed = right if side == "L" else left
+            # The moving foot lands w from the fixed one, moved towards the wandering path
+            # (keeps the person inside the frame), then the stance is kept 0.28-0.48 wide.
             new = fixed + sg * w
-            new = float(np.clip(new, fixed + sg * 0.3 if sg > 0 else fixed - 0.46, fixed + 0.46 if sg > 0 else fixed - 0.3))
-            # Keep the centre near the wandering path (and so inside the frame).
-            new = float(np.clip(new, 2 * (want - 0.12) - fixed, 2 * (want + 0.12) - fixed)) if abs(drift) > 0 else new
-            if abs(new - fixed) < 0.2:
-                new = fixed + sg * 0.3
+            new = float(np.clip(new, 2 * (want - 0.12) - fixed, 2 * (want + 0.12) - fixed))
+            new = fixed + sg * float(np.clip(sg * (new - fixed), 0.28, 0.48))
             old = tl.pose[f"a{side}_x"]
-            state["lead"] = _other(state["lead"])
+            lead = _other(lead)
             tl.key(0.18, weight=-sg * 0.7, **{f"a{side}_lift": 0.08, f"a{side}_x": 0.5 * (old + new)})
-            tl.key(0.2, weight=0.0, **{f"a{side}_lift": 0.0, f"a{side}_x": new,
-                                      f"a{state['lead']}_z": -0.1, f"a{_other(state['lead'])}_z": 0.08}, **guard())
+            tl.key(0.2, weight=0.0, **{f"a{side}_lift": 0.0, f"a{side}_x": new, f"a{lead}_z": -0.1,
+                                      f"a{_other(lead)}_z": 0.08}, **guard())
     return _track(*tl.arrays(_CHANNELS), t, spline=False)
+
+
+def _guard(rng: np.random.Generator, lead: str) -> dict:
+    """Fighting guard: lead fist forward, rear fist by the chin, turned a little sideways."""
+    sg = 1.0 if lead == "L" else -1.0
+    return {**_arm(lead, rng.uniform(25, 45), rng.uniform(35, 55), -rng.uniform(20, 60), rng.uniform(50, 70)),
+            **_arm(_other(lead), rng.uniform(15, 30), rng.uniform(20, 40), -rng.uniform(105, 130), rng.uniform(30, 50)),
+            "yaw": -sg * rng.uniform(8, 20), "crouch": rng.uniform(0.04, 0.1), "lean": rng.uniform(-3, 3),
+            "tilt": rng.uniform(-4, 4)}
+
+
+def _chamber(rng: np.random.Generator, side: str) -> dict:
+    """The pulled-back fist at the hip, while the other arm strikes or blocks."""
+    return _arm(side, rng.uniform(10, 20), -rng.uniform(15, 30), -rng.uniform(30, 50), rng.uniform(60, 80))
 
 
 # --------------------------------------------------------------------------------------------
@@ -479,10 +473,10 @@ def _two_bone(root: np.ndarray, target: np.ndarray, l1: float, l2: float, hint: 
     return root + u * along + bend * across, root + u * dist
 
 
-def _kinematics(body: _Body, ch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _kinematics(body: _Body, ch: np.ndarray) -> np.ndarray:
     """Channels (N, C) -> points (N, 37, 3) in body units (x right, y down, z away from the
-    camera; ground at y = 0) and head roll (N,) in radians. Points 0-32 are MediaPipe's
-    landmarks, then head centre, neck top, shoulder centre, pelvis centre."""
+    camera; ground at y = 0). Points 0-32 are MediaPipe's landmarks, then head centre, neck
+    top, shoulder centre, pelvis centre."""
     n = len(ch)
     c = {name: ch[:, i] for i, name in enumerate(_CHANNELS)}
     pts = np.zeros((n, _N_POINTS, 3))
@@ -565,7 +559,7 @@ def _kinematics(body: _Body, ch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x = body.head_rx * out * np.sin(azimuth + yaw_h)
         z = -body.head_rx * out * np.cos(azimuth + yaw_h)
         pts[:, i] = head + head_right * x - head_up * (down * body.head_ry) + np.concatenate([np.zeros((n, 2)), z], -1)
-    return pts, roll
+    return pts
 
 
 # --------------------------------------------------------------------------------------------
@@ -594,13 +588,11 @@ def _place(pts: np.ndarray, body: _Body, cam: _Camera, depth: np.ndarray, width:
     size = np.array([width, height], dtype=np.float64)
     room = size - 2 * _MARGIN_PX
     k = min(1.0, *(room / np.maximum(hi - lo, 1e-9)))
-    shift = np.zeros(2)
-    for a in range(2):
-        if k * lo[a] + shift[a] < _MARGIN_PX:
-            shift[a] = _MARGIN_PX - k * lo[a]
-        if k * hi[a] + shift[a] > size[a] - _MARGIN_PX:
-            shift[a] = size[a] - _MARGIN_PX - k * hi[a]
-    out[..., :2] = k * out[..., :2] + shift
+    # Zoom about the bottom centre, so the feet stay on the floor, then move in if still out.
+    anchor = np.array([width / 2, hi[1]])
+    lo, hi = anchor + k * (lo - anchor), anchor + k * (hi - anchor)
+    shift = np.maximum(_MARGIN_PX - lo, 0.0) + np.minimum(size - _MARGIN_PX - hi, 0.0)
+    out[..., :2] = anchor + k * (out[..., :2] - anchor) + shift
     out[..., 2] *= k
     return out, scale * k
 
@@ -669,13 +661,14 @@ def _draw_figure(img: np.ndarray, p: np.ndarray, s: float, ground: float, role: 
     """Draw one person into img (H, W, 3) uint8 RGB, in place. p: (37, 3) pixel points, s:
     pixels per body unit, ground: image y of the floor under the person."""
     body, look = _BODIES[role], _LOOKS[role]
-    # Soft shadow on the floor (darkens what is there).
-    ax = abs(p[27, 0] - p[28, 0]) / 2 + 0.12 * s
-    cx = 0.5 * (p[27, 0] + p[28, 0])
+    # Soft shadow on the floor under the feet that touch it (darkens what is there).
+    feet_x = [p[i, 0] for i in (27, 28) if p[i, 1] > max(p[27, 1], p[28, 1]) - 0.06 * s]
+    cx = 0.5 * (min(feet_x) + max(feet_x))
+    ax = min((max(feet_x) - min(feet_x)) / 2 + 0.12 * s, cx - _MARGIN_PX, img.shape[1] - 1 - _MARGIN_PX - cx)
     _darken_ellipse(img, (cx, ground), (ax, 0.028 * s), 0.3)
 
     def leg(side: int) -> None:
-        sg, hip, knee, ankle, heel, toe = (1, 23, 25, 27, 29, 31) if side == 0 else (-1, 24, 26, 28, 30, 32)
+        hip, knee, ankle, heel, toe = (23, 25, 27, 29, 31) if side == 0 else (24, 26, 28, 30, 32)
         dim = 1.0 if side == 0 else 0.86  # the person's right side a little darker
         trousers, skin = _shade(look.trousers, dim), _shade(look.skin, dim)
         _limb(img, p[hip], p[knee], body.r_thigh * s, 0.8 * body.r_thigh * s, trousers)
@@ -696,12 +689,12 @@ def _draw_figure(img: np.ndarray, p: np.ndarray, s: float, ground: float, role: 
         top, skin = _shade(look.top, dim), _shade(look.skin, dim)
         _limb(img, p[sh], p[el], body.r_upper_arm * s, 0.9 * body.r_upper_arm * s, top)
         hand_end = 0.5 * (p[index] + p[pinky])
-        if look.shoes is None:  # karateka: a closed fist
+        if look.fists:  # sleeve to mid-forearm, bare forearm, closed fist
             _limb(img, p[el], p[wr], body.r_forearm * s, 0.75 * body.r_forearm * s, skin)
             cut = p[el] + (p[wr] - p[el]) * look.sleeve_end
             _limb(img, p[el], cut, body.r_forearm * s * 1.08, body.r_forearm * s * 1.05, top)
             _limb(img, p[wr], hand_end, 0.9 * body.r_forearm * s, 0.95 * body.r_forearm * s, skin)
-        else:  # open hand with a thumb
+        else:  # long sleeve, open hand with a thumb
             cut = p[el] + (p[wr] - p[el]) * look.sleeve_end
             _limb(img, p[wr], p[thumb], 0.3 * body.r_forearm * s, 0.28 * body.r_forearm * s, skin)
             _limb(img, p[wr], hand_end, 0.7 * body.r_forearm * s, 0.62 * body.r_forearm * s, skin)
@@ -747,10 +740,12 @@ def _draw_torso(img, p: np.ndarray, s: float, body: _Body, look: _Look) -> None:
     # Shoulder tops rise towards the neck (trapezius), so the neck does not look too long.
     rn = body.r_neck * s
     outline = np.array([
-        sc + up * 0.045 * s + left * 1.1 * rn, sl + up * 0.9 * ra - left * 0.25 * ra, sl + left * 0.8 * ra + up * 0.35 * ra, sl + left * 0.95 * ra - up * 0.6 * ra,
-        wl, hl + left * 1.05 * rt - up * hem, hl - up * hem * 1.1, hr - up * hem * 1.1,
-        hr - left * 1.05 * rt - up * hem, wr, sr - left * 0.95 * ra - up * 0.6 * ra,
-        sr - left * 0.8 * ra + up * 0.35 * ra, sr + up * 0.9 * ra + left * 0.25 * ra, sc + up * 0.045 * s - left * 1.1 * rn,
+        sc + up * 0.045 * s + left * 1.1 * rn,  # neck, left side
+        sl + up * 0.9 * ra - left * 0.25 * ra, sl + left * 0.8 * ra + up * 0.35 * ra, sl + left * 0.95 * ra - up * 0.6 * ra,
+        wl, hl + left * 1.05 * rt - up * hem, hl - up * hem * 1.1,  # left flank down to the hem
+        hr - up * hem * 1.1, hr - left * 1.05 * rt - up * hem, wr,  # right flank up
+        sr - left * 0.95 * ra - up * 0.6 * ra, sr - left * 0.8 * ra + up * 0.35 * ra, sr + up * 0.9 * ra + left * 0.25 * ra,
+        sc + up * 0.045 * s - left * 1.1 * rn,  # neck, right side
     ])
     _shaded_poly(img, outline, look.top)
     neck_base = sc + up * 0.035 * s
@@ -803,8 +798,10 @@ def _draw_head(img, p: np.ndarray, s: float, body: _Body, look: _Look) -> None:
                    cv2.LINE_AA, _SHIFT)
     # Face: eyes, nose shadow, mouth.
     eye_r = max(0.7, 0.1 * rx)
-    for eye in (2, 5):
-        cv2.circle(img, _fix(p[eye]), max(1, int(round(eye_r * _ONE))), (35, 28, 26), -1, cv2.LINE_AA, _SHIFT)
+    # Tiny heads: a lighter eye colour, as a sub-pixel dark eye would blur to it anyway.
+    eye = tuple(int(round(d + (k - d) * max(0.0, 1.0 - 0.1 * rx))) for d, k in zip((35, 28, 26), look.skin))
+    for i in (2, 5):
+        cv2.circle(img, _fix(p[i]), max(1, int(round(eye_r * _ONE))), eye, -1, cv2.LINE_AA, _SHIFT)
     cv2.circle(img, _fix(p[0]), max(1, int(round(0.09 * rx * _ONE))), _shade(look.skin, 0.78), -1, cv2.LINE_AA, _SHIFT)
     cv2.line(img, _fix(p[9]), _fix(p[10]), _shade((150, 60, 60), 1.0), 1, cv2.LINE_AA, _SHIFT)
 
@@ -812,6 +809,8 @@ def _draw_head(img, p: np.ndarray, s: float, body: _Body, look: _Look) -> None:
 def _darken_ellipse(img, centre, axes, amount: float) -> None:
     """Multiply the pixels under an anti-aliased ellipse by (1 - amount)."""
     h, w = img.shape[:2]
+    if min(axes) <= 0.5:
+        return
     x0, x1 = int(max(0, centre[0] - axes[0] - 2)), int(min(w, centre[0] + axes[0] + 3))
     y0, y1 = int(max(0, centre[1] - axes[1] - 2)), int(min(h, centre[1] + axes[1] + 3))
     if x1 <= x0 or y1 <= y0:
@@ -891,7 +890,7 @@ def _motion(role: str, n_frames: int, seed: int, width: int, height: int):
     drift = 0.85 * max(0.0, (width / 2 - _MARGIN_PX) / (cam.scale_near * height) - body.half_width)
     motion = _target_motion if role == "target" else _source_motion
     channels = motion(rng, t, drift)
-    pts, _ = _kinematics(body, channels)
+    pts = _kinematics(body, channels)
     placed, scale = _place(pts, body, cam, depth, width, height)
     # The floor line under the person follows the same zoom as the figure.
     ground = np.maximum(placed[:, 27, 1], placed[:, 28, 1]) + scale * body.ankle_h
