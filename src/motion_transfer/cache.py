@@ -30,7 +30,7 @@ from .skeleton import NUM_LANDMARKS, reduce_landmarks
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 ARRAY_NAMES = ("crops", "landmarks", "skeletons", "boxes", "detected")
 # Frames decoded during pose extraction are kept for the crop pass up to this size; beyond it
 # the video is decoded a second time instead.

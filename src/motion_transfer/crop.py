@@ -16,7 +16,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 NOSE, LEFT_SHOULDER, RIGHT_SHOULDER = 0, 11, 12
 #: Head top above the nose, as a fraction of the nose-to-mid-shoulder distance.
-HEAD_ALLOWANCE = 0.75
+HEAD_ALLOWANCE = 1.0
 #: Room below the lowest foot landmark, same unit.
 FOOT_ALLOWANCE = 0.15
 

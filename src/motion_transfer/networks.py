@@ -1,8 +1,18 @@
-"""The networks, in one readable module (after pix2pix's models/networks.py).
+"""The networks, in one readable module (after pix2pix's ``models/networks.py``).
+
+Generators map a pose to an image of the target person, discriminators judge images:
+
+* :class:`MLPGenerator`: the lab's fully connected network, vector ``(N, 26)`` -> ``(N, 3, S, S)``.
+* :class:`ConvDecoderGenerator`: a DCGAN-style decoder from the same vector.
+* :class:`UNetGenerator`: pix2pix's U-Net, stick-figure image ``(N, 3, S, S)`` -> ``(N, 3, S, S)``.
+* :class:`PatchDiscriminator`: pix2pix's PatchGAN, ``(N, C, S, S)`` -> a map of logits ``(N, 1, H', W')``.
+* :class:`DCGANDiscriminator`: the lab's discriminator, ``(N, C, S, S)`` -> ``(N, 1)``.
 
 Every constructor takes only ints, floats, strings and bools, so that Lightning saves them as
-hyperparameters that load with `torch.load(weights_only=True)`. Depths follow `image_size`
-(any power of two >= 32), so 64, 128 and 256 px need no code change. Images are in [-1, 1], NCHW.
+hyperparameters that load with ``torch.load(weights_only=True)``; norm layers and upsampling are
+chosen by name. Depths follow ``image_size`` (any power of two >= 32), so 64, 128 and 256 px need
+no code change. Images are NCHW in [-1, 1]. Nothing here moves tensors between devices, and no
+forward has data-dependent control flow, so the networks trace, script and export to ONNX.
 """
 
 from __future__ import annotations
@@ -16,184 +26,304 @@ from torch import nn
 NORMS = ("batch", "instance", "none")
 UPSAMPLES = ("transpose", "resize")
 INIT_TYPES = ("normal", "xavier", "kaiming", "orthogonal")
+MIN_IMAGE_SIZE = 32
+
+NormFactory = Callable[[int], nn.Module]
+UpsampleFactory = Callable[[int, int, bool], nn.Module]
+
+__all__ = [
+    "NORMS", "UPSAMPLES", "INIT_TYPES",
+    "get_norm_layer", "get_upsample_layer", "init_weights", "count_parameters",
+    "MLPGenerator", "ConvDecoderGenerator", "UnetSkipConnectionBlock", "UNetGenerator",
+    "PatchDiscriminator", "DCGANDiscriminator",
+]
 
 
-def get_norm_layer(name: str) -> Callable[[int], nn.Module]:
-    """A factory of 2-D norm layers by name: batch (affine), instance (no affine), none."""
+# --------------------------------------------------------------------------------------------
+# Building blocks chosen by name
+# --------------------------------------------------------------------------------------------
+
+
+def get_norm_layer(name: str) -> NormFactory:
+    """A factory ``channels -> nn.Module`` of 2-D norm layers, by name.
+
+    batch: BatchNorm2d with learnable scale and shift; instance: InstanceNorm2d without them and
+    without running statistics (as pix2pix); none: Identity.
+    """
     if name == "batch":
-        return lambda c: nn.BatchNorm2d(c, affine=True)
+        return lambda channels: nn.BatchNorm2d(channels, affine=True, track_running_stats=True)
     if name == "instance":
-        return lambda c: nn.InstanceNorm2d(c, affine=False, track_running_stats=False)
+        return lambda channels: nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
     if name == "none":
-        return lambda c: nn.Identity()
+        return lambda channels: nn.Identity()
     raise ValueError(f"norm={name!r} is not known; use one of {', '.join(NORMS)}")
 
 
-def _check_size(image_size: int, minimum: int = 32) -> int:
-    if image_size < minimum or image_size & (image_size - 1):
-        raise ValueError(f"image_size={image_size} must be a power of two >= {minimum}")
+def get_upsample_layer(name: str) -> UpsampleFactory:
+    """A factory ``(in_channels, out_channels, bias) -> nn.Module`` that doubles H and W, by name.
+
+    transpose: ConvTranspose2d(k4, s2, p1), as pix2pix and DCGAN. resize: nearest Upsample(x2) then
+    Conv2d(k3, p1); every output pixel then sees the same number of kernel taps, which avoids the
+    checkerboard pattern of overlapping transposed kernels (Odena et al., Distill 2016).
+    Shapes: (N, in_channels, H, W) -> (N, out_channels, 2H, 2W).
+    """
+    if name == "transpose":
+        return lambda in_c, out_c, bias: nn.ConvTranspose2d(in_c, out_c, kernel_size=4, stride=2, padding=1, bias=bias)
+    if name == "resize":
+        return lambda in_c, out_c, bias: nn.Sequential(
+            nn.Upsample(scale_factor=2, mode="nearest"),
+            nn.Conv2d(in_c, out_c, kernel_size=3, stride=1, padding=1, bias=bias),
+        )
+    raise ValueError(f"upsample={name!r} is not known; use one of {', '.join(UPSAMPLES)}")
+
+
+def _conv_bias(norm: str) -> bool:
+    """Whether a conv followed by `norm` needs a bias.
+
+    BatchNorm's learned shift makes a bias redundant (pix2pix's rule). pix2pix keeps the bias before
+    instance norm; we do too. It also drops it for "none", which leaves the conv without any shift;
+    we keep it there, since no norm follows.
+    """
+    return norm != "batch"
+
+
+def _num_halvings(image_size: int) -> int:
+    """log2(image_size), checking that it is a power of two >= MIN_IMAGE_SIZE."""
+    if isinstance(image_size, bool) or not isinstance(image_size, int):
+        raise ValueError(f"image_size={image_size!r} must be an int")
+    if image_size < MIN_IMAGE_SIZE or image_size & (image_size - 1):
+        raise ValueError(f"image_size={image_size} must be a power of two >= {MIN_IMAGE_SIZE} (e.g. 64, 128, 256)")
     return int(math.log2(image_size))
 
 
-def _upsample(in_c: int, out_c: int, mode: str, bias: bool) -> nn.Module:
-    """Double the resolution: a 4x4 stride-2 transposed conv, or nearest resize + 3x3 conv
-    (the latter avoids the checkerboard pattern of overlapping transposed kernels)."""
-    if mode == "transpose":
-        return nn.ConvTranspose2d(in_c, out_c, 4, 2, 1, bias=bias)
-    if mode == "resize":
-        return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(in_c, out_c, 3, 1, 1, bias=bias))
-    raise ValueError(f"upsample={mode!r} is not known; use one of {', '.join(UPSAMPLES)}")
+def _check_positive(**values: int) -> None:
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name}={value!r} must be a positive int")
+
+
+# --------------------------------------------------------------------------------------------
+# Generators
+# --------------------------------------------------------------------------------------------
 
 
 class MLPGenerator(nn.Module):
-    """The lab's network, exactly: (N, in) -> Linear 256 -> 512 -> 1024 -> 3*S*S, ReLU, Tanh -> (N, 3, S, S)."""
+    """The lab's network, exactly: Linear 256, 512, 1024 with ReLU, then Linear 3*S*S and Tanh.
+
+    (N, in_features) -> (N, 3, S, S). At S=64: 26 -> 256 -> 512 -> 1024 -> 12288, 13.2 M parameters.
+    """
 
     def __init__(self, in_features: int = 26, image_size: int = 64):
         super().__init__()
+        _check_positive(in_features=in_features, image_size=image_size)
         self.image_size = image_size
         self.model = nn.Sequential(
             nn.Linear(in_features, 256), nn.ReLU(True),
             nn.Linear(256, 512), nn.ReLU(True),
             nn.Linear(512, 1024), nn.ReLU(True),
             nn.Linear(1024, 3 * image_size * image_size), nn.Tanh(),
+            # A module rather than .view(N, ...) in forward: the batch size stays symbolic on export.
+            nn.Unflatten(1, (3, image_size, image_size)),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x).view(-1, 3, self.image_size, self.image_size)
+        """(N, in_features) -> (N, 3, S, S) in [-1, 1]."""
+        return self.model(x)
 
 
 class ConvDecoderGenerator(nn.Module):
-    """DCGAN-style decoder from a vector: (N, in) -> 4x4 map of base*8 channels -> x2 stages -> (N, 3, S, S)."""
+    """DCGAN-style decoder from a vector: (N, in_features) -> (N, 3, S, S).
 
-    def __init__(self, in_features: int = 26, image_size: int = 64, base_filters: int = 64, norm: str = "batch", upsample: str = "transpose"):
+    The vector, seen as a 1x1 map, goes through ConvTranspose2d(k4) to a 4x4 map; then each stage
+    doubles H and W with norm + ReLU; the last stage gives 3 channels and Tanh. Channels mirror
+    the discriminators: base_filters at the last stage before the image, doubling towards the
+    4x4 map up to a cap of base_filters * 8. At S=64: 4x4x8b -> 8x8x4b -> 16x16x2b -> 32x32xb ->
+    64x64x3, DCGAN exactly; larger images add stages at 8b near the bottom.
+    """
+
+    def __init__(self, in_features: int = 26, image_size: int = 64, base_filters: int = 64, norm: str = "batch",
+                 upsample: str = "transpose"):
         super().__init__()
-        stages = _check_size(image_size) - 2  # 4 -> image_size
-        norm_layer = get_norm_layer(norm)
-        bias = norm != "batch"
-        channels = [min(base_filters * 2 ** (stages - 1 - i), base_filters * 8) for i in range(stages)]
-        self.start_channels = channels[0]
-        self.project = nn.Sequential(nn.Linear(in_features, channels[0] * 16, bias=bias))
-        self.project_norm = nn.Sequential(norm_layer(channels[0]), nn.ReLU(True))
-        layers: list[nn.Module] = []
-        for i in range(stages - 1):
-            layers += [_upsample(channels[i], channels[i + 1], upsample, bias), norm_layer(channels[i + 1]), nn.ReLU(True)]
-        layers += [_upsample(channels[-1], 3, upsample, True), nn.Tanh()]
-        self.decode = nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.project(x).view(-1, self.start_channels, 4, 4)
-        return self.decode(self.project_norm(h))
-
-
-class UnetSkipConnectionBlock(nn.Module):
-    """One U-Net level: down -> [submodule] -> up, with the input concatenated to the output
-    (except at the outermost level). Shapes: (N, outer_nc, H, W) -> (N, 2*outer_nc or out, H, W)."""
-
-    def __init__(self, outer_nc: int, inner_nc: int, input_nc: int | None = None, submodule: nn.Module | None = None,
-                 outermost: bool = False, innermost: bool = False, norm: str = "batch", dropout: bool = False,
-                 upsample: str = "transpose", output_nc: int | None = None):
-        super().__init__()
-        self.outermost = outermost
-        norm_layer = get_norm_layer(norm)
-        bias = norm == "instance"
-        input_nc = outer_nc if input_nc is None else input_nc
-        downconv = nn.Conv2d(input_nc, inner_nc, 4, 2, 1, bias=bias)
-        downrelu, uprelu = nn.LeakyReLU(0.2, True), nn.ReLU(True)
-        if outermost:
-            up = [uprelu, _upsample(inner_nc * 2, output_nc or outer_nc, upsample, True), nn.Tanh()]
-            down = [downconv]
-            layers = down + [submodule] + up
-        elif innermost:
-            # The 1x1 bottleneck has no norm (batch norm over one pixel would zero it).
-            up = [uprelu, _upsample(inner_nc, outer_nc, upsample, bias), norm_layer(outer_nc)]
-            layers = [downrelu, downconv] + up
-        else:
-            down = [downrelu, downconv, norm_layer(inner_nc)]
-            up = [uprelu, _upsample(inner_nc * 2, outer_nc, upsample, bias), norm_layer(outer_nc)]
-            layers = down + [submodule] + up + ([nn.Dropout(0.5)] if dropout else [])
+        _check_positive(in_features=in_features, base_filters=base_filters)
+        n_up = _num_halvings(image_size) - 2  # 4 -> image_size
+        norm_layer, up, bias = get_norm_layer(norm), get_upsample_layer(upsample), _conv_bias(norm)
+        # Channels of the maps at 4x4, 8x8, ..., S/2 x S/2.
+        widths = [base_filters * min(2 ** (n_up - 1 - i), 8) for i in range(n_up)]
+        layers: list[nn.Module] = [
+            nn.Unflatten(1, (in_features, 1, 1)),
+            # From a 1x1 map each output pixel has its own kernel weights: no checkerboard to avoid,
+            # so this stays a transposed conv even with upsample="resize".
+            nn.ConvTranspose2d(in_features, widths[0], kernel_size=4, stride=1, padding=0, bias=bias),
+            norm_layer(widths[0]), nn.ReLU(True),
+        ]
+        for c_in, c_out in zip(widths[:-1], widths[1:]):
+            layers += [up(c_in, c_out, bias), norm_layer(c_out), nn.ReLU(True)]
+        layers += [up(widths[-1], 3, True), nn.Tanh()]
         self.model = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, in_features) -> (N, 3, S, S) in [-1, 1]."""
+        return self.model(x)
+
+
+class UnetSkipConnectionBlock(nn.Module):
+    """One U-Net level, as pix2pix: down -> [submodule] -> up, with the input concatenated to the
+    output (the skip) at every level but the outermost.
+
+    (N, input_nc, H, W) -> (N, outer_nc + outer_nc, H, W), or (N, outer_nc, H, W) when outermost.
+    Down: [LeakyReLU 0.2] Conv2d(k4, s2, p1) [norm], to inner_nc at H/2. Up: ReLU, upsample, norm
+    (Tanh when outermost). The innermost level reaches the bottleneck and has no norm on its way
+    down: at 1x1 instance norm would zero every channel, and batch norm would fail on a batch of one.
+    """
+
+    def __init__(self, outer_nc: int, inner_nc: int, input_nc: int | None = None, submodule: nn.Module | None = None,
+                 outermost: bool = False, innermost: bool = False, norm: str = "batch", dropout: bool = False,
+                 upsample: str = "transpose"):
+        super().__init__()
+        if outermost and innermost:
+            raise ValueError("a U-Net level cannot be both the outermost and the innermost")
+        if (submodule is None) != innermost:
+            raise ValueError("a U-Net level needs a submodule exactly when it is not the innermost one")
+        self.outermost = outermost
+        norm_layer, up, bias = get_norm_layer(norm), get_upsample_layer(upsample), _conv_bias(norm)
+        input_nc = outer_nc if input_nc is None else input_nc
+        down_conv = nn.Conv2d(input_nc, inner_nc, kernel_size=4, stride=2, padding=1, bias=bias)
+        # Not in place: x is also the skip. (pix2pix's in-place LeakyReLU rewrites the skip, but the
+        # parent's ReLU makes ReLU(LeakyReLU(x)) == ReLU(x), so the outputs are the same.)
+        down_relu = nn.LeakyReLU(0.2, inplace=False)
+        up_relu = nn.ReLU(True)  # on a fresh tensor (a conv output or a concatenation)
+        if outermost:
+            # Level 0 reads the image itself (no activation first) and ends the network.
+            layers = [down_conv, submodule, up_relu, up(inner_nc * 2, outer_nc, True), nn.Tanh()]
+        elif innermost:
+            layers = [down_relu, down_conv, up_relu, up(inner_nc, outer_nc, bias), norm_layer(outer_nc)]
+        else:
+            layers = [down_relu, down_conv, norm_layer(inner_nc), submodule,
+                      up_relu, up(inner_nc * 2, outer_nc, bias), norm_layer(outer_nc)]
+            if dropout:
+                layers.append(nn.Dropout(0.5))
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # `outermost` is fixed at construction: a constant for tracing and scripting.
         if self.outermost:
             return self.model(x)
-        return torch.cat([x, self.model(x)], 1)
+        return torch.cat([x, self.model(x)], dim=1)
 
 
 class UNetGenerator(nn.Module):
-    """pix2pix U-Net: (N, in_channels, S, S) -> (N, out_channels, S, S), log2(S) downsamplings to 1x1,
-    channels doubling from base_filters to a cap of base_filters*8, skips at every level."""
+    """pix2pix U-Net: (N, in_channels, S, S) -> (N, out_channels, S, S) in [-1, 1].
+
+    log2(S) stride-2 downsamplings to a 1x1 bottleneck (6 at 64 px, 8 at 256 px, as pix2pix's
+    unet_256), channels base_filters, 2b, 4b, 8b, then 8b for the deeper levels; the decoder
+    mirrors it and concatenates the encoder's map at each level. `dropout` puts Dropout(0.5) on the
+    8b -> 8b levels between the fourth and the innermost, as pix2pix.
+    """
 
     def __init__(self, in_channels: int = 3, out_channels: int = 3, image_size: int = 64, base_filters: int = 64,
                  norm: str = "batch", dropout: bool = False, upsample: str = "transpose"):
         super().__init__()
-        downs = _check_size(image_size)
-        nf = base_filters
+        _check_positive(in_channels=in_channels, out_channels=out_channels, base_filters=base_filters)
+        get_norm_layer(norm), get_upsample_layer(upsample)  # fail early with the user's names
+        downs = _num_halvings(image_size)
+        # widths[i]: channels after the (i+1)-th downsampling, at S / 2**(i+1).
+        widths = [base_filters * min(2 ** i, 8) for i in range(downs)]
         kw = {"norm": norm, "upsample": upsample}
-        block = UnetSkipConnectionBlock(nf * 8, nf * 8, innermost=True, **kw)
-        for _ in range(downs - 5):  # extra levels at the cap, as pix2pix's num_downs - 5
-            block = UnetSkipConnectionBlock(nf * 8, nf * 8, submodule=block, dropout=dropout, **kw)
-        block = UnetSkipConnectionBlock(nf * 4, nf * 8, submodule=block, **kw)
-        block = UnetSkipConnectionBlock(nf * 2, nf * 4, submodule=block, **kw)
-        block = UnetSkipConnectionBlock(nf, nf * 2, submodule=block, **kw)
-        self.model = UnetSkipConnectionBlock(out_channels, nf, input_nc=in_channels, submodule=block, outermost=True, output_nc=out_channels, **kw)
+        block = UnetSkipConnectionBlock(widths[-2], widths[-1], innermost=True, **kw)
+        for level in range(downs - 2, 0, -1):  # from the bottleneck outwards
+            block = UnetSkipConnectionBlock(widths[level - 1], widths[level], submodule=block,
+                                            dropout=dropout and level >= 4, **kw)
+        self.model = UnetSkipConnectionBlock(out_channels, widths[0], input_nc=in_channels, submodule=block,
+                                             outermost=True, **kw)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, in_channels, S, S) -> (N, out_channels, S, S) in [-1, 1]."""
         return self.model(x)
 
 
+# --------------------------------------------------------------------------------------------
+# Discriminators
+# --------------------------------------------------------------------------------------------
+
+
 class PatchDiscriminator(nn.Module):
-    """pix2pix PatchGAN (70x70 for n_layers=3): (N, in_channels, S, S) -> (N, 1, S/8-2, S/8-2) logits."""
+    """pix2pix's NLayerDiscriminator (PatchGAN): one logit per overlapping patch.
+
+    (N, in_channels, S, S) -> (N, 1, S / 2**n_layers - 2, ...) logits, no sigmoid (use
+    BCEWithLogits or LSGAN). n_layers=3 has a 70x70 receptive field: (N, 1, 6, 6) at 64 px, 30x30
+    at 256 px. For a conditional D concatenate (condition, image) on channels: in_channels=6.
+    """
 
     def __init__(self, in_channels: int = 6, base_filters: int = 64, n_layers: int = 3, norm: str = "batch"):
         super().__init__()
-        norm_layer = get_norm_layer(norm)
-        bias = norm == "instance"
+        _check_positive(in_channels=in_channels, base_filters=base_filters, n_layers=n_layers)
+        norm_layer, bias = get_norm_layer(norm), _conv_bias(norm)
+        # No norm on the first layer (it would normalise the input image away), as pix2pix.
         layers: list[nn.Module] = [nn.Conv2d(in_channels, base_filters, 4, 2, 1), nn.LeakyReLU(0.2, True)]
-        mult = 1
+        c = base_filters
         for n in range(1, n_layers):
-            prev, mult = mult, min(2 ** n, 8)
-            layers += [nn.Conv2d(base_filters * prev, base_filters * mult, 4, 2, 1, bias=bias), norm_layer(base_filters * mult), nn.LeakyReLU(0.2, True)]
-        prev, mult = mult, min(2 ** n_layers, 8)
-        layers += [nn.Conv2d(base_filters * prev, base_filters * mult, 4, 1, 1, bias=bias), norm_layer(base_filters * mult), nn.LeakyReLU(0.2, True)]
-        layers += [nn.Conv2d(base_filters * mult, 1, 4, 1, 1)]
+            c_next = base_filters * min(2 ** n, 8)
+            layers += [nn.Conv2d(c, c_next, 4, 2, 1, bias=bias), norm_layer(c_next), nn.LeakyReLU(0.2, True)]
+            c = c_next
+        c_next = base_filters * min(2 ** n_layers, 8)
+        layers += [nn.Conv2d(c, c_next, 4, 1, 1, bias=bias), norm_layer(c_next), nn.LeakyReLU(0.2, True)]
+        layers += [nn.Conv2d(c_next, 1, 4, 1, 1)]
         self.model = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, in_channels, H, W) -> (N, 1, H', W') logits."""
         return self.model(x)
 
 
 class DCGANDiscriminator(nn.Module):
-    """The lab's discriminator: 3 -> 64 -> 128 -> 256 -> 512 -> 1 with 4x4 stride-2 convs,
-    LeakyReLU 0.2, BatchNorm (not on the first), then a 4x4 valid conv to 1x1, Flatten, Sigmoid.
-    (N, in_channels, S, S) -> (N, 1). Larger images get extra stride-2 stages at 512 channels."""
+    """The lab's discriminator: one probability per image.
 
-    def __init__(self, in_channels: int = 3, image_size: int = 64, base_filters: int = 64, norm: str = "batch", sigmoid: bool = True):
+    At 64 px exactly the lab's: Conv2d(3, 64, k4, s2, p1) LeakyReLU(0.2), then Conv(k4, s2, p1) +
+    BatchNorm + LeakyReLU to 128, 256, 512 (a 4x4 map), Conv2d(512, 1, k4, s1, p0) to 1x1, Flatten,
+    Sigmoid. Larger images insert stride-2 stages at 512 (base_filters * 8) channels so the map is
+    still 4x4 before the last conv. (N, in_channels, S, S) -> (N, 1): probabilities, or logits
+    with sigmoid=False (for BCEWithLogits, the numerically stable form of Sigmoid + BCELoss).
+    """
+
+    def __init__(self, in_channels: int = 3, image_size: int = 64, base_filters: int = 64, norm: str = "batch",
+                 sigmoid: bool = True):
         super().__init__()
-        stages = _check_size(image_size) - 2  # down to 4x4
-        norm_layer = get_norm_layer(norm)
-        layers: list[nn.Module] = [nn.Conv2d(in_channels, base_filters, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
+        _check_positive(in_channels=in_channels, base_filters=base_filters)
+        norm_layer, bias = get_norm_layer(norm), _conv_bias(norm)
+        n_down = _num_halvings(image_size) - 2  # S -> 4x4
+        layers: list[nn.Module] = [nn.Conv2d(in_channels, base_filters, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         c = base_filters
-        for _ in range(stages - 1):
-            nxt = min(c * 2, base_filters * 8)
-            layers += [nn.Conv2d(c, nxt, 4, 2, 1, bias=False), norm_layer(nxt), nn.LeakyReLU(0.2, True)]
-            c = nxt
-        layers += [nn.Conv2d(c, 1, 4, 1, 0, bias=False), nn.Flatten()]
+        for _ in range(n_down - 1):
+            c_next = min(c * 2, base_filters * 8)
+            layers += [nn.Conv2d(c, c_next, 4, 2, 1, bias=bias), norm_layer(c_next), nn.LeakyReLU(0.2, True)]
+            c = c_next
+        layers += [nn.Conv2d(c, 1, 4, 1, 0), nn.Flatten()]
         if sigmoid:
             layers.append(nn.Sigmoid())
         self.model = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, in_channels, S, S) -> (N, 1)."""
         return self.model(x)
 
 
+# --------------------------------------------------------------------------------------------
+# Utilities
+# --------------------------------------------------------------------------------------------
+
+
 def init_weights(net: nn.Module, init_type: str = "normal", init_gain: float = 0.02) -> nn.Module:
-    """pix2pix initialisation: conv/linear weights by `init_type`, BatchNorm weight ~ N(1, gain), biases 0."""
+    """pix2pix initialisation, in place; returns `net`.
+
+    Conv, transposed conv and linear weights: normal N(0, gain), xavier normal (gain), kaiming
+    normal (fan_in, gain unused, as pix2pix) or orthogonal (gain); their biases 0. BatchNorm:
+    weight ~ N(1, gain), bias 0.
+    """
     if init_type not in INIT_TYPES:
         raise ValueError(f"init_type={init_type!r} is not known; use one of {', '.join(INIT_TYPES)}")
 
     def init(m: nn.Module) -> None:
-        name = type(m).__name__
-        if hasattr(m, "weight") and m.weight is not None and ("Conv" in name or "Linear" in name):
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             if init_type == "normal":
                 nn.init.normal_(m.weight, 0.0, init_gain)
             elif init_type == "xavier":
@@ -202,14 +332,15 @@ def init_weights(net: nn.Module, init_type: str = "normal", init_gain: float = 0
                 nn.init.kaiming_normal_(m.weight, a=0, mode="fan_in")
             else:
                 nn.init.orthogonal_(m.weight, gain=init_gain)
-            if getattr(m, "bias", None) is not None:
+            if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif "BatchNorm2d" in name:
+        elif isinstance(m, nn.BatchNorm2d) and m.affine:
             nn.init.normal_(m.weight, 1.0, init_gain)
             nn.init.zeros_(m.bias)
 
     return net.apply(init)
 
 
-def count_parameters(net: nn.Module) -> int:
-    return sum(p.numel() for p in net.parameters())
+def count_parameters(net: nn.Module, trainable_only: bool = False) -> int:
+    """The number of parameters of `net` (only those with requires_grad if `trainable_only`)."""
+    return sum(p.numel() for p in net.parameters() if p.requires_grad or not trainable_only)
