@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 import io
 import json
+import warnings
 
 import pytest
 import torch
@@ -36,10 +37,20 @@ def _seed():
     torch.manual_seed(0)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """These networks are tiny: one thread is faster than several competing with other jobs
+    (OpenMP threads spin while they wait). Restored for the other test modules."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def small_kwargs(cls: type[nn.Module], image_size: int = 64) -> dict:
-    """Narrow versions of each network (base_filters=8) so the tests stay fast."""
+    """Narrow versions of each network (base_filters=8, the MLP at 32 px) so the tests stay fast."""
     return {
-        MLPGenerator: {"in_features": 26, "image_size": image_size},
+        MLPGenerator: {"in_features": 26, "image_size": 32},  # 3 M parameters rather than 13 M at 64 px
         ConvDecoderGenerator: {"in_features": 26, "image_size": image_size, "base_filters": 8, "norm": "batch", "upsample": "transpose"},
         UNetGenerator: {"in_channels": 3, "out_channels": 3, "image_size": image_size, "base_filters": 8, "norm": "batch",
                         "dropout": False, "upsample": "transpose"},
@@ -58,34 +69,62 @@ def example_input(cls: type[nn.Module], kwargs: dict, image_size: int = 64) -> t
 
 
 @pytest.mark.parametrize("image_size", SIZES)
-@pytest.mark.parametrize("upsample", UPSAMPLES)
-def test_vector_generators_make_images_in_range(image_size, upsample):
-    x = torch.randn(BATCH, 26)
-    nets = [MLPGenerator(26, image_size), ConvDecoderGenerator(26, image_size, base_filters=8, upsample=upsample)]
-    for net in nets:
-        y = net(x)
-        assert y.shape == (BATCH, 3, image_size, image_size), type(net).__name__
-        assert y.min() >= -1 and y.max() <= 1
+def test_mlp_generator_shape(image_size):
+    if image_size > 128:
+        # 200 M parameters at 256 px: build it on the meta device (no memory) and read its layers
+        # (a meta forward would first import PyTorch's meta kernels, seconds on a small CPU).
+        with torch.device("meta"):
+            net = MLPGenerator(26, image_size)
+        assert net.model[-3].out_features == 3 * image_size**2
+        assert tuple(net.model[-1].unflattened_size) == (3, image_size, image_size)
+        return
+    y = MLPGenerator(26, image_size)(torch.randn(BATCH, 26))
+    assert y.shape == (BATCH, 3, image_size, image_size)
+
+
+def test_mlp_generator_range():
+    y = MLPGenerator()(torch.randn(BATCH, 26) * 10)
+    assert y.min() >= -1 and y.max() <= 1
 
 
 @pytest.mark.parametrize("image_size", SIZES)
-@pytest.mark.parametrize("upsample", UPSAMPLES)
-@pytest.mark.parametrize("norm", NORMS)
-def test_unet_maps_image_to_image_in_range(image_size, upsample, norm):
-    net = UNetGenerator(3, 3, image_size, base_filters=8, norm=norm, dropout=True, upsample=upsample)
+def test_conv_decoder_makes_images_in_range(image_size):
+    net = ConvDecoderGenerator(26, image_size, base_filters=4)
+    y = net(torch.randn(BATCH, 26))
+    assert y.shape == (BATCH, 3, image_size, image_size)
+    assert y.min() >= -1 and y.max() <= 1
+    widths = [m.out_channels for m in net.modules() if isinstance(m, nn.ConvTranspose2d)]
+    assert widths[0] == 4 * 8 and widths[-2:] == [4, 3]  # 4x4 map at base*8, base before the image
+
+
+@pytest.mark.parametrize("image_size", SIZES)
+def test_unet_maps_image_to_image_in_range(image_size):
+    net = UNetGenerator(3, 3, image_size, base_filters=4, dropout=True)
     y = net(torch.rand(BATCH, 3, image_size, image_size) * 2 - 1)
     assert y.shape == (BATCH, 3, image_size, image_size)
     assert y.min() >= -1 and y.max() <= 1
 
 
+@pytest.mark.parametrize("norm", NORMS)
+@pytest.mark.parametrize("upsample", UPSAMPLES)
+def test_generators_with_each_norm_and_upsample(norm, upsample):
+    unet = UNetGenerator(3, 3, 64, base_filters=4, norm=norm, upsample=upsample)
+    decoder = ConvDecoderGenerator(26, 64, base_filters=4, norm=norm, upsample=upsample)
+    for y in (unet(torch.rand(BATCH, 3, 64, 64) * 2 - 1), decoder(torch.randn(BATCH, 26))):
+        assert y.shape == (BATCH, 3, 64, 64)
+        assert y.min() >= -1 and y.max() <= 1
+    if upsample == "resize":
+        assert not any(isinstance(m, nn.ConvTranspose2d) for m in unet.modules())
+
+
 def test_unet_other_channel_counts():
-    net = UNetGenerator(in_channels=5, out_channels=1, image_size=64, base_filters=8)
+    net = UNetGenerator(in_channels=5, out_channels=1, image_size=64, base_filters=4)
     assert net(torch.randn(BATCH, 5, 64, 64)).shape == (BATCH, 1, 64, 64)
 
 
 @pytest.mark.parametrize("image_size", SIZES)
 def test_patch_discriminator_returns_a_map_of_logits(image_size):
-    net = init_weights(PatchDiscriminator(6, base_filters=8, n_layers=3))
+    net = init_weights(PatchDiscriminator(6, base_filters=4, n_layers=3))
     y = net(torch.randn(BATCH, 6, image_size, image_size) * 3)
     # 70x70 PatchGAN: S/8 - 2 patches a side (6x6 at 64 px, 30x30 at 256 px): many logits per image.
     side = image_size // 8 - 2
@@ -94,14 +133,13 @@ def test_patch_discriminator_returns_a_map_of_logits(image_size):
     assert (y < 0).any() or (y > 1).any()  # logits, not probabilities
 
 
-@pytest.mark.parametrize("image_size", SIZES)
-@pytest.mark.parametrize("norm", NORMS)
+@pytest.mark.parametrize("image_size, norm", [(64, "batch"), (64, "instance"), (64, "none"), (128, "batch"), (256, "batch")])
 def test_dcgan_discriminator_gives_one_probability_per_image(image_size, norm):
     x = torch.randn(BATCH, 3, image_size, image_size)
-    probs = DCGANDiscriminator(3, image_size, base_filters=8, norm=norm)(x)
+    probs = DCGANDiscriminator(3, image_size, base_filters=4, norm=norm)(x)
     assert probs.shape == (BATCH, 1)
     assert probs.min() >= 0 and probs.max() <= 1
-    logits_net = DCGANDiscriminator(3, image_size, base_filters=8, norm=norm, sigmoid=False)
+    logits_net = DCGANDiscriminator(3, image_size, base_filters=4, norm=norm, sigmoid=False)
     assert not any(isinstance(m, nn.Sigmoid) for m in logits_net.modules())
     assert logits_net(x).shape == (BATCH, 1)
 
@@ -165,7 +203,7 @@ def test_unet_goes_down_to_a_1x1_bottleneck(image_size, downs):
 def test_unet_innermost_level_has_no_norm_on_its_way_down():
     net = UNetGenerator(image_size=64, base_filters=8, norm="batch")
     block = net.model
-    while not any(isinstance(m, type(block)) for m in block.model):  # walk down to the innermost
+    while any(isinstance(m, type(block)) for m in block.model):  # walk down to the innermost
         block = next(m for m in block.model if isinstance(m, type(block)))
     layers = [type(m) for m in block.model]
     assert layers[:3] == [nn.LeakyReLU, nn.Conv2d, nn.ReLU]
@@ -281,7 +319,7 @@ def test_init_weights(init_type):
 
 def test_init_weights_unknown_type():
     with pytest.raises(ValueError, match="uniform"):
-        init_weights(MLPGenerator(), "uniform")
+        init_weights(nn.Linear(2, 2), "uniform")
 
 
 def test_count_parameters():
@@ -307,14 +345,21 @@ def test_backward_gives_finite_gradients_everywhere(cls):
 
 
 @pytest.mark.parametrize("cls", NETWORKS)
-def test_traces_and_scripts(cls):
-    kwargs = {**small_kwargs(cls)}
-    if cls in (ConvDecoderGenerator, UNetGenerator):
-        kwargs["upsample"] = "resize"
+def test_exports_to_onnx_with_a_dynamic_batch(cls):
+    """No data-dependent control flow, no in-place writes into views: the (TorchScript-based) ONNX
+    exporter traces each network, and onnxruntime agrees with PyTorch on another batch size."""
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    kwargs = {**small_kwargs(cls), **({"upsample": "resize"} if "upsample" in small_kwargs(cls) else {})}
     net = cls(**kwargs).eval()
     x = example_input(cls, kwargs)
-    expected = net(x)
-    torch.testing.assert_close(torch.jit.script(net)(x), expected)
-    traced = torch.jit.trace(net, x)
-    x3 = torch.cat([x, x[:1]])  # another batch size
-    torch.testing.assert_close(traced(x3), net(x3))
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # deprecation notices of the TorchScript exporter
+        torch.onnx.export(net, (x,), buffer, dynamo=False, input_names=["x"], output_names=["y"],
+                          dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}})
+    x3 = torch.cat([x, x[:1]])
+    session = ort.InferenceSession(buffer.getvalue(), providers=["CPUExecutionProvider"])
+    (y,) = session.run(None, {"x": x3.numpy()})
+    with torch.no_grad():
+        torch.testing.assert_close(torch.from_numpy(y), net(x3), atol=1e-4, rtol=1e-4)

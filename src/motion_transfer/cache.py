@@ -37,6 +37,10 @@ ARRAY_NAMES = ("crops", "landmarks", "skeletons", "boxes", "detected")
 _FRAME_MEMORY_BUDGET = 3 << 30
 
 
+#: A video that decodes fewer than this share of the frames its header announces is truncated.
+TRUNCATION_SHARE = 0.9
+
+
 class CacheDamaged(Exception):
     """A cache folder is incomplete or inconsistent with its meta.json."""
 
@@ -168,7 +172,7 @@ def assemble_cache_arrays(frames: Iterable[np.ndarray], landmarks: np.ndarray, d
     return {"crops": crops, "landmarks": landmarks, "skeletons": skeletons, "boxes": boxes, "detected": detected}
 
 
-def _extract_landmarks(video, params: CropParams, progress: bool) -> tuple[np.ndarray, np.ndarray, list[np.ndarray] | None]:
+def _extract_landmarks(video, params: CropParams, progress: bool, option: str) -> tuple[np.ndarray, np.ndarray, list[np.ndarray] | None]:
     """Run MediaPipe over every frame. Returns landmarks (N, 33, 4), detected (N,), and the frames if kept."""
     from .pose import PoseExtractor
     from .video import iter_frames
@@ -187,7 +191,12 @@ def _extract_landmarks(video, params: CropParams, progress: bool) -> tuple[np.nd
             bar.update()
     bar.close()
     if not rows:
-        raise UserError(f"video: '{video.path}' contains no decodable frame; the file may be truncated or not a video.")
+        raise UserError(f"{option}: '{video.path}' contains no decodable frame; the file may be truncated or not a video.")
+    if video.frame_count and len(rows) < TRUNCATION_SHARE * video.frame_count:
+        raise UserError(
+            f"{option}: '{video.path}' stops decoding after {len(rows)} of its {video.frame_count} frames; "
+            "the file looks truncated (still downloading?): give the complete file."
+        )
     return np.stack(rows), np.array(found, dtype=bool), kept if keep else None
 
 
@@ -208,7 +217,7 @@ def load_or_build_video_cache(video_path, cache_root: Path, params: CropParams =
     cache_root.mkdir(parents=True, exist_ok=True)
     _remove_abandoned_temporaries(cache_root)
     log.info("building the skeleton cache of %s into %s", path, folder)
-    landmarks, detected, frames = _extract_landmarks(video, params, progress)
+    landmarks, detected, frames = _extract_landmarks(video, params, progress, option)
     n, n_found = len(detected), int(detected.sum())
     if n_found == 0:
         raise UserError(f"{option}: no person was found in any of the {n} frames of '{path}'; use a video where one person is fully visible.")

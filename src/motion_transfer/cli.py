@@ -7,6 +7,7 @@ and turns a failure into a UserError that names the override.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -38,9 +39,33 @@ def _explain(err: Exception, overrides: list[str]) -> str:
     return f"the configuration could not be composed: {text.splitlines()[0]}"
 
 
+def quote_plain_values(argv: list[str]) -> list[str]:
+    """Quote override values that Hydra's grammar cannot take bare (spaces, non-ASCII letters).
+
+    A user types `video="my clips/danse été.mp4"`; the shell drops the quotes and Hydra would
+    refuse the space and the accents. Values already quoted, lists, dicts and sweeps are kept.
+    """
+    out = []
+    for arg in argv:
+        key, sep, value = arg.partition("=")
+        needs_quotes = sep and value and value[0] not in "'\"[{" and (any(c.isspace() for c in value) or not value.isascii())
+        if needs_quotes:
+            arg = f"{key}='" + value.replace("'", "\\'") + "'"
+        out.append(arg)
+    return out
+
+
 def check_overrides(config_name: str, argv: list[str] | None = None) -> None:
-    """Compose `config_name` with the command line's overrides; exit with USER_ERROR_EXIT on a mistake."""
-    argv = sys.argv[1:] if argv is None else argv
+    """Compose `config_name` with the command line's overrides; exit with USER_ERROR_EXIT on a mistake.
+
+    With the default argv, also rewrites sys.argv so that Hydra reads paths with spaces and
+    non-ASCII letters as they were typed.
+    """
+    if debug_enabled():
+        os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra's own switch for whole tracebacks
+    if argv is None:
+        sys.argv[1:] = quote_plain_values(sys.argv[1:])
+        argv = sys.argv[1:]
     if any(a in ("-m", "--multirun") or a.startswith("--") for a in argv):
         return  # sweeps and Hydra's own flags are left to Hydra
     overrides = [a for a in argv if not a.lstrip("+~").startswith("hydra.")]

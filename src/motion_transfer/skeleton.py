@@ -109,14 +109,22 @@ def sanitize(skeletons: np.ndarray, limit: float = 10.0) -> tuple[np.ndarray, np
     return clean, usable
 
 
+#: A standing person in crop coordinates: what a generator draws when no input pose is usable.
+NEUTRAL_POSE = np.array(
+    [[0.5, 0.18], [0.58, 0.3], [0.42, 0.3], [0.61, 0.45], [0.39, 0.45], [0.62, 0.58], [0.38, 0.58],
+     [0.55, 0.58], [0.45, 0.58], [0.55, 0.73], [0.45, 0.73], [0.55, 0.88], [0.45, 0.88]],
+    dtype=np.float32,
+)
+
+
 def forward_fill(skeletons: np.ndarray, usable: np.ndarray) -> np.ndarray:
     """Replace unusable frames by the last usable one (the first usable one before any).
 
-    (N, J, 2), (N,) bool -> (N, J, 2). Raises ValueError when no frame is usable.
+    (N, J, 2), (N,) bool -> (N, J, 2). When no frame is usable, every frame gets NEUTRAL_POSE.
     """
     usable = np.asarray(usable, dtype=bool)
     if not usable.any():
-        raise ValueError("no usable skeleton in the sequence")
+        return np.broadcast_to(NEUTRAL_POSE, skeletons.shape).astype(np.float32).copy()
     idx = np.where(usable, np.arange(len(usable)), -1)
     idx = np.maximum.accumulate(idx)
     idx[idx < 0] = np.argmax(usable)
