@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast train tensorboard report bench clean
+.PHONY: help install demo test test-fast train evaluate report tensorboard bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -32,6 +32,12 @@ test-fast: $(STAMP) ## Run the tests that need neither the real clips nor minute
 
 train: $(STAMP) ## Train a model: make train ARGS="model=gan trainer.max_epochs=100"
 	$(PY) src/train.py $(ARGS)
+
+evaluate: $(STAMP) ## Evaluate one model on held-out frames: make evaluate ARGS="model=gan"
+	$(PY) src/evaluate.py $(ARGS)
+
+report: $(STAMP) ## Table + image grid of every model trained on a target: make report ARGS="data=video data.target_video=T.mp4"
+	$(PY) src/report.py $(ARGS)
 
 tensorboard: $(STAMP) ## Open TensorBoard on every run under outputs/
 	$(VENV)/bin/tensorboard --logdir outputs --bind_all

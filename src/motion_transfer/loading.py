@@ -15,16 +15,21 @@ from .models import MODEL_CLASSES, NearestNeighbourGenerator, PoseToImageModule
 log = logging.getLogger(__name__)
 
 
+def build_nearest(datamodule: SkeletonImageDataModule) -> NearestNeighbourGenerator:
+    """The nearest-neighbour generator indexed on the training frames, built in memory (no checkpoint)."""
+    model = NearestNeighbourGenerator(datamodule.image_size, datamodule.target_key, datamodule.target_name)
+    train = datamodule.train_set
+    model.set_index(train.vectors, train.images, train.indices)
+    return model
+
+
 def load_model(cfg: DictConfig, datamodule: SkeletonImageDataModule) -> PoseToImageModule:
     """The generator: from ckpt_path, else the newest trained on this target; nearest is built on the fly."""
     name = model_name(cfg)
     if cfg.get("ckpt_path"):
         return load_generator(cfg.ckpt_path, name, datamodule.image_size, datamodule.target_key)
     if name == "nearest":
-        model = NearestNeighbourGenerator(datamodule.image_size, datamodule.target_key, datamodule.target_name)
-        train = datamodule.train_set
-        model.set_index(train.vectors, train.images, train.indices)
-        return model
+        return build_nearest(datamodule)
     latest = find_latest_checkpoint(Path(cfg.paths.train_dir), name, datamodule.target_key, datamodule.image_size)
     if latest is None:
         target = "data=synthetic" if datamodule.kind == "synthetic" else f"data=video data.target_video={datamodule.target_video}"

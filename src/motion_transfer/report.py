@@ -1,0 +1,78 @@
+"""One table and one picture comparing every generator trained on a target (`make report`)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import hydra
+import numpy as np
+import torch
+import torchvision
+from omegaconf import DictConfig
+
+from .checkpoints import find_latest_checkpoint, load_generator
+from .datamodule import SkeletonImageDataModule
+from .evaluation import evaluate_generator, write_metrics
+from .loading import build_nearest
+from .runs import run_dir, save_resolved_config
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ("ssim", "psnr", "l1", "pose_detection_rate", "pose_joint_error")
+
+
+def _fmt(figures: dict, key: str) -> str:
+    value = figures.get(key)
+    if value is None or not np.isfinite(value):
+        return "-"
+    if key == "pose_detection_rate":
+        return f"{100 * value:.0f}%"
+    return f"{value:.2f}" if key == "psnr" else f"{value:.3f}"
+
+
+def markdown_table(rows: list[tuple[str, str, dict]]) -> str:
+    """rows: (name, note, figures) -> a Markdown table."""
+    lines = ["| model | checkpoint | SSIM | PSNR (dB) | L1 | pose found | joint error |", "|---|---|---|---|---|---|---|"]
+    for name, note, figures in rows:
+        lines.append(f"| {name} | {note} | " + " | ".join(_fmt(figures, k) for k in COLUMNS) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def run_report(cfg: DictConfig) -> Path:
+    """Evaluate `models` on the held-out frames of the target; write report.md, report.png, metrics.json."""
+    out_dir = run_dir()
+    save_resolved_config(cfg, out_dir)
+    torch.manual_seed(int(cfg.seed))
+    datamodule: SkeletonImageDataModule = hydra.utils.instantiate(cfg.data)
+    datamodule.prepare_data()
+    datamodule.setup("validate")
+    rows, columns, results, floors = [], [], {}, None
+    batch = datamodule.fixed_val_batch(int(cfg.grid_frames))
+    picks = [int(np.searchsorted(datamodule.val_set.indices.numpy(), i)) for i in batch["index"].tolist()]
+    for name in cfg.models:
+        if name == "nearest":
+            model, note = build_nearest(datamodule), "built now"
+        else:
+            ckpt = find_latest_checkpoint(Path(cfg.paths.train_dir), name, datamodule.target_key, datamodule.image_size)
+            if ckpt is None:
+                rows.append((name, f"none: `python src/train.py model={name}`", {}))
+                continue
+            model, note = load_generator(ckpt, name, datamodule.image_size, datamodule.target_key), f"`{ckpt.parent.parent.name}/{ckpt.name}`"
+        result, fake = evaluate_generator(model, datamodule, cfg.pose, int(cfg.batch_size), with_floors=floors is None)
+        floors = floors or {**result.get("floors", {}), **result.get("ceiling", {})}
+        results[name] = result
+        rows.append((name, note, result["metrics"]))
+        columns.append(fake[picks])
+        log.info("%s: %s", name, result["metrics"])
+    for name, figures in (floors or {}).items():
+        rows.append((f"*{name.replace('_', ' ')}*", "floor" if name != "real_crops" else "ceiling", figures))
+    table = markdown_table(rows)
+    header = (f"Held-out frames of `{datamodule.target_name}` at {datamodule.image_size} px: {len(datamodule.split.val)} frames "
+              f"from frame {datamodule.split.val_start}, after a gap of {datamodule.split.gap} frames.\n\n")
+    (out_dir / "report.md").write_text(header + table)
+    write_metrics({"models": results, "floors": floors}, out_dir)
+    grid = torch.stack([batch["stick"], batch["image"], *columns], dim=1).flatten(0, 1)
+    torchvision.utils.save_image(grid, out_dir / "report.png", nrow=2 + len(columns), normalize=True, value_range=(-1, 1), padding=1)
+    print(header + table)
+    return out_dir / "report.md"

@@ -1,0 +1,95 @@
+"""Evaluation: metric functions on known cases, pose consistency on real crops, end to end, schema."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import compose, last_line, run_script
+from motion_transfer.cache import CropParams, load_or_build_video_cache
+from motion_transfer.datamodule import resize_crops
+from motion_transfer.metrics import image_metrics, pose_consistency
+from motion_transfer.training import run_training
+
+SMALL = ["data.synthetic_frames=120", "data.image_size=32", "data.crop.crop_size=64", "data.progress=false"]
+
+
+def _image(seed=0, size=32):
+    g = torch.Generator().manual_seed(seed)
+    smooth = torch.nn.functional.interpolate(torch.rand(1, 3, size // 4, size // 4, generator=g), size=size, mode="bilinear")
+    return smooth * 2 - 1
+
+
+def test_identical_images_are_perfect():
+    img = _image()
+    m = image_metrics(img, img)
+    assert m["ssim"] == pytest.approx(1.0, abs=1e-5) and m["l1"] == 0.0 and m["psnr"] > 60
+
+
+def test_a_shifted_image_scores_lower_and_a_blank_one_lower_still():
+    img = _image()
+    shifted = torch.roll(img, shifts=3, dims=-1)
+    blank = torch.zeros_like(img)
+    same, moved, empty = image_metrics(img, img), image_metrics(shifted, img), image_metrics(blank, img)
+    assert same["ssim"] > moved["ssim"] > empty["ssim"]
+    assert moved["l1"] > 0 and moved["psnr"] < same["psnr"]
+    # A known case: uniform error of 0.1 on [0, 1] gives PSNR = 20 dB.
+    assert image_metrics(img.clamp(-0.8, 0.8) + 0.2, img.clamp(-0.8, 0.8))["psnr"] == pytest.approx(20.0, abs=1e-3)
+
+
+@pytest.mark.real_data
+def test_pose_consistency_finds_the_pose_on_real_crops(shared_data, tmp_path):
+    cache = load_or_build_video_cache(shared_data / "karate1.mp4", tmp_path, CropParams(crop_size=128), progress=False)
+    frames = np.flatnonzero(cache.detected)[:100:10]
+    crops = resize_crops(np.asarray(cache.crops)[frames], 64)
+    figures = pose_consistency(crops, np.asarray(cache.skeletons)[frames])
+    assert figures["pose_detection_rate"] >= 0.8
+    assert figures["pose_joint_error"] < 0.12
+    # A blank image holds no person.
+    assert pose_consistency(np.zeros((2, 64, 64, 3), np.uint8), np.asarray(cache.skeletons)[frames[:2]])["pose_detection_rate"] == 0.0
+
+
+SCHEMA = {
+    "model": str, "image_size": int, "target": dict, "split": dict, "metrics": dict, "floors": dict, "ceiling": dict,
+    "generation_fps": float, "checkpoint": (str, type(None)),
+}
+
+
+def _check_schema(metrics):
+    for key, kind in SCHEMA.items():
+        assert isinstance(metrics[key], kind), key
+    for figures in [metrics["metrics"], *metrics["floors"].values()]:
+        assert set(figures) == {"ssim", "psnr", "l1", "pose_detection_rate", "pose_joint_error"}
+    assert set(metrics["floors"]) == {"mean_image", "last_training_frame"}
+    assert set(metrics["split"]) == {"train_frames", "val_frames", "val_start", "gap_frames"}
+
+
+def test_evaluate_nearest_end_to_end(tmp_path):
+    result = run_script("evaluate", "model=nearest", *SMALL, outputs=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    line = last_line(result.stdout)
+    assert line.startswith("metrics: ")
+    path = Path(line.split(": ", 1)[1])
+    metrics = json.loads(path.read_text())
+    _check_schema(metrics)
+    assert (path.parent / "samples.png").is_file() and list((path.parent / "tensorboard").iterdir())
+    assert metrics["split"]["val_start"] - metrics["split"]["gap_frames"] >= metrics["split"]["train_frames"]
+
+
+def test_evaluate_a_learned_model_from_its_checkpoint(tmp_path):
+    cfg = compose("train", ["model=vanilla_image", "model.base_filters=8", "trainer.max_epochs=1", "logger=none", f"paths.output_dir={tmp_path}",
+                            "trainer.enable_progress_bar=false", *SMALL], tmp_path / "train" / "run")
+    ckpt = run_training(cfg)
+    result = run_script("evaluate", "model=vanilla_image", f"ckpt_path={ckpt}", *SMALL, outputs=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    metrics = json.loads(Path(last_line(result.stdout).split(": ", 1)[1]).read_text())
+    _check_schema(metrics)
+    assert metrics["model"] == "vanilla_image" and metrics["checkpoint"] == str(ckpt)
+    # The report finds that checkpoint by itself and puts every model in one table.
+    report = run_script("report", "models=[nearest,vanilla_image,gan]", *SMALL, outputs=tmp_path)
+    assert report.returncode == 0, report.stderr[-2000:]
+    table = Path(last_line(report.stdout).split(": ", 1)[1]).read_text()
+    assert "| nearest |" in table and "| vanilla_image | `run/" in table and "none: `python src/train.py model=gan`" in table
+    assert (Path(last_line(report.stdout).split(": ", 1)[1]).parent / "report.png").is_file()
