@@ -67,6 +67,40 @@ def compose_panels(source_crops: np.ndarray, source_poses: np.ndarray, normalise
     return frames
 
 
+def write_transfer_videos(model, source_crops: np.ndarray, raw: np.ndarray, normalised: np.ndarray, fps: float, out_dir: Path,
+                          batch: int = 64, size: int = 256, progress: bool = True, show: bool = False) -> tuple[Path, Path]:
+    """Generate the target in each normalised pose, batch by batch, and write both videos.
+
+    Ctrl-C or a failure keeps a playable video of the frames done so far (or none): the writers
+    finish their stream before the file takes its final name.
+    """
+    n = len(raw)
+    transfer_path, generated_path = out_dir / "transfer.mp4", out_dir / "generated.mp4"
+    transfer = VideoWriter(transfer_path, fps, 3 * size, size)
+    generated_video = VideoWriter(generated_path, fps, size, size)
+    bar = tqdm(total=n, desc="demo", unit="frame", disable=not progress)
+    try:
+        for start in range(0, n, batch):
+            stop = min(n, start + batch)
+            images = tensor_to_images(model.generate_from_skeletons(normalised[start:stop], batch))
+            panels = compose_panels(source_crops[start:stop], raw[start:stop], normalised[start:stop], images, size)
+            transfer.write(panels)
+            generated_video.write(panels[:, :, 2 * size:])
+            if show:
+                _show(panels)
+            bar.update(stop - start)
+    except BaseException:
+        bar.close()
+        for writer in (transfer, generated_video):
+            if writer.frames_written:
+                writer.close()
+            else:
+                writer.abort()
+        raise
+    bar.close()
+    return transfer.close(), generated_video.close()
+
+
 def run_demo(cfg: DictConfig) -> Path:
     """Write transfer.mp4 (side by side) and generated.mp4 into this run's folder; return transfer.mp4."""
     if cfg.normalize not in NORMALIZE_MODES:
@@ -87,35 +121,11 @@ def run_demo(cfg: DictConfig) -> Path:
 
     window = int(cfg.smoothing.window) | 1
     raw, normalised, n_missing = prepare_source_poses(source, datamodule.training_skeletons(), cfg.normalize, window)
+    transfer_path, generated_path = write_transfer_videos(
+        model, np.asarray(source.crops), raw, normalised, source.fps, out_dir, int(cfg.batch_size), int(cfg.panel_size),
+        progress=datamodule.progress, show=bool(cfg.show),
+    )
     n = len(raw)
-    size = int(cfg.panel_size)
-    transfer_path, generated_path = out_dir / "transfer.mp4", out_dir / "generated.mp4"
-    transfer = VideoWriter(transfer_path, source.fps, 3 * size, size)
-    generated_video = VideoWriter(generated_path, source.fps, size, size)
-    batch = int(cfg.batch_size)
-    bar = tqdm(total=n, desc="demo", unit="frame", disable=not datamodule.progress)
-    try:
-        for start in range(0, n, batch):
-            stop = min(n, start + batch)
-            images = tensor_to_images(model.generate_from_skeletons(normalised[start:stop], batch))
-            panels = compose_panels(np.asarray(source.crops[start:stop]), raw[start:stop], normalised[start:stop], images, size)
-            transfer.write(panels)
-            generated_video.write(panels[:, :, 2 * size:])
-            if cfg.show:
-                _show(panels)
-            bar.update(stop - start)
-    except BaseException:
-        # Ctrl-C or a failure: keep a playable video of the frames done so far.
-        bar.close()
-        for writer in (transfer, generated_video):
-            if writer.frames_written:
-                writer.close()
-            else:
-                writer.abort()
-        raise
-    bar.close()
-    transfer.close()
-    generated_video.close()
     log.info("source '%s': %d frames, %d without a person (held the last pose); %s, normalize=%s", source.name, n, n_missing, model_name(cfg), cfg.normalize)
     print(f"frames: {n}, source frames without a person: {n_missing} (held the last pose)")
     print(f"generated: {generated_path}")

@@ -1,0 +1,274 @@
+"""`make bench`: side-by-side timings of the hot paths against their baselines, in one run.
+
+Every figure is the median of `repeats` timed runs after a warm-up. Ratios compare two
+measurements taken in the same process, one right after the other, on the same inputs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from omegaconf import DictConfig
+
+from .cache import CropParams, load_or_build_video_cache
+from .models import MODEL_CLASSES
+from .skeleton import to_vector
+
+log = logging.getLogger(__name__)
+
+
+def timed(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
+    """Median wall time of fn() in seconds, after `warmup` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+# -- 1. nearest neighbour ------------------------------------------------------------------------
+def lab_nearest(query: np.ndarray, database: np.ndarray) -> int:
+    """The lab's GenNearest, faithfully: a Python loop over the database skeletons (numpy arrays)
+    and, inside, over the joints, summing each joint's Euclidean distance; returns the best frame."""
+    best, best_distance = -1, float("inf")
+    for i in range(len(database)):
+        ske = database[i]
+        distance = 0.0
+        for j in range(len(query)):
+            distance += np.linalg.norm(query[j] - ske[j])
+        if distance < best_distance:
+            best, best_distance = i, distance
+    return best
+
+
+def bench_nearest(target_landmarks: np.ndarray, target_skeletons: np.ndarray, queries: np.ndarray, query_skeletons: np.ndarray, repeats: int, sizes: list[int]) -> dict:
+    """The lab's loop over 33 landmarks per frame against our batched cdist over the reduced
+    skeletons, on the target's frames as the database and the source's poses as queries."""
+    from .models import NearestNeighbourGenerator
+
+    db33 = list(target_landmarks[:, :, :2].astype(np.float64))
+    q33 = list(np.nan_to_num(queries[:, :, :2]).astype(np.float64))
+    n_lab = max(2, repeats)
+    lab_33 = timed(lambda: [lab_nearest(q, db33) for q in q33[:n_lab]], 1, 0) / n_lab
+    model = NearestNeighbourGenerator(image_size=8)
+    vectors = torch.from_numpy(to_vector(target_skeletons))
+    model.set_index(vectors, torch.zeros(len(vectors), 3, 8, 8, dtype=torch.uint8), torch.arange(len(vectors)))
+    qv = torch.from_numpy(to_vector(query_skeletons))
+    ours = timed(lambda: model.nearest_indices(qv), repeats) / len(qv)
+    scaling = {}
+    rng = np.random.default_rng(0)
+    for size in sizes:
+        m = NearestNeighbourGenerator(image_size=8)
+        m.set_index(torch.from_numpy(rng.uniform(-1, 1, (size, 26)).astype(np.float32)), torch.zeros(size, 3, 8, 8, dtype=torch.uint8), torch.arange(size))
+        q = torch.from_numpy(rng.uniform(-1, 1, (256, 26)).astype(np.float32))
+        scaling[str(size)] = {"us_per_query": 1e6 * timed(lambda: m.nearest_indices(q), repeats) / len(q)}
+    return {
+        "database_frames": len(db33),
+        "lab_loop_33_joints_us_per_query": 1e6 * lab_33,
+        "batched_us_per_query": 1e6 * ours,
+        "speedup": lab_33 / ours,
+        "scaling": scaling,
+    }
+
+
+# -- 2. preprocessing ------------------------------------------------------------------------------
+def bench_preprocess(video: Path, repeats: int) -> dict:
+    from .pose import PoseExtractor
+    from .video import iter_frames
+
+    def bare():
+        n = 0
+        with PoseExtractor() as extract:
+            for frame in iter_frames(video):
+                extract(frame)
+                n += 1
+        return n
+
+    n_frames = bare()
+    bare_s = timed(bare, repeats, 0)
+    with tempfile.TemporaryDirectory() as tmp:
+        ours_s = timed(lambda: load_or_build_video_cache(video, Path(tmp), CropParams(), force=True, progress=False), repeats, 0)
+    return {"frames": n_frames, "bare_fps": n_frames / bare_s, "preprocess_fps": n_frames / ours_s, "ratio": bare_s / ours_s}
+
+
+# -- 3. generation -------------------------------------------------------------------------------
+def _model(name: str, size: int):
+    return MODEL_CLASSES[name](image_size=size).eval() if name != "nearest" else None
+
+
+def bench_generation(skeletons: np.ndarray, sizes: list[int], batches: list[int], repeats: int, models: list[str]) -> dict:
+    out = {}
+    for name in models:
+        for size in sizes:
+            model = _model(name, size)
+            net = getattr(model, "net", None) or model.generator
+            for batch in batches:
+                sk = skeletons[:batch]
+                vector, stick = model.make_inputs(sk)
+                x = vector if model.input_kind == "vector" else stick
+                with torch.no_grad():
+                    bare = timed(lambda: net(x), repeats)
+                full = timed(lambda: model.generate_from_skeletons(sk, batch), repeats)
+                out[f"{name}@{size}/b{batch}"] = {"module_fps": batch / full, "bare_forward_fps": batch / bare, "ratio": bare / full}
+    return out
+
+
+# -- 4. demo -------------------------------------------------------------------------------------
+def bench_demo(source, target_reference: np.ndarray, models: list[str], size: int, repeats: int) -> dict:
+    from .demo import prepare_source_poses, write_transfer_videos
+
+    raw, normalised, _ = prepare_source_poses(source, target_reference, "global", 5)
+    crops = np.asarray(source.crops)
+    out = {}
+    for name in models:
+        model = _model(name, size)
+        gen = timed(lambda: model.generate_from_skeletons(normalised, 64), repeats)
+        with tempfile.TemporaryDirectory() as tmp:
+            full = timed(lambda: write_transfer_videos(model, crops, raw, normalised, source.fps, Path(tmp), 64, 256, progress=False), repeats)
+        out[name] = {"frames": len(raw), "demo_fps": len(raw) / full, "generation_fps": len(raw) / gen, "ratio": gen / full}
+    return out
+
+
+# -- 5. training ---------------------------------------------------------------------------------
+def bench_training(datamodule, models: list[str], steps: int, repeats: int) -> dict:
+    import lightning as L
+
+    out = {}
+    batch_size = datamodule.batch_size
+    batches = [next(iter(datamodule.train_dataloader())) for _ in range(1)] * steps
+    for name in models:
+        def plain():
+            torch.manual_seed(0)
+            model = MODEL_CLASSES[name](image_size=datamodule.image_size)
+            opts = model.configure_optimizers()
+            opts = opts if isinstance(opts, (list, tuple)) else [opts]
+            model.train()
+            for batch in batches:
+                if name == "gan":
+                    _plain_gan_step(model, batch, *opts)
+                else:
+                    loss = model.criterion(model.generate(batch["vector"], batch["stick"]), batch["image"])
+                    opts[0].zero_grad(set_to_none=True)
+                    loss.backward()
+                    opts[0].step()
+
+        def lightning():
+            torch.manual_seed(0)
+            model = MODEL_CLASSES[name](image_size=datamodule.image_size)
+            trainer = L.Trainer(max_steps=steps if name != "gan" else 2 * steps, limit_val_batches=0, accelerator="cpu", logger=False,
+                                enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0)
+            trainer.fit(model, train_dataloaders=torch.utils.data.DataLoader(_Batches(batches), batch_size=None))
+
+        plain_s = timed(plain, repeats, 0)
+        lightning_s = timed(lightning, repeats, 0)
+        images = steps * batch_size
+        out[name] = {"plain_images_per_s": images / plain_s, "lightning_images_per_s": images / lightning_s, "ratio": plain_s / lightning_s,
+                     "peak_rss_mb_so_far": peak_rss_mb()}
+    return out
+
+
+class _Batches(torch.utils.data.Dataset):
+    """The same pre-made batches for Lightning as for the plain loop."""
+
+    def __init__(self, batches):
+        self.batches = batches
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __getitem__(self, i):
+        return self.batches[i]
+
+
+def _plain_gan_step(model, batch, opt_g, opt_d):
+    import torch.nn.functional as F
+
+    stick, real = batch["stick"], batch["image"]
+    fake = model.generate(batch["vector"], stick)
+    d_loss = 0.5 * (model.adversarial_loss(model.discriminate(stick, real), True) + model.adversarial_loss(model.discriminate(stick, fake.detach()), False))
+    opt_d.zero_grad(set_to_none=True)
+    d_loss.backward()
+    opt_d.step()
+    g_loss = model.adversarial_loss(model.discriminate(stick, fake), True) + model.hparams.lambda_l1 * F.l1_loss(fake, real)
+    opt_g.zero_grad(set_to_none=True)
+    g_loss.backward()
+    opt_g.step()
+
+
+def run_bench(cfg: DictConfig) -> Path:
+    import hydra
+
+    from .runs import run_dir
+
+    b = cfg.bench
+    torch.set_num_threads(int(b.threads) if b.threads else torch.get_num_threads())
+    out_dir = run_dir()
+    result = {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "device": str(b.device), "platform": platform.platform(),
+                    "torch": torch.__version__, "quick": bool(b.quick)},
+    }
+    repeats = int(b.repeats)
+    datamodule = hydra.utils.instantiate(cfg.data)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    target = datamodule.cache
+    source = load_or_build_video_cache(b.source_video, Path(cfg.paths.cache_dir), datamodule.crop_params, progress=False, option="bench.source_video") if b.source_video else None
+    if source is None:
+        from .cache import load_or_build_synthetic_cache
+
+        source = load_or_build_synthetic_cache("source", 200, 1, Path(cfg.paths.cache_dir), datamodule.crop_params)
+    log.info("nearest neighbour")
+    result["nearest"] = bench_nearest(np.asarray(target.landmarks)[target.detected], np.asarray(target.skeletons)[target.detected],
+                                      np.asarray(source.landmarks)[source.detected], np.asarray(source.skeletons)[source.detected], repeats, list(b.nn_sizes))
+    if b.preprocess_video:
+        log.info("preprocessing")
+        result["preprocess"] = bench_preprocess(Path(b.preprocess_video).resolve(), repeats)
+    log.info("generation")
+    result["generation"] = bench_generation(np.asarray(source.skeletons), list(b.sizes), list(b.batches), repeats, list(b.models))
+    log.info("demo")
+    result["demo"] = bench_demo(source, datamodule.training_skeletons(), list(b.models), datamodule.image_size, repeats)
+    log.info("training")
+    result["training"] = bench_training(datamodule, list(b.models), int(b.train_steps), max(1, repeats // 2))
+    result["peak_rss_mb"] = peak_rss_mb()
+    path = out_dir / "bench.json"
+    path.write_text(json.dumps(result, indent=2))
+    print(format_table(result))
+    return path
+
+
+def format_table(result: dict) -> str:
+    lines = [f"bench {result['date']} on {result['machine']['cpu_count']} CPUs, {result['machine']['torch_threads']} torch threads", ""]
+    nn = result["nearest"]
+    lines += [f"nearest neighbour ({nn['database_frames']} frames): lab loop {nn['lab_loop_33_joints_us_per_query']:.0f} us/query, "
+              f"batched {nn['batched_us_per_query']:.2f} us/query, {nn['speedup']:.0f}x",
+              "  scaling: " + ", ".join(f"{k}: {v['us_per_query']:.2f} us" for k, v in nn["scaling"].items())]
+    if "preprocess" in result:
+        p = result["preprocess"]
+        lines.append(f"preprocess: {p['preprocess_fps']:.1f} frames/s vs bare decode+MediaPipe {p['bare_fps']:.1f} ({p['ratio']:.2f}x)")
+    lines.append("generation (module incl. stick rendering vs bare forward):")
+    lines += [f"  {k:28s} {v['module_fps']:8.1f} fps vs {v['bare_forward_fps']:8.1f} ({v['ratio']:.2f}x)" for k, v in result["generation"].items()]
+    lines.append("demo with cached poses vs generation alone:")
+    lines += [f"  {k:14s} {v['demo_fps']:7.1f} fps vs {v['generation_fps']:7.1f} ({v['ratio']:.2f}x)" for k, v in result["demo"].items()]
+    lines.append("training, Lightning vs plain PyTorch loop (images/s):")
+    lines += [f"  {k:14s} {v['lightning_images_per_s']:7.1f} vs {v['plain_images_per_s']:7.1f} ({v['ratio']:.2f}x)" for k, v in result["training"].items()]
+    lines.append(f"peak RSS {result['peak_rss_mb']:.0f} MB")
+    return "\n".join(lines)

@@ -1,0 +1,46 @@
+"""ONNX export reproduces PyTorch; the benchmark suite runs (quick mode, timings not asserted)."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from conftest import last_line, run_script
+from motion_transfer.errors import UserError
+from motion_transfer.export import GeneratorNetwork, export_onnx
+from motion_transfer.models import MODEL_CLASSES
+
+
+@pytest.mark.parametrize("name", ["vanilla", "vanilla_image", "gan"])
+def test_onnx_runtime_reproduces_pytorch(name, tmp_path):
+    torch.manual_seed(0)
+    model = MODEL_CLASSES[name](image_size=32, base_filters=8).eval()
+    path = export_onnx(model, tmp_path / f"{name}.onnx")
+    network = GeneratorNetwork(model).eval()
+    x = torch.randn(3, *network.example.shape[1:])  # another batch size than the export's
+    with torch.no_grad():
+        expected = network(x).numpy()
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"pose": x.numpy()})[0]
+    assert np.abs(got - expected).max() < 1e-4
+
+
+def test_nearest_has_nothing_to_export(tmp_path):
+    with pytest.raises(UserError, match="nearest"):
+        export_onnx(MODEL_CLASSES["nearest"](image_size=32), tmp_path / "n.onnx")
+
+
+@pytest.mark.real_data
+@pytest.mark.slow
+def test_quick_benchmark_runs_and_writes_its_json(shared_data, tmp_path):
+    result = run_script("bench", "--config-name=bench_quick", f"data.target_video={shared_data / 'taichi2.mp4'}",
+                        f"bench.source_video={shared_data / 'karate1.mp4'}", f"bench.preprocess_video={shared_data / 'karate1.mp4'}",
+                        "bench.nn_sizes=[1000]", outputs=tmp_path, timeout=1200)
+    assert result.returncode == 0, result.stderr[-3000:]
+    bench = json.loads(Path(last_line(result.stdout).split(": ", 1)[1]).read_text())
+    assert {"machine", "nearest", "preprocess", "generation", "demo", "training"} <= set(bench)
+    assert bench["machine"]["cpu_count"] >= 1 and bench["nearest"]["speedup"] > 0
+    for section in ("generation", "demo", "training"):
+        assert all(v["ratio"] > 0 for v in bench[section].values())
