@@ -77,6 +77,8 @@ def test_checkpoint_files_appear_only_complete(tmp_path):
     run_training(cfg)
     files = sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir())
     assert "last.ckpt" in files and not [f for f in files if f.endswith(".partial")]
+    # last.ckpt is refreshed every epoch, whether or not the best one improved.
+    assert torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 1
 
 
 @pytest.mark.slow

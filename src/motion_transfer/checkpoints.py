@@ -52,8 +52,9 @@ def read_checkpoint(path: str | os.PathLike, option: str = "ckpt_path") -> dict:
     return ckpt
 
 
-def find_latest_checkpoint(train_dir: Path, model_name: str, target_key: str, image_size: int) -> Path | None:
-    """The newest `best*.ckpt` (else `last.ckpt`) under train_dir made by `model_name` on this target and size."""
+def find_latest_checkpoint(train_dir: Path, model_name: str, target_key: str, image_size: int, prefer: str = "best") -> Path | None:
+    """The newest run's checkpoint under train_dir made by `model_name` on this target and size:
+    its `best*.ckpt` (prefer="best") or its `last.ckpt` (prefer="last"), else whichever exists."""
     candidates = []
     for path in Path(train_dir).glob("*/checkpoints/*.ckpt"):
         try:
@@ -62,7 +63,7 @@ def find_latest_checkpoint(train_dir: Path, model_name: str, target_key: str, im
             continue
         if (identity.get("model"), identity.get("target_key"), identity.get("image_size")) == (model_name, target_key, image_size):
             # Prefer the best checkpoint of the newest run.
-            candidates.append((path.parent.parent.stat().st_mtime, path.name.startswith("best"), path))
+            candidates.append((path.parent.parent.stat().st_mtime, path.name.startswith(prefer), path))
     if not candidates:
         return None
     return max(candidates, key=lambda c: (c[0], c[1]))[2]

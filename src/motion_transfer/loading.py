@@ -30,7 +30,7 @@ def load_model(cfg: DictConfig, datamodule: SkeletonImageDataModule) -> PoseToIm
         return load_generator(cfg.ckpt_path, name, datamodule.image_size, datamodule.target_key)
     if name == "nearest":
         return build_nearest(datamodule)
-    latest = find_latest_checkpoint(Path(cfg.paths.train_dir), name, datamodule.target_key, datamodule.image_size)
+    latest = find_latest_checkpoint(Path(cfg.paths.train_dir), name, datamodule.target_key, datamodule.image_size, MODEL_CLASSES[name].preferred_checkpoint)
     if latest is None:
         target = "data=synthetic" if datamodule.kind == "synthetic" else f"data=video data.target_video={datamodule.target_video}"
         raise UserError(

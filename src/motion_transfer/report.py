@@ -15,6 +15,7 @@ from .checkpoints import find_latest_checkpoint, load_generator
 from .datamodule import SkeletonImageDataModule
 from .evaluation import evaluate_generator, write_metrics
 from .loading import build_nearest
+from .models import MODEL_CLASSES
 from .runs import run_dir, save_resolved_config
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ def run_report(cfg: DictConfig) -> Path:
         if name == "nearest":
             model, note = build_nearest(datamodule), "built now"
         else:
-            ckpt = find_latest_checkpoint(Path(cfg.paths.train_dir), name, datamodule.target_key, datamodule.image_size)
+            ckpt = find_latest_checkpoint(Path(cfg.paths.train_dir), name, datamodule.target_key, datamodule.image_size, MODEL_CLASSES[name].preferred_checkpoint)
             if ckpt is None:
                 rows.append((name, f"none: `python src/train.py model={name}`", {}))
                 continue

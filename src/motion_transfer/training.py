@@ -44,8 +44,10 @@ def run_training(cfg: DictConfig) -> Path:
         load_generator(ckpt_path, model.model_name, datamodule.image_size, datamodule.target_key)
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path or None)
 
+    # The monitored checkpoint's best file, else the newest one any checkpoint callback wrote.
+    callbacks = sorted(trainer.checkpoint_callbacks, key=lambda cb: cb.monitor is not None)
     best = ""
-    for cb in trainer.checkpoint_callbacks:
+    for cb in callbacks:
         best = cb.best_model_path or cb.last_model_path or best
     if not best:
         # ModelCheckpoint saves only after optimizer steps; nearest neighbour takes none.

@@ -24,6 +24,8 @@ class GANGenerator(PoseToImageModule):
     """
 
     model_name = "gan"
+    # val/l1 favours the earliest, blurriest epochs of an adversarial run: use the last one.
+    preferred_checkpoint = "last"
 
     def __init__(
         self,
