@@ -39,7 +39,7 @@ evaluate: $(STAMP) ## Evaluate one model on held-out frames: make evaluate ARGS=
 report: $(STAMP) ## Table + image grid of every model trained on a target: make report ARGS="data=video data.target_video=T.mp4"
 	$(PY) src/report.py $(ARGS)
 
-bench: $(STAMP) ## Time the hot paths against their baselines (outputs/bench/<time>/bench.json); quick: ARGS=--config-name=bench_quick
+bench: $(STAMP) ## Time the hot paths against their baselines (outputs/bench/<time>/bench.json); quick: ARGS=bench=quick
 	$(PY) src/bench.py $(ARGS)
 
 tensorboard: $(STAMP) ## Open TensorBoard on every run under outputs/

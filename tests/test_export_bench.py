@@ -35,7 +35,7 @@ def test_nearest_has_nothing_to_export(tmp_path):
 @pytest.mark.real_data
 @pytest.mark.slow
 def test_quick_benchmark_runs_and_writes_its_json(shared_data, tmp_path):
-    result = run_script("bench", "--config-name=bench_quick", f"data.target_video={shared_data / 'taichi2.mp4'}",
+    result = run_script("bench", "bench=quick", f"data.target_video={shared_data / 'taichi2.mp4'}",
                         f"bench.source_video={shared_data / 'karate1.mp4'}", f"bench.preprocess_video={shared_data / 'karate1.mp4'}",
                         "bench.nn_sizes=[1000]", outputs=tmp_path, timeout=1200)
     assert result.returncode == 0, result.stderr[-3000:]
