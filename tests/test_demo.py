@@ -4,7 +4,6 @@ from pathlib import Path
 
 import av
 import pytest
-import torch
 
 from conftest import compose, last_line, run_script
 from motion_transfer.training import run_training

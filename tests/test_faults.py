@@ -1,6 +1,5 @@
 """Interruptions never cost finished work: real SIGKILLs and Ctrl-C sent to real runs."""
 
-import os
 import signal
 import subprocess
 import sys

@@ -214,8 +214,8 @@ def _plain_gan_step(model, batch, opt_g, opt_d):
 
 
 def run_bench(cfg: DictConfig) -> Path:
-    import hydra
 
+    from .loading import prepare_datamodule
     from .runs import run_dir
 
     b = cfg.bench
@@ -227,9 +227,7 @@ def run_bench(cfg: DictConfig) -> Path:
                     "torch": torch.__version__, "quick": bool(b.quick)},
     }
     repeats = int(b.repeats)
-    datamodule = hydra.utils.instantiate(cfg.data)
-    datamodule.prepare_data()
-    datamodule.setup("fit")
+    datamodule = prepare_datamodule(cfg.data)
     target = datamodule.cache
     source = load_or_build_video_cache(b.source_video, Path(cfg.paths.cache_dir), datamodule.crop_params, progress=False, option="bench.source_video") if b.source_video else None
     if source is None:

@@ -193,7 +193,9 @@ class SkeletonImageDataModule(L.LightningDataModule):
         """n validation pairs spread evenly over the validation block (the same every epoch)."""
         picks = np.unique(np.linspace(0, len(self.val_set) - 1, num=min(n, len(self.val_set))).round().astype(int))
         items = [self.val_set[int(i)] for i in picks]
-        return {k: torch.stack([it[k] for it in items]) for k in items[0]}
+        batch = {k: torch.stack([it[k] for it in items]) for k in items[0]}
+        batch["position"] = torch.from_numpy(picks)  # rows of the validation set
+        return batch
 
     # -- loaders ---------------------------------------------------------------------------
     def train_dataloader(self) -> DataLoader:

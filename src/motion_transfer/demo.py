@@ -6,7 +6,6 @@ import logging
 from pathlib import Path
 
 import cv2
-import hydra
 import numpy as np
 import torch
 from omegaconf import DictConfig
@@ -16,7 +15,7 @@ from .cache import SkeletonCache, load_or_build_synthetic_cache, load_or_build_v
 from .datamodule import SkeletonImageDataModule, resize_crops
 from .drawing import draw_skeletons, render_stick_figures, tensor_to_images
 from .errors import UserError
-from .loading import load_model, model_name
+from .loading import load_model, model_name, prepare_datamodule
 from .normalization import NORMALIZE_MODES, median_smooth, normalize_poses
 from .runs import run_dir, save_resolved_config
 from .skeleton import forward_fill, sanitize
@@ -113,9 +112,7 @@ def run_demo(cfg: DictConfig) -> Path:
     save_resolved_config(cfg, out_dir)
     torch.manual_seed(int(cfg.seed))
 
-    datamodule: SkeletonImageDataModule = hydra.utils.instantiate(cfg.data)
-    datamodule.prepare_data()
-    datamodule.setup("predict")
+    datamodule = prepare_datamodule(cfg.data)
     model = load_model(cfg, datamodule)
     source = load_source(cfg, datamodule)
 

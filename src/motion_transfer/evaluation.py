@@ -93,25 +93,22 @@ def write_metrics(result: dict, folder: Path) -> Path:
 
 def run_evaluation(cfg: DictConfig) -> Path:
     """Evaluate the configured generator on the held-out frames; write metrics.json and a grid."""
-    import hydra
     import torchvision
 
-    from .loading import load_model
+    from .loading import load_model, prepare_datamodule
     from .runs import run_dir, save_resolved_config
 
     out_dir = run_dir()
     save_resolved_config(cfg, out_dir)
     torch.manual_seed(int(cfg.seed))
-    datamodule: SkeletonImageDataModule = hydra.utils.instantiate(cfg.data)
-    datamodule.prepare_data()
-    datamodule.setup("validate")
+    datamodule = prepare_datamodule(cfg.data)
     model = load_model(cfg, datamodule)
     result, fake = evaluate_generator(model, datamodule, cfg.pose, int(cfg.batch_size))
     result["checkpoint"] = str(Path(cfg.ckpt_path).resolve()) if cfg.get("ckpt_path") else None
     path = write_metrics(result, out_dir)
     # The same evenly spread held-out frames every time: stick figure | real | generated.
     batch = datamodule.fixed_val_batch(int(cfg.grid_frames))
-    picks = [int(np.searchsorted(datamodule.val_set.indices.numpy(), i)) for i in batch["index"].tolist()]
+    picks = batch["position"]
     rows = torch.stack([batch["stick"], batch["image"], fake[picks]], dim=1).flatten(0, 1)
     torchvision.utils.save_image(rows, out_dir / "samples.png", nrow=3, normalize=True, value_range=(-1, 1))
     _log_to_tensorboard(result, out_dir)

@@ -39,13 +39,10 @@ def export_onnx(model: PoseToImageModule, path: Path) -> Path:
 
 
 def run_export(cfg: DictConfig) -> Path:
-    import hydra
 
-    from .loading import load_model
+    from .loading import load_model, prepare_datamodule
     from .runs import run_dir
 
-    datamodule = hydra.utils.instantiate(cfg.data)
-    datamodule.prepare_data()
-    datamodule.setup("predict")
+    datamodule = prepare_datamodule(cfg.data)
     model = load_model(cfg, datamodule)
     return export_onnx(model, run_dir() / f"{model.model_name}.onnx")

@@ -15,6 +15,16 @@ from .models import MODEL_CLASSES, NearestNeighbourGenerator, PoseToImageModule
 log = logging.getLogger(__name__)
 
 
+def prepare_datamodule(data_cfg: DictConfig) -> SkeletonImageDataModule:
+    """Build the configured DataModule with its cache and split ready (the cache is built if missing)."""
+    import hydra
+
+    datamodule: SkeletonImageDataModule = hydra.utils.instantiate(data_cfg)
+    datamodule.prepare_data()
+    datamodule.setup()
+    return datamodule
+
+
 def build_nearest(datamodule: SkeletonImageDataModule) -> NearestNeighbourGenerator:
     """The nearest-neighbour generator indexed on the training frames, built in memory (no checkpoint)."""
     model = NearestNeighbourGenerator(datamodule.image_size, datamodule.target_key, datamodule.target_name)

@@ -5,16 +5,14 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import hydra
 import numpy as np
 import torch
 import torchvision
 from omegaconf import DictConfig
 
 from .checkpoints import find_latest_checkpoint, load_generator
-from .datamodule import SkeletonImageDataModule
 from .evaluation import evaluate_generator, write_metrics
-from .loading import build_nearest
+from .loading import build_nearest, prepare_datamodule
 from .models import MODEL_CLASSES
 from .runs import run_dir, save_resolved_config
 
@@ -45,12 +43,10 @@ def run_report(cfg: DictConfig) -> Path:
     out_dir = run_dir()
     save_resolved_config(cfg, out_dir)
     torch.manual_seed(int(cfg.seed))
-    datamodule: SkeletonImageDataModule = hydra.utils.instantiate(cfg.data)
-    datamodule.prepare_data()
-    datamodule.setup("validate")
+    datamodule = prepare_datamodule(cfg.data)
     rows, columns, results, floors = [], [], {}, None
     batch = datamodule.fixed_val_batch(int(cfg.grid_frames))
-    picks = [int(np.searchsorted(datamodule.val_set.indices.numpy(), i)) for i in batch["index"].tolist()]
+    picks = batch["position"]
     for name in cfg.models:
         if name == "nearest":
             model, note = build_nearest(datamodule), "built now"

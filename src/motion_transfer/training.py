@@ -10,8 +10,7 @@ import hydra
 import lightning as L
 from omegaconf import DictConfig
 
-from .datamodule import SkeletonImageDataModule
-from .errors import UserError
+from .loading import prepare_datamodule
 from .runs import run_dir, save_resolved_config
 
 log = logging.getLogger(__name__)
@@ -23,9 +22,7 @@ def run_training(cfg: DictConfig) -> Path:
     save_resolved_config(cfg, out_dir)
     L.seed_everything(int(cfg.seed), workers=True)
 
-    datamodule: SkeletonImageDataModule = hydra.utils.instantiate(cfg.data)
-    datamodule.prepare_data()
-    datamodule.setup("fit")
+    datamodule = prepare_datamodule(cfg.data)
     model = hydra.utils.instantiate(cfg.model, target_key=datamodule.target_key, target_name=datamodule.target_name)
 
     callbacks = [hydra.utils.instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c and "_target_" in c]
