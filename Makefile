@@ -14,7 +14,6 @@ help: ## List the targets
 # Reinstalls only when pyproject.toml changed (the stamp is older than it).
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON_BASE) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
 	$(PY) -c "import cv2, mediapipe, torch, torchvision, lightning, hydra, av; mediapipe.solutions.pose"
 	touch $(STAMP)
