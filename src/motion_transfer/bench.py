@@ -223,7 +223,7 @@ def run_bench(cfg: DictConfig) -> Path:
     out_dir = run_dir()
     result = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "device": str(b.device), "platform": platform.platform(),
+        "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "device": "cpu", "platform": platform.platform(),
                     "torch": torch.__version__, "quick": bool(b.quick)},
     }
     repeats = int(b.repeats)
