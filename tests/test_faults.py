@@ -51,23 +51,24 @@ def test_preprocess_killed_at_any_moment_leaves_no_trusted_cache(shared_data, tm
 
 @pytest.mark.slow
 def test_training_killed_resumes_to_the_same_final_epoch(tmp_path):
-    overrides = ["model=vanilla", "model.base_filters=8", "trainer.max_epochs=6", "logger=none", *QUICK]
-    proc = _start("train", *overrides, outputs=tmp_path)
-    last = lambda: next(iter(tmp_path.glob("train/*/checkpoints/last.ckpt")), None)  # noqa: E731
-    assert _wait_for(lambda: last() is not None, 300), "no checkpoint appeared"
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    ckpt = last()
-    state = torch.load(ckpt, map_location="cpu", weights_only=True)  # never a corrupt file
-    killed_at = state["epoch"]
-    assert killed_at < 5, "the run finished before it could be killed"
+    """Kill a run, resume it, kill the resumed run too, then resume to the end."""
+    overrides = ["model=vanilla", "model.base_filters=8", "trainer.max_epochs=30", "logger=none", *QUICK]
+    checkpoints = lambda: set(tmp_path.glob("train/*/checkpoints/last.ckpt"))  # noqa: E731
+    ckpt = None
+    for _ in range(2):
+        before = checkpoints()
+        proc = _start("train", *overrides, *([f"ckpt_path={ckpt}"] if ckpt else []), outputs=tmp_path)
+        assert _wait_for(lambda: checkpoints() - before, 300), "no checkpoint appeared"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        ckpt = next(iter(checkpoints() - before))
+        state = torch.load(ckpt, map_location="cpu", weights_only=True)  # never a corrupt file
+        assert state["epoch"] < 29, "the run finished before it could be killed"
     result = run_script("train", *overrides, f"ckpt_path={ckpt}", outputs=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    resumed = sorted(tmp_path.glob("train/*/checkpoints/last.ckpt"))
-    assert len(resumed) == 2  # the resumed run wrote into its own new folder
-    final = torch.load(max(resumed, key=lambda p: p.stat().st_mtime), weights_only=True)
-    assert final["epoch"] == 5
+    final = next(iter(checkpoints() - {ckpt} - before))
+    assert len(checkpoints()) == 3  # each run wrote into its own new folder
+    assert torch.load(final, weights_only=True)["epoch"] == 29
 
 
 def test_checkpoint_files_appear_only_complete(tmp_path):
