@@ -14,6 +14,12 @@ from ..drawing import images_to_tensor, render_stick_figures
 from ..skeleton import forward_fill, sanitize, to_vector
 
 
+def check_choice(option: str, value: str, allowed) -> None:
+    """Refuse an unknown string choice with a message naming the option and the allowed values."""
+    if value not in allowed:
+        raise ValueError(f"{option}={value!r} is not known; use one of {', '.join(allowed)}")
+
+
 class PoseToImageModule(L.LightningModule):
     """A generator: skeleton (as a 26-vector and/or a stick-figure image) -> (3, S, S) image in [-1, 1].
 

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from ..networks import DCGANDiscriminator, PatchDiscriminator, init_weights
-from .base import PoseToImageModule
+from .base import PoseToImageModule, check_choice
 from .vanilla import GENERATOR_INPUTS, build_generator
 
 DISCRIMINATORS = ("patch", "dcgan")
@@ -52,12 +52,9 @@ class GANGenerator(PoseToImageModule):
         grid_size: int = 8,
     ):
         super().__init__(image_size, target_key, target_name, grid_size)
-        if generator not in GENERATOR_INPUTS:
-            raise ValueError(f"model.generator={generator!r} is not known; use one of {', '.join(GENERATOR_INPUTS)}")
-        if discriminator not in DISCRIMINATORS:
-            raise ValueError(f"model.discriminator={discriminator!r} is not known; use one of {', '.join(DISCRIMINATORS)}")
-        if gan_loss not in GAN_LOSSES:
-            raise ValueError(f"model.gan_loss={gan_loss!r} is not known; use one of {', '.join(GAN_LOSSES)}")
+        check_choice("model.generator", generator, GENERATOR_INPUTS)
+        check_choice("model.discriminator", discriminator, DISCRIMINATORS)
+        check_choice("model.gan_loss", gan_loss, GAN_LOSSES)
         self.save_hyperparameters()
         self.automatic_optimization = False
         self.input_kind = GENERATOR_INPUTS[generator]

@@ -8,7 +8,7 @@ from torch import nn
 
 from ..networks import ConvDecoderGenerator, MLPGenerator, UNetGenerator, init_weights
 from ..skeleton import VECTOR_SIZE
-from .base import PoseToImageModule
+from .base import PoseToImageModule, check_choice
 
 #: Generator kinds and the input each one reads.
 GENERATOR_INPUTS = {"mlp": "vector", "conv": "vector", "unet": "stick"}
@@ -53,10 +53,8 @@ class VanillaGenerator(PoseToImageModule):
         grid_size: int = 8,
     ):
         super().__init__(image_size, target_key, target_name, grid_size)
-        if generator not in GENERATOR_INPUTS:
-            raise ValueError(f"model.generator={generator!r} is not known; use one of {', '.join(GENERATOR_INPUTS)}")
-        if loss not in RECONSTRUCTION_LOSSES:
-            raise ValueError(f"model.loss={loss!r} is not known; use one of {', '.join(RECONSTRUCTION_LOSSES)}")
+        check_choice("model.generator", generator, GENERATOR_INPUTS)
+        check_choice("model.loss", loss, RECONSTRUCTION_LOSSES)
         self.save_hyperparameters()
         self.input_kind = GENERATOR_INPUTS[generator]
         self.net = build_generator(generator, image_size, base_filters, norm, upsample, dropout)
