@@ -42,5 +42,6 @@ def test_quick_benchmark_runs_and_writes_its_json(shared_data, tmp_path):
     bench = json.loads(Path(last_line(result.stdout).split(": ", 1)[1]).read_text())
     assert {"machine", "nearest", "preprocess", "generation", "demo", "training"} <= set(bench)
     assert bench["machine"]["cpu_count"] >= 1 and bench["nearest"]["speedup"] > 0
+    assert all(v["onnxruntime_fps"] > 0 for v in bench["generation"].values())
     for section in ("generation", "demo", "training"):
         assert all(v["ratio"] > 0 for v in bench[section].values())

@@ -127,8 +127,21 @@ def bench_generation(skeletons: np.ndarray, sizes: list[int], batches: list[int]
                 with torch.no_grad():
                     bare = timed(lambda: net(x), repeats)
                 full = timed(lambda: model.generate_from_skeletons(sk, batch), repeats)
-                out[f"{name}@{size}/b{batch}"] = {"module_fps": batch / full, "bare_forward_fps": batch / bare, "ratio": bare / full}
+                out[f"{name}@{size}/b{batch}"] = {"module_fps": batch / full, "bare_forward_fps": batch / bare, "ratio": bare / full,
+                                                  "onnxruntime_fps": _onnxruntime_fps(model, x, repeats)}
     return out
+
+
+def _onnxruntime_fps(model, x: torch.Tensor, repeats: int) -> float:
+    """Frames/s of the same network exported to ONNX and run by ONNX Runtime on the CPU."""
+    import onnxruntime as ort
+
+    from .export import export_onnx
+
+    with tempfile.TemporaryDirectory() as tmp:
+        session = ort.InferenceSession(str(export_onnx(model, Path(tmp) / "generator.onnx")), providers=["CPUExecutionProvider"])
+        inputs = {"pose": x.numpy()}
+        return len(x) / timed(lambda: session.run(None, inputs), repeats)
 
 
 # -- 4. demo -------------------------------------------------------------------------------------
@@ -262,8 +275,9 @@ def format_table(result: dict) -> str:
     if "preprocess" in result:
         p = result["preprocess"]
         lines.append(f"preprocess: {p['preprocess_fps']:.1f} frames/s vs bare decode+MediaPipe {p['bare_fps']:.1f} ({p['ratio']:.2f}x)")
-    lines.append("generation (module incl. stick rendering vs bare forward):")
-    lines += [f"  {k:28s} {v['module_fps']:8.1f} fps vs {v['bare_forward_fps']:8.1f} ({v['ratio']:.2f}x)" for k, v in result["generation"].items()]
+    lines.append("generation (module incl. stick rendering vs bare forward; ONNX Runtime):")
+    lines += [f"  {k:28s} {v['module_fps']:8.1f} fps vs {v['bare_forward_fps']:8.1f} ({v['ratio']:.2f}x); onnxruntime {v['onnxruntime_fps']:8.1f} fps"
+              for k, v in result["generation"].items()]
     lines.append("demo with cached poses vs generation alone:")
     lines += [f"  {k:14s} {v['demo_fps']:7.1f} fps vs {v['generation_fps']:7.1f} ({v['ratio']:.2f}x)" for k, v in result["demo"].items()]
     lines.append("training, Lightning vs plain PyTorch loop (images/s):")
