@@ -35,9 +35,9 @@ def run_training(cfg: DictConfig) -> Path:
 
     ckpt_path = cfg.get("ckpt_path")
     if ckpt_path:
-        from .checkpoints import load_generator, read_checkpoint
+        from .checkpoints import load_generator
 
-        read_checkpoint(ckpt_path)  # a clear message for a missing or damaged file
+        # A clear message for a missing, damaged or foreign file before Lightning opens it.
         load_generator(ckpt_path, model.model_name, datamodule.image_size, datamodule.target_key)
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path or None)
 
