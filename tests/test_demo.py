@@ -84,3 +84,72 @@ def test_demo_says_how_to_train_when_no_checkpoint_exists(tmp_path):
     result = run_script("demo", "model=vanilla_image", *SMALL, outputs=tmp_path)
     assert result.returncode == 2
     assert "python src/train.py model=vanilla_image" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_encoder_thread_runs_jobs_in_order_and_hands_failures_back():
+    from motion_transfer.video import BackgroundWorker
+
+    done = []
+    worker = BackgroundWorker(max_pending=1)
+    for i in range(5):
+        worker.submit(lambda i=i: done.append(i))
+    worker.finish()
+    assert done == [0, 1, 2, 3, 4]
+
+    def fail():
+        raise OSError("disk full")
+
+    worker = BackgroundWorker()
+    worker.submit(fail)
+    worker.submit(lambda: done.append("after the failure"))
+    with pytest.raises(OSError, match="disk full"):
+        worker.finish()
+    assert "after the failure" not in done
+
+
+class _StubGenerator:
+    """Grey images with a bright square; fails on the call numbered `fail_on` (from 0)."""
+
+    def __init__(self, size=16, fail_on=None):
+        self.size, self.fail_on, self.calls = size, fail_on, 0
+
+    def generate_from_skeletons(self, skeletons, batch_size):
+        if self.calls == self.fail_on:
+            raise RuntimeError("generator failed")
+        self.calls += 1
+        import torch
+
+        images = torch.full((len(skeletons), 3, self.size, self.size), -0.5)
+        images[:, :, 4:12, 4:12] = 0.8
+        return images
+
+
+def test_panels_are_upscaled_like_a_per_frame_bilinear_resize():
+    import cv2
+    import numpy as np
+
+    from motion_transfer.demo import generate_panel_images
+    from motion_transfer.drawing import tensor_to_images
+
+    model = _StubGenerator()
+    skeletons = np.full((3, 13, 2), 0.5, dtype=np.float32)
+    ours = generate_panel_images(model, skeletons, 2, 64)
+    small = tensor_to_images(model.generate_from_skeletons(skeletons, 2))
+    reference = np.stack([cv2.resize(g, (64, 64), interpolation=cv2.INTER_LINEAR) for g in small])
+    assert ours.shape == (3, 64, 64, 3)
+    assert np.abs(ours.astype(int) - reference.astype(int)).max() <= 2
+
+
+def test_a_generator_failure_mid_video_keeps_the_frames_already_written(tmp_path):
+    import numpy as np
+
+    from motion_transfer.demo import write_transfer_videos
+
+    n = 10
+    crops = np.zeros((n, 32, 32, 3), dtype=np.uint8)
+    poses = np.random.default_rng(0).uniform(0.3, 0.7, (n, 13, 2)).astype(np.float32)
+    with pytest.raises(RuntimeError, match="generator failed"):
+        write_transfer_videos(_StubGenerator(fail_on=2), crops, poses, poses, 25.0, tmp_path, batch=4, size=32, progress=False)
+    assert _video_facts(tmp_path / "transfer.mp4")[0] == 8
+    assert _video_facts(tmp_path / "generated.mp4")[0] == 8
+    assert not list(tmp_path.glob(".*partial*"))

@@ -110,9 +110,10 @@ def test_paths_with_spaces_and_non_ascii_simply_work(tmp_path, shared_data):
     ("trainer=tpu", ["trainer=tpu", "ddp"]),
     ("model.generator=resnet", ["model.generator", "mlp"]),
     ("normalize=sideways", ["normalize"]),
+    ("video_preset=instant", ["video_preset=", "ultrafast"]),
 ])
 def test_bad_config_values(override, words, tmp_path):
-    script = "demo" if override.startswith("normalize") else "train"
+    script = "demo" if override.startswith(("normalize", "video_preset")) else "train"
     model = [] if override.startswith("model") else ["model=nearest"]
     if override.startswith("model.generator"):
         model = ["model=vanilla"]

@@ -39,6 +39,21 @@ def test_a_shifted_image_scores_lower_and_a_blank_one_lower_still():
     assert image_metrics(img.clamp(-0.8, 0.8) + 0.2, img.clamp(-0.8, 0.8))["psnr"] == pytest.approx(20.0, abs=1e-3)
 
 
+def test_sharpness_and_checkerboard_ratios_on_known_cases():
+    img = _image(size=64)
+    same = image_metrics(img, img)
+    assert same["sharpness"] == pytest.approx(1.0) and same["checkerboard"] == pytest.approx(1.0)
+    blurred = torch.nn.functional.avg_pool2d(img, 5, stride=1, padding=2, count_include_pad=False)
+    assert image_metrics(blurred, img)["sharpness"] < 0.8
+    # A faint checkerboard (2% of the range), as transposed convolutions leave, stands out clearly.
+    yy, xx = torch.meshgrid(torch.arange(64), torch.arange(64), indexing="ij")
+    checker = 0.04 * (((yy + xx) % 2) * 2 - 1).float()
+    assert image_metrics(img + checker, img)["checkerboard"] > 10
+    # Moving the real image does not change either ratio much.
+    moved = image_metrics(torch.roll(img, 1, dims=-1), img)
+    assert 0.9 < moved["sharpness"] < 1.1 and 0.5 < moved["checkerboard"] < 2
+
+
 @pytest.mark.real_data
 def test_pose_consistency_finds_the_pose_on_real_crops(shared_data, tmp_path):
     cache = load_or_build_video_cache(shared_data / "karate1.mp4", tmp_path, CropParams(crop_size=128), progress=False)
@@ -61,7 +76,7 @@ def _check_schema(metrics):
     for key, kind in SCHEMA.items():
         assert isinstance(metrics[key], kind), key
     for figures in [metrics["metrics"], *metrics["floors"].values()]:
-        assert set(figures) == {"ssim", "psnr", "l1", "pose_detection_rate", "pose_joint_error"}
+        assert set(figures) == {"ssim", "psnr", "l1", "sharpness", "checkerboard", "pose_detection_rate", "pose_joint_error"}
     assert set(metrics["floors"]) == {"mean_image", "last_training_frame"}
     assert set(metrics["split"]) == {"train_frames", "val_frames", "val_start", "gap_frames"}
 

@@ -17,14 +17,41 @@ from .skeleton import body_height, reduce_landmarks
 
 
 def image_metrics(fake: torch.Tensor, real: torch.Tensor) -> dict[str, float]:
-    """(N, 3, S, S) images in [-1, 1] -> mean SSIM, PSNR (dB) and L1, all on the [0, 1] scale."""
+    """(N, 3, S, S) images in [-1, 1] -> mean SSIM, PSNR (dB) and L1, all on the [0, 1] scale,
+    plus the sharpness and checkerboard ratios of the generated images to the real ones."""
     f = (fake.float().clamp(-1, 1) + 1) / 2
     r = (real.float().clamp(-1, 1) + 1) / 2
     return {
         "ssim": float(structural_similarity_index_measure(f, r, data_range=1.0)),
         "psnr": float(peak_signal_noise_ratio(f, r, data_range=1.0)),
         "l1": float((f - r).abs().mean()),
+        "sharpness": float(gradient_energy(f) / gradient_energy(r).clamp_min(1e-12)),
+        "checkerboard": float(nyquist_energy(f) / nyquist_energy(r).clamp_min(1e-12)),
     }
+
+
+def gradient_energy(images: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference between neighbouring pixels: what blur removes. (N, C, H, W) -> scalar."""
+    dx = (images[..., :, 1:] - images[..., :, :-1]).abs().mean()
+    dy = (images[..., 1:, :] - images[..., :-1, :]).abs().mean()
+    return (dx + dy) / 2
+
+
+def nyquist_energy(images: torch.Tensor) -> torch.Tensor:
+    """Power at the three period-2 frequencies (horizontal, vertical, diagonal), per pixel.
+
+    The checkerboard of stride-2 transposed convolutions repeats on the stride grid, in phase
+    across the image, so it stands out exactly there; natural images have little power there.
+    (N, C, H, W) -> scalar.
+    """
+    h, w = images.shape[-2:]
+    sign_y = 1.0 - 2.0 * (torch.arange(h) % 2).to(images)  # +1, -1, +1, ...
+    sign_x = 1.0 - 2.0 * (torch.arange(w) % 2).to(images)
+    centred = images - images.mean(dim=(-2, -1), keepdim=True)
+    power = 0.0
+    for pattern in (sign_x[None, :].expand(h, w), sign_y[:, None].expand(h, w), sign_y[:, None] * sign_x[None, :]):
+        power = power + ((centred * pattern).sum(dim=(-2, -1)) ** 2).mean()
+    return power / (h * w)
 
 
 def prepare_for_pose(image: np.ndarray, pose_size: int, pad_fraction: float) -> tuple[np.ndarray, int]:

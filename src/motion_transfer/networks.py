@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 NORMS = ("batch", "instance", "none")
-UPSAMPLES = ("transpose", "resize")
+UPSAMPLES = ("transpose", "resize", "bilinear")
 INIT_TYPES = ("normal", "xavier", "kaiming", "orthogonal")
 MIN_IMAGE_SIZE = 32
 
@@ -64,14 +64,17 @@ def get_upsample_layer(name: str) -> UpsampleFactory:
 
     transpose: ConvTranspose2d(k4, s2, p1), as pix2pix and DCGAN. resize: nearest Upsample(x2) then
     Conv2d(k3, p1); every output pixel then sees the same number of kernel taps, which avoids the
-    checkerboard pattern of overlapping transposed kernels (Odena et al., Distill 2016).
+    checkerboard pattern of overlapping transposed kernels (Odena et al., Distill 2016). bilinear:
+    the same with bilinear interpolation, which also smooths the 2x2 blocks that nearest copies
+    leave at the last levels.
     Shapes: (N, in_channels, H, W) -> (N, out_channels, 2H, 2W).
     """
     if name == "transpose":
         return lambda in_c, out_c, bias: nn.ConvTranspose2d(in_c, out_c, kernel_size=4, stride=2, padding=1, bias=bias)
-    if name == "resize":
+    if name in ("resize", "bilinear"):
+        mode = "nearest" if name == "resize" else "bilinear"
         return lambda in_c, out_c, bias: nn.Sequential(
-            nn.Upsample(scale_factor=2, mode="nearest"),
+            nn.Upsample(scale_factor=2, mode=mode),
             nn.Conv2d(in_c, out_c, kernel_size=3, stride=1, padding=1, bias=bias),
         )
     raise ValueError(f"upsample={name!r} is not known; use one of {', '.join(UPSAMPLES)}")
@@ -152,7 +155,7 @@ class ConvDecoderGenerator(nn.Module):
         layers: list[nn.Module] = [
             nn.Unflatten(1, (in_features, 1, 1)),
             # From a 1x1 map each output pixel has its own kernel weights: no checkerboard to avoid,
-            # so this stays a transposed conv even with upsample="resize".
+            # so this stays a transposed conv even with upsample="resize" or "bilinear".
             nn.ConvTranspose2d(in_features, widths[0], kernel_size=4, stride=1, padding=0, bias=bias),
             norm_layer(widths[0]), nn.ReLU(True),
         ]

@@ -18,7 +18,7 @@ from .runs import run_dir, save_resolved_config
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("ssim", "psnr", "l1", "pose_detection_rate", "pose_joint_error")
+COLUMNS = ("ssim", "psnr", "l1", "sharpness", "checkerboard", "pose_detection_rate", "pose_joint_error")
 
 
 def _fmt(figures: dict, key: str) -> str:
@@ -27,12 +27,12 @@ def _fmt(figures: dict, key: str) -> str:
         return "-"
     if key == "pose_detection_rate":
         return f"{100 * value:.0f}%"
-    return f"{value:.2f}" if key == "psnr" else f"{value:.3f}"
+    return f"{value:.2f}" if key in ("psnr", "sharpness", "checkerboard") else f"{value:.3f}"
 
 
 def markdown_table(rows: list[tuple[str, str, dict]]) -> str:
     """rows: (name, note, figures) -> a Markdown table."""
-    lines = ["| model | checkpoint | SSIM | PSNR (dB) | L1 | pose found | joint error |", "|---|---|---|---|---|---|---|"]
+    lines = ["| model | checkpoint | SSIM | PSNR (dB) | L1 | sharpness | checkerboard | pose found | joint error |", "|---|---|---|---|---|---|---|---|---|"]
     for name, note, figures in rows:
         lines.append(f"| {name} | {note} | " + " | ".join(_fmt(figures, k) for k in COLUMNS) + " |")
     return "\n".join(lines) + "\n"

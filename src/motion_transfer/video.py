@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
+import threading
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import cv2
 import numpy as np
 
 from .errors import UserError
 
+#: libx264's speed/size trade-offs, fastest first.
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
 
@@ -91,7 +95,7 @@ class VideoWriter:
     the temporary file.
     """
 
-    def __init__(self, path: str | os.PathLike, fps: float, width: int, height: int, crf: int = 20):
+    def __init__(self, path: str | os.PathLike, fps: float, width: int, height: int, crf: int = 20, preset: str = "veryfast"):
         import av  # imported here: only writers need PyAV
 
         self.path = Path(path)
@@ -104,7 +108,7 @@ class VideoWriter:
         self._stream = self._container.add_stream("libx264", rate=rate)
         self._stream.width, self._stream.height = self.width, self.height
         self._stream.pix_fmt = "yuv420p"
-        self._stream.options = {"crf": str(crf), "preset": "veryfast"}
+        self._stream.options = {"crf": str(crf), "preset": preset}
         self._av = av
 
     def write(self, frames: np.ndarray) -> None:
@@ -132,3 +136,41 @@ class VideoWriter:
         except Exception:  # noqa: BLE001 - the stream may already be broken; the file goes anyway
             pass
         self.tmp_path.unlink(missing_ok=True)
+
+
+class BackgroundWorker:
+    """Runs jobs (video encoding) one after another on a worker thread, so that the caller can
+    prepare the next batch meanwhile: libx264 encodes without holding the GIL.
+
+    At most `max_pending` jobs wait; `submit` blocks beyond that, which bounds the memory held.
+    A job's exception is raised again in the caller, by the next `submit` or by `finish`.
+    """
+
+    def __init__(self, max_pending: int = 2):
+        self._jobs: queue.Queue = queue.Queue(maxsize=max_pending)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="video-encoder", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            if self._error is None:  # after a failure, later jobs are dropped
+                try:
+                    job()
+                except BaseException as error:  # noqa: BLE001 - handed to the caller's thread
+                    self._error = error
+
+    def _raise_failure(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def submit(self, job: Callable[[], None]) -> None:
+        self._raise_failure()
+        self._jobs.put(job)
+
+    def finish(self) -> None:
+        """Run the jobs still waiting, stop the thread, and raise a job's failure if one failed."""
+        self._jobs.put(None)
+        self._thread.join()
+        self._raise_failure()
