@@ -153,3 +153,22 @@ def test_a_generator_failure_mid_video_keeps_the_frames_already_written(tmp_path
     assert _video_facts(tmp_path / "transfer.mp4")[0] == 8
     assert _video_facts(tmp_path / "generated.mp4")[0] == 8
     assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_colours_survive_the_h264_round_trip(tmp_path):
+    """The writer converts RGB to YUV itself: a player must decode the colours that went in."""
+    import numpy as np
+
+    from motion_transfer.video import VideoWriter
+
+    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255), (0, 0, 0), (128, 128, 128), (200, 180, 40), (30, 90, 160)]
+    frame = np.zeros((64, 128, 3), np.uint8)
+    for i, colour in enumerate(colours):
+        frame[(i // 4) * 32:(i // 4 + 1) * 32, (i % 4) * 32:(i % 4 + 1) * 32] = colour
+    writer = VideoWriter(tmp_path / "colours.mp4", 25, 128, 64)
+    writer.write(np.repeat(frame[None], 3, axis=0))
+    writer.close()
+    with av.open(str(tmp_path / "colours.mp4")) as container:
+        decoded = next(container.decode(video=0)).to_ndarray(format="rgb24")
+    centres = decoded[16::32, 16::32].reshape(-1, 3).astype(int)
+    assert np.abs(centres - np.array(colours)).max() <= 6

@@ -43,3 +43,14 @@ def test_index_survives_a_state_dict_round_trip():
     fresh.on_load_checkpoint(state)
     fresh.load_state_dict(state["state_dict"])
     np.testing.assert_array_equal(tensor_to_images(fresh.generate_from_skeletons(skeletons[:5])), images[:5])
+
+
+def test_queries_split_into_blocks_give_the_same_answer(monkeypatch):
+    from motion_transfer.models import nearest
+
+    model, skeletons, _ = _index(300)
+    queries = torch.from_numpy(to_vector(np.random.default_rng(3).uniform(0.1, 0.9, (40, 13, 2)).astype(np.float32)))
+    whole = model.nearest_indices(queries)
+    monkeypatch.setattr(nearest, "DISTANCE_BLOCK", 301)  # one query per block
+    assert model.nearest_indices(queries).tolist() == whole.tolist()
+    assert model.nearest_indices(queries[:0]).shape == (0,)

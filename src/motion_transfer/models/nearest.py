@@ -6,13 +6,18 @@ import torch
 
 from .base import PoseToImageModule
 
+#: Distances computed at once (16 MiB of float32). A whole 256 x 100k distance matrix (100 MB)
+#: is fresh memory on every call, and its page faults cost more than the arithmetic (measured
+#: here: 270 us a query, against 89 us writing into reused memory).
+DISTANCE_BLOCK = 1 << 22
+
 
 class NearestNeighbourGenerator(PoseToImageModule):
     """A generator that does not learn by gradient (like anomalib's memory-bank models).
 
     Its index, the 26-vectors of the training frames and their crops, lives in registered
-    buffers: one `fit` epoch fills it, checkpoints carry it, and queries are one batched
-    `torch.cdist` plus an argmin, with no Python loop over frames or joints.
+    buffers: one `fit` epoch fills it, checkpoints carry it, and queries are batched
+    matrix products plus an argmin, with no Python loop over frames or joints.
     """
 
     model_name = "nearest"
@@ -88,10 +93,19 @@ class NearestNeighbourGenerator(PoseToImageModule):
 
     # -- querying -------------------------------------------------------------------------------
     def nearest_indices(self, vector: torch.Tensor) -> torch.Tensor:
-        """(N, 26) queries -> (N,) rows of the index with the smallest Euclidean distance."""
-        if len(self.index_vectors) == 0:
+        """(N, 26) queries -> (N,) rows of the index with the smallest Euclidean distance.
+
+        |q - x|^2 = |q|^2 - 2 q.x + |x|^2, and |q|^2 does not change which x is closest: one
+        matrix product per block of queries, each block at most DISTANCE_BLOCK distances.
+        """
+        index = self.index_vectors
+        if len(index) == 0:
             raise RuntimeError("the nearest-neighbour index is empty: fit the model (one epoch) or call set_index first")
-        return torch.cdist(vector.float(), self.index_vectors).argmin(dim=1)
+        if len(vector) == 0:
+            return torch.empty(0, dtype=torch.long, device=index.device)
+        squared_norms = index.square().sum(dim=1)
+        rows = max(1, DISTANCE_BLOCK // len(index))
+        return torch.cat([torch.addmm(squared_norms, queries, index.T, alpha=-2).argmin(dim=1) for queries in vector.float().split(rows)])
 
     def generate(self, vector: torch.Tensor, stick: torch.Tensor) -> torch.Tensor:
         rows = self.nearest_indices(vector)
