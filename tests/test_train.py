@@ -94,3 +94,29 @@ def test_ddp_with_two_cpu_processes_finishes(tmp_path):
     line = last_line(result.stdout)
     assert line.startswith("checkpoint: ") and os.path.isfile(line.split(": ", 1)[1])
     assert "world_size" in result.stderr or "distributed" in result.stderr.lower() or "ddp" in result.stderr.lower()
+
+
+def test_the_weight_average_draws_outside_training_and_survives_a_checkpoint(tmp_path):
+    from motion_transfer.checkpoints import load_generator
+
+    cfg = compose("train", _overrides("gan", tmp_path, "trainer.max_epochs=1", "+trainer.limit_train_batches=3", "logger=none",
+                                      "model.ema_decay=0.9"), tmp_path / "run")
+    best = run_training(cfg)
+    last = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    state = torch.load(last, weights_only=True)["state_dict"]
+    assert int(state["ema_updates"]) == 3
+    model = load_generator(last, "gan", 32)
+    live = list(model.generator.parameters())
+    averaged = list(model.ema_network.parameters())
+    assert not any(p.requires_grad for p in averaged)
+    assert sum(not torch.equal(a, b) for a, b in zip(live, averaged)) > 0.9 * len(live)
+    model.eval()
+    stick = torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        torch.testing.assert_close(model.generate(torch.zeros(2, 26), stick), model.ema_network(stick))
+    assert best.is_file()
+
+
+def test_a_bad_weight_average_decay_is_refused(tmp_path):
+    result = run_script("train", *_overrides("vanilla", tmp_path, "model.ema_decay=1.5"), outputs=tmp_path)
+    assert result.returncode == 2 and "model.ema_decay" in result.stderr

@@ -60,7 +60,7 @@ def lab_nearest(query: np.ndarray, database: np.ndarray) -> int:
 
 
 def bench_nearest(target_landmarks: np.ndarray, target_skeletons: np.ndarray, queries: np.ndarray, query_skeletons: np.ndarray, repeats: int, sizes: list[int]) -> dict:
-    """The lab's loop over 33 landmarks per frame against our batched cdist over the reduced
+    """The lab's loop over 33 landmarks per frame against our batched query over the reduced
     skeletons, on the target's frames as the database and the source's poses as queries."""
     from .models import NearestNeighbourGenerator
 
@@ -119,7 +119,7 @@ def bench_generation(skeletons: np.ndarray, sizes: list[int], batches: list[int]
     for name in models:
         for size in sizes:
             model = _model(name, size)
-            net = getattr(model, "net", None) or model.generator
+            net = model.inference_network()
             for batch in batches:
                 sk = skeletons[:batch]
                 vector, stick = model.make_inputs(sk)

@@ -17,9 +17,9 @@ class GeneratorNetwork(nn.Module):
 
     def __init__(self, model: PoseToImageModule):
         super().__init__()
-        self.net = getattr(model, "net", None) or getattr(model, "generator", None)
-        if self.net is None:
+        if model._trained_attr is None:
             raise UserError(f"model={model.model_name} has no network to export (it looks frames up); export vanilla, vanilla_image or gan.")
+        self.net = model.inference_network()
         self.input_kind = model.input_kind
         self.example = torch.zeros(1, 26) if self.input_kind == "vector" else torch.zeros(1, 3, model.image_size, model.image_size)
 

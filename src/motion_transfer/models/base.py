@@ -9,8 +9,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 import torchvision
+from torch import nn
 
 from ..drawing import images_to_tensor, render_stick_figures
+from ..ema import make_ema, update_ema
 from ..skeleton import forward_fill, sanitize, to_vector
 
 
@@ -38,6 +40,31 @@ class PoseToImageModule(L.LightningModule):
         self.image_size = int(image_size)
         self.grid_size = int(grid_size)
         self._fixed_batch: dict[str, torch.Tensor] | None = None
+        self._trained_attr: str | None = None
+        self.ema_decay = 0.0
+
+    # -- weight averaging -------------------------------------------------------------------
+    def enable_ema(self, trained_attr: str, decay: float) -> None:
+        """Keep an EMA of the network `trained_attr` (decay in [0, 1); 0: off), used out of training."""
+        if not 0.0 <= float(decay) < 1.0:
+            raise ValueError(f"model.ema_decay={decay} must be in [0, 1) (0: off, 0.999: a typical average)")
+        self._trained_attr, self.ema_decay = trained_attr, float(decay)
+        if self.ema_decay > 0:
+            self.ema_network = make_ema(getattr(self, trained_attr))
+            self.register_buffer("ema_updates", torch.zeros((), dtype=torch.long))
+
+    def inference_network(self) -> nn.Module:
+        """The network that draws images outside training: the EMA when there is one."""
+        return self.ema_network if self.ema_decay > 0 else getattr(self, self._trained_attr)
+
+    def network_for_mode(self) -> nn.Module:
+        """The trained network in training mode; the inference network in eval mode."""
+        return getattr(self, self._trained_attr) if self.training else self.inference_network()
+
+    def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
+        if self.ema_decay > 0:
+            update_ema(self.ema_network, getattr(self, self._trained_attr), self.ema_decay, int(self.ema_updates))
+            self.ema_updates += 1
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         from ..checkpoints import IDENTITY_KEY

@@ -43,6 +43,7 @@ class GANGenerator(PoseToImageModule):
         gan_loss: str = "bce",
         lambda_l1: float = 100.0,
         real_label: float = 1.0,
+        ema_decay: float = 0.0,
         lr_g: float = 2e-4,
         lr_d: float = 2e-4,
         beta1: float = 0.5,
@@ -64,9 +65,10 @@ class GANGenerator(PoseToImageModule):
             self.discriminator = init_weights(PatchDiscriminator(d_in, d_base_filters, d_layers, d_norm))
         else:
             self.discriminator = init_weights(DCGANDiscriminator(d_in, image_size, d_base_filters, d_norm, sigmoid=False))
+        self.enable_ema("generator", ema_decay)
 
     def generate(self, vector: torch.Tensor, stick: torch.Tensor) -> torch.Tensor:
-        return self.generator(vector if self.input_kind == "vector" else stick)
+        return self.network_for_mode()(vector if self.input_kind == "vector" else stick)
 
     def discriminate(self, stick: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
         """Logits that `image` is real (for the pose in `stick` when conditional)."""

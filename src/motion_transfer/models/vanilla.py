@@ -45,6 +45,7 @@ class VanillaGenerator(PoseToImageModule):
         upsample: str = "transpose",
         dropout: bool = False,
         loss: str = "mse",
+        ema_decay: float = 0.0,
         lr: float = 2e-4,
         beta1: float = 0.5,
         beta2: float = 0.999,
@@ -59,9 +60,10 @@ class VanillaGenerator(PoseToImageModule):
         self.input_kind = GENERATOR_INPUTS[generator]
         self.net = build_generator(generator, image_size, base_filters, norm, upsample, dropout)
         self.criterion = RECONSTRUCTION_LOSSES[loss]
+        self.enable_ema("net", ema_decay)
 
     def generate(self, vector: torch.Tensor, stick: torch.Tensor) -> torch.Tensor:
-        return self.net(vector if self.input_kind == "vector" else stick)
+        return self.network_for_mode()(vector if self.input_kind == "vector" else stick)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         fake = self.generate(batch["vector"], batch["stick"])
@@ -79,6 +81,6 @@ class VanillaImageGenerator(VanillaGenerator):
     model_name = "vanilla_image"
 
     def __init__(self, image_size: int = 64, generator: str = "unet", base_filters: int = 64, norm: str = "batch",
-                 upsample: str = "transpose", dropout: bool = False, loss: str = "l1", lr: float = 2e-4,
+                 upsample: str = "transpose", dropout: bool = False, loss: str = "l1", ema_decay: float = 0.0, lr: float = 2e-4,
                  beta1: float = 0.5, beta2: float = 0.999, target_key: str = "", target_name: str = "", grid_size: int = 8):
-        super().__init__(image_size, generator, base_filters, norm, upsample, dropout, loss, lr, beta1, beta2, target_key, target_name, grid_size)
+        super().__init__(image_size, generator, base_filters, norm, upsample, dropout, loss, ema_decay, lr, beta1, beta2, target_key, target_name, grid_size)
