@@ -45,3 +45,19 @@ def test_quick_benchmark_runs_and_writes_its_json(shared_data, tmp_path):
     assert all(v["onnxruntime_fps"] > 0 for v in bench["generation"].values())
     for section in ("generation", "demo", "training"):
         assert all(v["ratio"] > 0 for v in bench[section].values())
+
+
+@pytest.mark.parametrize("override, words", [("bench.device=tpu", ["bench.device"]), ("bench.models=[nearest]", ["bench.models", "vanilla"])])
+def test_bad_benchmark_options(override, words, tmp_path):
+    result = run_script("bench", "bench=quick", override, outputs=tmp_path)
+    assert result.returncode == 2 and all(w in result.stderr for w in words), result.stderr[-2000:]
+
+
+def test_the_benchmark_on_cuda_says_clearly_when_there_is_no_gpu(tmp_path):
+    if torch.cuda.is_available():  # a GPU machine runs the quick suite on it instead
+        result = run_script("bench", "bench=quick", "bench.device=cuda", "bench.preprocess_video=null", outputs=tmp_path, timeout=1200)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert json.loads(Path(last_line(result.stdout).split(": ", 1)[1]).read_text())["machine"]["device"].startswith("cuda")
+    else:
+        result = run_script("bench", "bench=quick", "bench.device=cuda", outputs=tmp_path)
+        assert result.returncode == 2 and "bench.device=cuda" in result.stderr and "Traceback" not in result.stderr

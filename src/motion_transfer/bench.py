@@ -22,20 +22,27 @@ import torch
 from omegaconf import DictConfig
 
 from .cache import CropParams, load_or_build_video_cache
+from .errors import UserError
 from .models import MODEL_CLASSES
 from .skeleton import to_vector
 
 log = logging.getLogger(__name__)
 
 
-def timed(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
-    """Median wall time of fn() in seconds, after `warmup` untimed calls."""
-    for _ in range(warmup):
+def timed(fn: Callable[[], object], repeats: int, warmup: int = 1, device: str = "cpu") -> float:
+    """Median wall time of fn() in seconds, after `warmup` untimed calls. On a GPU each call is
+    waited for (CUDA kernels run asynchronously)."""
+    def call():
         fn()
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+
+    for _ in range(warmup):
+        call()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        fn()
+        call()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -59,7 +66,8 @@ def lab_nearest(query: np.ndarray, database: np.ndarray) -> int:
     return best
 
 
-def bench_nearest(target_landmarks: np.ndarray, target_skeletons: np.ndarray, queries: np.ndarray, query_skeletons: np.ndarray, repeats: int, sizes: list[int]) -> dict:
+def bench_nearest(target_landmarks: np.ndarray, target_skeletons: np.ndarray, queries: np.ndarray, query_skeletons: np.ndarray, repeats: int, sizes: list[int],
+                  device: str = "cpu") -> dict:
     """The lab's loop over 33 landmarks per frame against our batched query over the reduced
     skeletons, on the target's frames as the database and the source's poses as queries."""
     from .models import NearestNeighbourGenerator
@@ -68,18 +76,18 @@ def bench_nearest(target_landmarks: np.ndarray, target_skeletons: np.ndarray, qu
     q33 = list(np.nan_to_num(queries[:, :, :2]).astype(np.float64))
     n_lab = max(2, repeats)
     lab_33 = timed(lambda: [lab_nearest(q, db33) for q in q33[:n_lab]], 1, 0) / n_lab
-    model = NearestNeighbourGenerator(image_size=8)
+    model = NearestNeighbourGenerator(image_size=8).to(device)
     vectors = torch.from_numpy(to_vector(target_skeletons))
     model.set_index(vectors, torch.zeros(len(vectors), 3, 8, 8, dtype=torch.uint8), torch.arange(len(vectors)))
-    qv = torch.from_numpy(to_vector(query_skeletons))
-    ours = timed(lambda: model.nearest_indices(qv), repeats) / len(qv)
+    qv = torch.from_numpy(to_vector(query_skeletons)).to(device)
+    ours = timed(lambda: model.nearest_indices(qv), repeats, device=device) / len(qv)
     scaling = {}
     rng = np.random.default_rng(0)
     for size in sizes:
-        m = NearestNeighbourGenerator(image_size=8)
+        m = NearestNeighbourGenerator(image_size=8).to(device)
         m.set_index(torch.from_numpy(rng.uniform(-1, 1, (size, 26)).astype(np.float32)), torch.zeros(size, 3, 8, 8, dtype=torch.uint8), torch.arange(size))
-        q = torch.from_numpy(rng.uniform(-1, 1, (256, 26)).astype(np.float32))
-        scaling[str(size)] = {"us_per_query": 1e6 * timed(lambda: m.nearest_indices(q), repeats) / len(q)}
+        q = torch.from_numpy(rng.uniform(-1, 1, (256, 26)).astype(np.float32)).to(device)
+        scaling[str(size)] = {"us_per_query": 1e6 * timed(lambda: m.nearest_indices(q), repeats, device=device) / len(q)}
     return {
         "database_frames": len(db33),
         "lab_loop_33_joints_us_per_query": 1e6 * lab_33,
@@ -110,25 +118,26 @@ def bench_preprocess(video: Path, repeats: int) -> dict:
 
 
 # -- 3. generation -------------------------------------------------------------------------------
-def _model(name: str, size: int):
-    return MODEL_CLASSES[name](image_size=size).eval() if name != "nearest" else None
+def _model(name: str, size: int, device: str = "cpu"):
+    return MODEL_CLASSES[name](image_size=size).eval().to(device)
 
 
-def bench_generation(skeletons: np.ndarray, sizes: list[int], batches: list[int], repeats: int, models: list[str]) -> dict:
+def bench_generation(skeletons: np.ndarray, sizes: list[int], batches: list[int], repeats: int, models: list[str], device: str = "cpu") -> dict:
     out = {}
     for name in models:
         for size in sizes:
-            model = _model(name, size)
+            model = _model(name, size, device)
             net = model.inference_network()
             for batch in batches:
                 sk = skeletons[:batch]
                 vector, stick = model.make_inputs(sk)
                 x = vector if model.input_kind == "vector" else stick
                 with torch.no_grad():
-                    bare = timed(lambda: net(x), repeats)
-                full = timed(lambda: model.generate_from_skeletons(sk, batch), repeats)
+                    bare = timed(lambda: net(x), repeats, device=device)
+                full = timed(lambda: model.generate_from_skeletons(sk, batch), repeats, device=device)
+                # ONNX Runtime is measured on the CPU only (its CUDA provider is not installed).
                 out[f"{name}@{size}/b{batch}"] = {"module_fps": batch / full, "bare_forward_fps": batch / bare, "ratio": bare / full,
-                                                  "onnxruntime_fps": _onnxruntime_fps(model, x, repeats)}
+                                                  "onnxruntime_fps": _onnxruntime_fps(model, x, repeats) if device == "cpu" else None}
     return out
 
 
@@ -145,14 +154,14 @@ def _onnxruntime_fps(model, x: torch.Tensor, repeats: int) -> float:
 
 
 # -- 4. demo -------------------------------------------------------------------------------------
-def bench_demo(source, target_reference: np.ndarray, models: list[str], size: int, repeats: int) -> dict:
+def bench_demo(source, target_reference: np.ndarray, models: list[str], size: int, repeats: int, device: str = "cpu") -> dict:
     from .demo import prepare_source_poses, write_transfer_videos
 
     raw, normalised, _ = prepare_source_poses(source, target_reference, "global", 5)
     crops = np.asarray(source.crops)
     out = {}
     for name in models:
-        model = _model(name, size)
+        model = _model(name, size, device)
         gen = timed(lambda: model.generate_from_skeletons(normalised, 64), repeats)
         with tempfile.TemporaryDirectory() as tmp:
             full = timed(lambda: write_transfer_videos(model, crops, raw, normalised, source.fps, Path(tmp), 64, 256, progress=False), repeats)
@@ -161,20 +170,21 @@ def bench_demo(source, target_reference: np.ndarray, models: list[str], size: in
 
 
 # -- 5. training ---------------------------------------------------------------------------------
-def bench_training(datamodule, models: list[str], steps: int, repeats: int) -> dict:
+def bench_training(datamodule, models: list[str], steps: int, repeats: int, device: str = "cpu") -> dict:
     import lightning as L
 
     out = {}
     batch_size = datamodule.batch_size
     batches = [next(iter(datamodule.train_dataloader())) for _ in range(1)] * steps
+    on_device = [{k: v.to(device) for k, v in batch.items()} for batch in batches]
     for name in models:
         def plain():
             torch.manual_seed(0)
-            model = MODEL_CLASSES[name](image_size=datamodule.image_size)
+            model = MODEL_CLASSES[name](image_size=datamodule.image_size).to(device)
             opts = model.configure_optimizers()
             opts = opts if isinstance(opts, (list, tuple)) else [opts]
             model.train()
-            for batch in batches:
+            for batch in on_device:
                 if name == "gan":
                     _plain_gan_step(model, batch, *opts)
                 else:
@@ -186,12 +196,12 @@ def bench_training(datamodule, models: list[str], steps: int, repeats: int) -> d
         def lightning():
             torch.manual_seed(0)
             model = MODEL_CLASSES[name](image_size=datamodule.image_size)
-            trainer = L.Trainer(max_steps=steps if name != "gan" else 2 * steps, limit_val_batches=0, accelerator="cpu", logger=False,
+            trainer = L.Trainer(max_steps=steps if name != "gan" else 2 * steps, limit_val_batches=0, accelerator="cpu" if device == "cpu" else "gpu", devices=1, logger=False,
                                 enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0)
             trainer.fit(model, train_dataloaders=torch.utils.data.DataLoader(_Batches(batches), batch_size=None))
 
-        plain_s = timed(plain, repeats, 0)
-        lightning_s = timed(lightning, repeats, 0)
+        plain_s = timed(plain, repeats, 0, device)
+        lightning_s = timed(lightning, repeats, 0, device)
         images = steps * batch_size
         out[name] = {"plain_images_per_s": images / plain_s, "lightning_images_per_s": images / lightning_s, "ratio": plain_s / lightning_s,
                      "peak_rss_mb_so_far": peak_rss_mb()}
@@ -232,11 +242,20 @@ def run_bench(cfg: DictConfig) -> Path:
     from .runs import run_dir
 
     b = cfg.bench
+    device = str(b.device)
+    if device not in ("cpu", "cuda"):
+        raise UserError(f"bench.device={device!r} is not known; use cpu or cuda.")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise UserError("bench.device=cuda but PyTorch sees no CUDA GPU on this machine; use bench.device=cpu.")
+    learned = [name for name in MODEL_CLASSES if name != "nearest"]
+    if not b.models or any(name not in learned for name in b.models):
+        raise UserError(f"bench.models={list(b.models)} must list learned generators among {', '.join(learned)} (nearest has its own section).")
     torch.set_num_threads(int(b.threads) if b.threads else torch.get_num_threads())
     out_dir = run_dir()
     result = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "device": "cpu", "platform": platform.platform(),
+        "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "platform": platform.platform(),
+                    "device": device if device == "cpu" else f"cuda ({torch.cuda.get_device_name()})",
                     "torch": torch.__version__, "quick": bool(b.quick)},
     }
     repeats = int(b.repeats)
@@ -249,16 +268,16 @@ def run_bench(cfg: DictConfig) -> Path:
         source = load_or_build_synthetic_cache("source", 200, 1, Path(cfg.paths.cache_dir), datamodule.crop_params)
     log.info("nearest neighbour")
     result["nearest"] = bench_nearest(np.asarray(target.landmarks)[target.detected], np.asarray(target.skeletons)[target.detected],
-                                      np.asarray(source.landmarks)[source.detected], np.asarray(source.skeletons)[source.detected], repeats, list(b.nn_sizes))
+                                      np.asarray(source.landmarks)[source.detected], np.asarray(source.skeletons)[source.detected], repeats, list(b.nn_sizes), device)
     if b.preprocess_video:
         log.info("preprocessing")
         result["preprocess"] = bench_preprocess(Path(b.preprocess_video).resolve(), repeats)
     log.info("generation")
-    result["generation"] = bench_generation(np.asarray(source.skeletons), list(b.sizes), list(b.batches), repeats, list(b.models))
+    result["generation"] = bench_generation(np.asarray(source.skeletons), list(b.sizes), list(b.batches), repeats, list(b.models), device)
     log.info("demo")
-    result["demo"] = bench_demo(source, datamodule.training_skeletons(), list(b.models), datamodule.image_size, repeats)
+    result["demo"] = bench_demo(source, datamodule.training_skeletons(), list(b.models), datamodule.image_size, repeats, device)
     log.info("training")
-    result["training"] = bench_training(datamodule, list(b.models), int(b.train_steps), max(1, repeats // 2))
+    result["training"] = bench_training(datamodule, list(b.models), int(b.train_steps), max(1, repeats // 2), device)
     result["peak_rss_mb"] = peak_rss_mb()
     path = out_dir / "bench.json"
     path.write_text(json.dumps(result, indent=2))
@@ -267,7 +286,8 @@ def run_bench(cfg: DictConfig) -> Path:
 
 
 def format_table(result: dict) -> str:
-    lines = [f"bench {result['date']} on {result['machine']['cpu_count']} CPUs, {result['machine']['torch_threads']} torch threads", ""]
+    m = result["machine"]
+    lines = [f"bench {result['date']} on {m['cpu_count']} CPUs, {m['torch_threads']} torch threads, device {m['device']}", ""]
     nn = result["nearest"]
     lines += [f"nearest neighbour ({nn['database_frames']} frames): lab loop {nn['lab_loop_33_joints_us_per_query']:.0f} us/query, "
               f"batched {nn['batched_us_per_query']:.2f} us/query, {nn['speedup']:.0f}x",
@@ -276,7 +296,8 @@ def format_table(result: dict) -> str:
         p = result["preprocess"]
         lines.append(f"preprocess: {p['preprocess_fps']:.1f} frames/s vs bare decode+MediaPipe {p['bare_fps']:.1f} ({p['ratio']:.2f}x)")
     lines.append("generation (module incl. stick rendering vs bare forward; ONNX Runtime):")
-    lines += [f"  {k:28s} {v['module_fps']:8.1f} fps vs {v['bare_forward_fps']:8.1f} ({v['ratio']:.2f}x); onnxruntime {v['onnxruntime_fps']:8.1f} fps"
+    lines += [f"  {k:28s} {v['module_fps']:8.1f} fps vs {v['bare_forward_fps']:8.1f} ({v['ratio']:.2f}x)"
+              + (f"; onnxruntime {v['onnxruntime_fps']:8.1f} fps" if v["onnxruntime_fps"] is not None else "")
               for k, v in result["generation"].items()]
     lines.append("demo with cached poses vs generation alone:")
     lines += [f"  {k:14s} {v['demo_fps']:7.1f} fps vs {v['generation_fps']:7.1f} ({v['ratio']:.2f}x)" for k, v in result["demo"].items()]
