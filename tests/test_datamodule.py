@@ -69,3 +69,37 @@ def test_a_clip_too_short_for_the_split_is_refused(tmp_path):
     dm = SkeletonImageDataModule(synthetic_frames=30, cache_dir=str(tmp_path), progress=False, gap_s=1.0, val_fraction=0.5)
     with pytest.raises(UserError, match="too few"):
         dm.setup("fit")
+
+
+def test_jitter_moves_the_stick_figure_the_image_and_the_vector_together():
+    import torch
+
+    from motion_transfer.datamodule import jitter_pairs
+    from motion_transfer.drawing import images_to_tensor, render_stick_figures
+    from motion_transfer.skeleton import from_vector, to_vector
+
+    skeletons = np.random.default_rng(0).uniform(0.3, 0.7, (6, 13, 2)).astype(np.float32)
+    stick = images_to_tensor(render_stick_figures(skeletons, 64))
+    batch = {"stick": stick, "image": stick.clone(), "vector": torch.from_numpy(to_vector(skeletons)), "index": torch.arange(6)}
+    out = jitter_pairs(batch, 4, torch.Generator().manual_seed(1))
+    assert torch.equal(out["stick"], out["image"]) and torch.equal(out["index"], batch["index"])
+    assert not torch.equal(out["stick"], stick)
+    # Drawing the moved vectors gives the moved stick figures, pixel for pixel.
+    redrawn = images_to_tensor(render_stick_figures(from_vector(out["vector"].numpy()), 64))
+    assert (redrawn - out["stick"]).abs().max() < 1e-6
+
+
+def test_jitter_is_refused_outside_its_range():
+    from motion_transfer.datamodule import SkeletonImageDataModule
+    from motion_transfer.errors import UserError
+
+    with pytest.raises(UserError, match="data.jitter"):
+        SkeletonImageDataModule(jitter=0.5)
+
+
+def test_batches_outside_training_are_not_jittered():
+    from motion_transfer.datamodule import SkeletonImageDataModule
+
+    dm = SkeletonImageDataModule(jitter=0.1)
+    batch = {"stick": torch.zeros(2, 3, 64, 64), "image": torch.zeros(2, 3, 64, 64), "vector": torch.zeros(2, 26)}
+    assert dm.on_after_batch_transfer(batch, 0) is batch  # no trainer: evaluation, demo, validation

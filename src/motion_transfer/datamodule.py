@@ -10,6 +10,7 @@ import cv2
 import lightning as L
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from .cache import CropParams, SkeletonCache, load_or_build_synthetic_cache, load_or_build_video_cache
@@ -50,6 +51,23 @@ def time_split(usable: np.ndarray, val_fraction: float, gap: int) -> TimeSplit:
     train = idx[:train_end][usable[:train_end]]
     val = idx[val_start:][usable[val_start:]]
     return TimeSplit(train=train, val=val, gap=gap)
+
+
+def jitter_pairs(batch: dict[str, torch.Tensor], max_shift: int, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    """Move each training pair (stick figure, image, and the pose vector with them) by one random
+    offset of up to `max_shift` pixels, repeating edge pixels (pix2pix's random jitter).
+
+    A generator then cannot tie the background to exact pixel positions of the poses it saw.
+    """
+    stick, image = batch["stick"], batch["image"]
+    n, _, h, w = image.shape
+    both = F.pad(torch.cat([stick, image], dim=1), (max_shift,) * 4, mode="replicate")
+    offsets = torch.randint(0, 2 * max_shift + 1, (n, 2), generator=generator)
+    moved = torch.stack([both[i, :, y:y + h, x:x + w] for i, (x, y) in enumerate(offsets.tolist())])
+    # Content moves by (max_shift - offset) pixels; the vector holds crop coordinates scaled to [-1, 1].
+    shift = (max_shift - offsets).to(batch["vector"]) * torch.tensor([2.0 / w, 2.0 / h]).to(batch["vector"])
+    vector = (batch["vector"].view(n, -1, 2) + shift[:, None, :]).view(n, -1)
+    return {**batch, "stick": moved[:, :3], "image": moved[:, 3:], "vector": vector}
 
 
 def resize_crops(crops: np.ndarray, size: int) -> np.ndarray:
@@ -101,6 +119,7 @@ class SkeletonImageDataModule(L.LightningDataModule):
         num_workers: int = 0,
         val_fraction: float = 0.15,
         gap_s: float = 1.0,
+        jitter: float = 0.0,
         cache_dir: str = "outputs/cache",
         crop: dict | None = None,
         force_rebuild: bool = False,
@@ -119,6 +138,8 @@ class SkeletonImageDataModule(L.LightningDataModule):
             raise UserError(f"data.val_fraction={val_fraction} must be between 0 and 0.9.")
         if float(gap_s) < 0:
             raise UserError(f"data.gap_s={gap_s} must be 0 or more seconds.")
+        if not 0.0 <= float(jitter) <= 0.25:
+            raise UserError(f"data.jitter={jitter} must be between 0 (off) and 0.25 of the image side.")
         if kind == "video" and not target_video:
             raise UserError("data.target_video is not set: give the target person's video, e.g. data.target_video=clips/target.mp4.")
         self.kind = kind
@@ -130,6 +151,7 @@ class SkeletonImageDataModule(L.LightningDataModule):
         self.num_workers = int(num_workers)
         self.val_fraction = float(val_fraction)
         self.gap_s = float(gap_s)
+        self.jitter = float(jitter)
         self.cache_dir = Path(cache_dir)
         self.crop_params = CropParams(**(dict(crop) if crop else {}))
         if self.crop_params.crop_size < self.image_size:
@@ -198,6 +220,13 @@ class SkeletonImageDataModule(L.LightningDataModule):
         return batch
 
     # -- loaders ---------------------------------------------------------------------------
+    def on_after_batch_transfer(self, batch: dict[str, torch.Tensor], dataloader_idx: int) -> dict[str, torch.Tensor]:
+        # Training batches only: validation and evaluation see the frames as they are.
+        max_shift = int(round(self.jitter * self.image_size))
+        if max_shift > 0 and self.trainer is not None and self.trainer.training:
+            return jitter_pairs(batch, max_shift)
+        return batch
+
     def train_dataloader(self) -> DataLoader:
         return DataLoader(self.train_set, batch_size=self.batch_size, shuffle=True, num_workers=self.num_workers,
                           persistent_workers=self.num_workers > 0, drop_last=len(self.train_set) > self.batch_size)
