@@ -54,3 +54,19 @@ def test_queries_split_into_blocks_give_the_same_answer(monkeypatch):
     monkeypatch.setattr(nearest, "DISTANCE_BLOCK", 301)  # one query per block
     assert model.nearest_indices(queries).tolist() == whole.tolist()
     assert model.nearest_indices(queries[:0]).shape == (0,)
+
+
+def test_nearest_keeps_its_frames_unjittered(tmp_path):
+    """data.jitter moves training pairs for learned models; the nearest index keeps the real frames."""
+    from conftest import compose
+    from motion_transfer.training import run_training
+
+    overrides = ["model=nearest", f"paths.output_dir={tmp_path}", "data.synthetic_frames=80", "data.image_size=32", "data.crop.crop_size=64",
+                 "data.progress=false", "trainer.enable_progress_bar=false", "logger=none", "data.jitter=0.2"]
+    best = run_training(compose("train", overrides, tmp_path / "run"))
+    state = torch.load(best, weights_only=True)["state_dict"]
+    from motion_transfer.loading import build_nearest, prepare_datamodule
+
+    reference = build_nearest(prepare_datamodule(compose("train", overrides, tmp_path / "ref").data))
+    assert torch.equal(state["index_images"], reference.index_images)
+    assert torch.equal(state["index_vectors"], reference.index_vectors)

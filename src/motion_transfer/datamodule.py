@@ -223,7 +223,7 @@ class SkeletonImageDataModule(L.LightningDataModule):
     def on_after_batch_transfer(self, batch: dict[str, torch.Tensor], dataloader_idx: int) -> dict[str, torch.Tensor]:
         # Training batches only: validation and evaluation see the frames as they are.
         max_shift = int(round(self.jitter * self.image_size))
-        if max_shift > 0 and self.trainer is not None and self.trainer.training:
+        if max_shift > 0 and self.trainer is not None and self.trainer.training and getattr(self.trainer.lightning_module, "augment", True):
             return jitter_pairs(batch, max_shift)
         return batch
 

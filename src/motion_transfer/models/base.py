@@ -34,6 +34,8 @@ class PoseToImageModule(L.LightningModule):
     model_name: str = "base"
     #: Which checkpoint of a run the demo, evaluation and report pick when none is given.
     preferred_checkpoint: str = "best"
+    #: Whether training batches may be augmented (data.jitter).
+    augment: bool = True
 
     def __init__(self, image_size: int = 64, target_key: str = "", target_name: str = "", grid_size: int = 8):
         super().__init__()

@@ -22,6 +22,8 @@ class NearestNeighbourGenerator(PoseToImageModule):
 
     model_name = "nearest"
     fits_in_one_epoch = True
+    # The index keeps the training frames as they are: no data.jitter.
+    augment = False
 
     def __init__(self, image_size: int = 64, target_key: str = "", target_name: str = "", grid_size: int = 8):
         super().__init__(image_size, target_key, target_name, grid_size)
