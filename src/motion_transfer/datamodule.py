@@ -228,8 +228,11 @@ class SkeletonImageDataModule(L.LightningDataModule):
         return batch
 
     def train_dataloader(self) -> DataLoader:
+        # A last short batch is dropped for gradient steps (BatchNorm), but a model that indexes
+        # the frames in one epoch (nearest) must see every one of them.
+        indexes_frames = getattr(getattr(self.trainer, "lightning_module", None), "fits_in_one_epoch", False)
         return DataLoader(self.train_set, batch_size=self.batch_size, shuffle=True, num_workers=self.num_workers,
-                          persistent_workers=self.num_workers > 0, drop_last=len(self.train_set) > self.batch_size)
+                          persistent_workers=self.num_workers > 0, drop_last=len(self.train_set) > self.batch_size and not indexes_frames)
 
     def val_dataloader(self) -> DataLoader:
         return DataLoader(self.val_set, batch_size=self.batch_size, shuffle=False, num_workers=self.num_workers,
