@@ -45,15 +45,43 @@ def test_index_survives_a_state_dict_round_trip():
     np.testing.assert_array_equal(tensor_to_images(fresh.generate_from_skeletons(skeletons[:5])), images[:5])
 
 
-def test_queries_split_into_blocks_give_the_same_answer(monkeypatch):
+def test_queries_split_into_tiles_give_the_same_answer(monkeypatch):
     from motion_transfer.models import nearest
 
     model, skeletons, _ = _index(300)
     queries = torch.from_numpy(to_vector(np.random.default_rng(3).uniform(0.1, 0.9, (40, 13, 2)).astype(np.float32)))
     whole = model.nearest_indices(queries)
-    monkeypatch.setattr(nearest, "DISTANCE_BLOCK", 301)  # one query per block
+    # 300 rows pad to 320: tiles of 128, 128 and 64 rows, the last group half padding.
+    monkeypatch.setattr(nearest, "QUERY_BLOCK", 7)
+    monkeypatch.setattr(nearest, "INDEX_TILE", 128)
     assert model.nearest_indices(queries).tolist() == whole.tolist()
+    q, db = queries.numpy(), to_vector(skeletons)
+    assert whole.tolist() == [int(np.argmin(((db - v) ** 2).sum(axis=1))) for v in q]
     assert model.nearest_indices(queries[:0]).shape == (0,)
+
+
+def test_ties_go_to_the_first_row_across_tiles(monkeypatch):
+    from motion_transfer.models import nearest
+
+    monkeypatch.setattr(nearest, "INDEX_TILE", 64)
+    rng = np.random.default_rng(4)
+    vectors = torch.from_numpy(rng.uniform(-1, 1, (200, 26)).astype(np.float32))
+    vectors[150] = vectors[30]  # the same skeleton in two tiles
+    vectors[199] = vectors[130]  # and once in the last tile, which ends in padding
+    model = NearestNeighbourGenerator(image_size=4)
+    model.set_index(vectors, torch.zeros(200, 3, 4, 4, dtype=torch.uint8), torch.arange(200))
+    assert model.nearest_indices(vectors[[150, 199, 30]]).tolist() == [30, 130, 30]
+
+
+def test_a_new_index_replaces_the_cached_one():
+    model, skeletons, _ = _index(100)
+    first = model.nearest_indices(torch.from_numpy(to_vector(skeletons[:3])))
+    assert first.tolist() == [0, 1, 2]
+    model.set_index(torch.from_numpy(to_vector(skeletons[::-1].copy())), torch.zeros(100, 3, 16, 16, dtype=torch.uint8), torch.arange(100))
+    assert model.nearest_indices(torch.from_numpy(to_vector(skeletons[:3]))).tolist() == [99, 98, 97]
+    with torch.no_grad():
+        model.index_vectors.copy_(torch.from_numpy(to_vector(skeletons)))  # changed in place
+    assert model.nearest_indices(torch.from_numpy(to_vector(skeletons[:3]))).tolist() == [0, 1, 2]
 
 
 def test_nearest_keeps_its_frames_unjittered(tmp_path):
