@@ -73,3 +73,10 @@ def test_crop_coordinates_match_the_pixels():
     ys, xs = np.nonzero(crop[..., 0] > 100)
     assert abs(xs.mean() + 0.5 - q[0]) < 1.0 and abs(ys.mean() + 0.5 - q[1]) < 1.0
     np.testing.assert_allclose(to_frame_coordinates(to_crop_coordinates(point, box), box), point, atol=1e-4)
+
+
+def test_placement_features_say_where_the_crop_lies_in_the_frame():
+    from motion_transfer.crop import placement_features
+
+    boxes = np.array([[480, 360, 720], [0, 0, 360], [960, 720, 1440]], dtype=np.float64)  # centre; top-left; bottom-right
+    np.testing.assert_allclose(placement_features(boxes, (960, 720)), [[0, 0, 1], [-1, -1, 0], [1, 1, 3]], atol=1e-6)

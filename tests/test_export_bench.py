@@ -14,17 +14,20 @@ from motion_transfer.export import GeneratorNetwork, export_onnx
 from motion_transfer.models import MODEL_CLASSES
 
 
-@pytest.mark.parametrize("name", ["vanilla", "vanilla_image", "gan"])
-def test_onnx_runtime_reproduces_pytorch(name, tmp_path):
+@pytest.mark.parametrize("name,placement", [("vanilla", False), ("vanilla_image", False), ("gan", False), ("vanilla", True), ("vanilla_image", True)])
+def test_onnx_runtime_reproduces_pytorch(name, placement, tmp_path):
     torch.manual_seed(0)
-    model = MODEL_CLASSES[name](image_size=32, base_filters=8).eval()
+    model = MODEL_CLASSES[name](image_size=32, base_filters=8, placement=placement).eval()
+    if placement:
+        model.default_placement = torch.tensor([0.1, -0.2, 0.3])
     path = export_onnx(model, tmp_path / f"{name}.onnx")
     network = GeneratorNetwork(model).eval()
-    x = torch.randn(3, *network.example.shape[1:])  # another batch size than the export's
+    inputs = {name: torch.randn(3, *example.shape[1:]) for name, example in zip(network.input_names, network.example)}  # another batch size than the export's
     with torch.no_grad():
-        expected = network(x).numpy()
-    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"pose": x.numpy()})[0]
+        expected = network(*inputs.values()).numpy()
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {k: v.numpy() for k, v in inputs.items()})[0]
     assert np.abs(got - expected).max() < 1e-4
+    assert list(inputs) == (["pose", "placement"] if placement else ["pose"])
 
 
 def test_nearest_has_nothing_to_export(tmp_path):

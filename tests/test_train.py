@@ -2,6 +2,7 @@
 
 import os
 
+import numpy as np
 import pytest
 import torch
 
@@ -120,3 +121,21 @@ def test_the_weight_average_draws_outside_training_and_survives_a_checkpoint(tmp
 def test_a_bad_weight_average_decay_is_refused(tmp_path):
     result = run_script("train", *_overrides("vanilla", tmp_path, "model.ema_decay=1.5"), outputs=tmp_path)
     assert result.returncode == 2 and "model.ema_decay" in result.stderr
+
+
+def test_placement_reaches_the_generator_and_defaults_to_where_the_target_usually_stands(tmp_path):
+    from motion_transfer.checkpoints import load_generator
+    from motion_transfer.loading import prepare_datamodule
+
+    cfg = compose("train", _overrides("vanilla_image", tmp_path, "trainer.max_epochs=1", "+trainer.limit_train_batches=2", "logger=none",
+                                      "model.placement=true"), tmp_path / "run")
+    best = run_training(cfg)
+    datamodule = prepare_datamodule(cfg.data)
+    model = load_generator(best, "vanilla_image", 32).eval()
+    typical = datamodule.typical_placement()
+    torch.testing.assert_close(model.default_placement, torch.from_numpy(typical))
+    skeletons = datamodule.training_skeletons()[:4]
+    default = model.generate_from_skeletons(skeletons)
+    torch.testing.assert_close(default, model.generate_from_skeletons(skeletons, placements=np.tile(typical, (len(skeletons), 1))))
+    moved = model.generate_from_skeletons(skeletons, placements=np.tile(typical + [0.5, 0.0, -0.3], (len(skeletons), 1)))
+    assert (moved - default).abs().mean() > 1e-4

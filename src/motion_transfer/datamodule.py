@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from .cache import CropParams, SkeletonCache, load_or_build_synthetic_cache, load_or_build_video_cache
+from .crop import placement_features
 from .drawing import render_stick_figures
 from .errors import UserError
 from .skeleton import sanitize, to_vector
@@ -83,8 +84,9 @@ def resize_crops(crops: np.ndarray, size: int) -> np.ndarray:
 class PairDataset(Dataset):
     """In-memory pairs; images stay uint8 until asked for, to keep 256-px clips small."""
 
-    def __init__(self, skeletons: np.ndarray, sticks: np.ndarray, images: np.ndarray, indices: np.ndarray):
+    def __init__(self, skeletons: np.ndarray, sticks: np.ndarray, images: np.ndarray, indices: np.ndarray, placements: np.ndarray):
         self.vectors = torch.from_numpy(to_vector(skeletons))
+        self.placements = torch.from_numpy(np.asarray(placements, dtype=np.float32))
         self.sticks = torch.from_numpy(np.ascontiguousarray(sticks)).permute(0, 3, 1, 2)
         self.images = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
         self.indices = torch.from_numpy(np.asarray(indices, dtype=np.int64))
@@ -97,6 +99,7 @@ class PairDataset(Dataset):
             "vector": self.vectors[i],
             "stick": self.sticks[i].float() / 127.5 - 1.0,
             "image": self.images[i].float() / 127.5 - 1.0,
+            "placement": self.placements[i],
             "index": self.indices[i],
         }
 
@@ -196,7 +199,15 @@ class SkeletonImageDataModule(L.LightningDataModule):
     def _pairs(self, skeletons: np.ndarray, indices: np.ndarray) -> PairDataset:
         images = resize_crops(self.cache.crops[indices], self.image_size)
         sticks = render_stick_figures(skeletons[indices], self.image_size)
-        return PairDataset(skeletons[indices], sticks, images, indices)
+        return PairDataset(skeletons[indices], sticks, images, indices, self.placements(indices))
+
+    def placements(self, indices: np.ndarray) -> np.ndarray:
+        """(N, 3) where the crops of these frames lie in the frame (see crop.placement_features)."""
+        return placement_features(np.asarray(self.cache.boxes)[indices], tuple(self.cache.meta["frame_size"]))
+
+    def typical_placement(self) -> np.ndarray:
+        """(3,) the median placement of the training crops: where the target usually stands."""
+        return np.median(self.placements(self.split.train), axis=0).astype(np.float32)
 
     # -- what models and the demo need ----------------------------------------------------
     @property

@@ -25,11 +25,12 @@ from .models import PoseToImageModule
 log = logging.getLogger(__name__)
 
 
-def held_out(datamodule: SkeletonImageDataModule) -> tuple[np.ndarray, torch.Tensor]:
-    """Skeletons (N, 13, 2) and real images (N, 3, S, S) in [-1, 1] of the validation frames."""
+def held_out(datamodule: SkeletonImageDataModule) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
+    """Skeletons (N, 13, 2), placements (N, 3) and real images (N, 3, S, S) in [-1, 1] of the
+    validation frames."""
     val = datamodule.val_set
     skeletons = np.asarray(datamodule.cache.skeletons)[val.indices.numpy()]
-    return skeletons, val.images.float() / 127.5 - 1.0
+    return skeletons, val.placements.numpy(), val.images.float() / 127.5 - 1.0
 
 
 def floor_predictions(datamodule: SkeletonImageDataModule, n: int) -> dict[str, torch.Tensor]:
@@ -50,9 +51,10 @@ def score(fake: torch.Tensor, real: torch.Tensor, skeletons: np.ndarray, pose: D
 
 def evaluate_generator(model: PoseToImageModule, datamodule: SkeletonImageDataModule, pose: DictConfig | dict, batch_size: int = 64, with_floors: bool = True) -> dict:
     """All figures for one generator on the held-out frames, as a JSON-ready dict."""
-    skeletons, real = held_out(datamodule)
+    skeletons, placements, real = held_out(datamodule)
     start = time.perf_counter()
-    fake = model.generate_from_skeletons(skeletons, batch_size)
+    # Each frame's own placement, as its own pose: both are inputs (for models that read them).
+    fake = model.generate_from_skeletons(skeletons, batch_size, placements)
     generation_s = time.perf_counter() - start
     result = {
         "model": model.model_name,

@@ -13,27 +13,31 @@ from .models import PoseToImageModule
 
 
 class GeneratorNetwork(nn.Module):
-    """The generator's network alone: (N, 26) pose vectors or (N, 3, S, S) stick figures -> (N, 3, S, S)."""
+    """The generator's network alone: (N, 26) pose vectors or (N, 3, S, S) stick figures, and
+    (N, 3) placements for a model built with placement=true -> (N, 3, S, S)."""
 
     def __init__(self, model: PoseToImageModule):
         super().__init__()
         if model._trained_attr is None:
             raise UserError(f"model={model.model_name} has no network to export (it looks frames up); export vanilla, vanilla_image or gan.")
-        self.net = model.inference_network()
-        self.input_kind = model.input_kind
-        self.example = torch.zeros(1, 26) if self.input_kind == "vector" else torch.zeros(1, 3, model.image_size, model.image_size)
+        self.model = model
+        pose = torch.zeros(1, 26) if model.input_kind == "vector" else torch.zeros(1, 3, model.image_size, model.image_size)
+        self.input_names = ["pose", "placement"] if model.uses_placement else ["pose"]
+        self.example = (pose, torch.zeros(1, 3)) if model.uses_placement else (pose,)
 
-    def forward(self, pose: torch.Tensor) -> torch.Tensor:
-        return self.net(pose)
+    def forward(self, pose: torch.Tensor, placement: torch.Tensor | None = None) -> torch.Tensor:
+        return self.model.inference_network()(self.model.network_input(pose, pose, placement))
 
 
 def export_onnx(model: PoseToImageModule, path: Path) -> Path:
-    """Write `path` (ONNX, opset 17, dynamic batch) and return it. Input 'pose', output 'image'."""
+    """Write `path` (ONNX, opset 17, dynamic batch) and return it. Input 'pose' (and 'placement'
+    for a model that reads it), output 'image'."""
     network = GeneratorNetwork(model).eval()
     tmp = path.with_name(f".{path.name}.partial")
+    axes = {name: {0: "batch"} for name in [*network.input_names, "image"]}
     with torch.no_grad():
-        torch.onnx.export(network, (network.example,), str(tmp), dynamo=False, input_names=["pose"], output_names=["image"],
-                          dynamic_axes={"pose": {0: "batch"}, "image": {0: "batch"}}, opset_version=17)
+        torch.onnx.export(network, network.example, str(tmp), dynamo=False, input_names=network.input_names, output_names=["image"],
+                          dynamic_axes=axes, opset_version=17)
     tmp.replace(path)
     return path
 

@@ -25,7 +25,9 @@ def check_choice(option: str, value: str, allowed) -> None:
 class PoseToImageModule(L.LightningModule):
     """A generator: skeleton (as a 26-vector and/or a stick-figure image) -> (3, S, S) image in [-1, 1].
 
-    Subclasses set `model_name` and implement `generate(vector, stick)`. Hyperparameters saved in
+    Subclasses set `model_name` and implement `generate(vector, stick, placement)`. `placement`
+    (N, 3) says where each crop lies in its frame; generators built with `placement=True` read it,
+    and fall back on `default_placement` (where the target usually stands) when none is given. Hyperparameters saved in
     checkpoints are primitives only (`image_size`, `target_key`, ...), so checkpoints load with
     `torch.load(weights_only=True)`, and the demo can refuse a checkpoint made for another model,
     image size or target.
@@ -44,6 +46,34 @@ class PoseToImageModule(L.LightningModule):
         self._fixed_batch: dict[str, torch.Tensor] | None = None
         self._trained_attr: str | None = None
         self.ema_decay = 0.0
+        self.uses_placement = False
+
+    # -- where the crop lies in the frame ---------------------------------------------------
+    def enable_placement(self) -> None:
+        """Read placements; `default_placement` is set from the training frames when fitting."""
+        self.uses_placement = True
+        self.register_buffer("default_placement", torch.zeros(3))
+
+    def on_fit_start(self) -> None:
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if self.uses_placement and datamodule is not None and hasattr(datamodule, "typical_placement"):
+            self.default_placement = torch.from_numpy(datamodule.typical_placement()).to(self.device)
+
+    def placement_or_default(self, placement: torch.Tensor | None, n: int) -> torch.Tensor:
+        if placement is None:
+            return self.default_placement.expand(n, -1)
+        return placement.to(self.default_placement)
+
+    def network_input(self, vector: torch.Tensor, stick: torch.Tensor, placement: torch.Tensor | None = None) -> torch.Tensor:
+        """What a network reads (`input_kind`: the vector or the stick figure), with the placement
+        appended as 3 more features, or 3 more constant channels, when the network uses it."""
+        x = vector if self.input_kind == "vector" else stick
+        if not self.uses_placement:
+            return x
+        where = self.placement_or_default(placement, len(x)).to(x.dtype)
+        if self.input_kind == "vector":
+            return torch.cat([x, where], dim=1)
+        return torch.cat([x, where[:, :, None, None].expand(-1, -1, *x.shape[2:])], dim=1)
 
     # -- weight averaging -------------------------------------------------------------------
     def enable_ema(self, trained_attr: str, decay: float) -> None:
@@ -79,12 +109,13 @@ class PoseToImageModule(L.LightningModule):
         }
 
     # -- generation ---------------------------------------------------------------------
-    def generate(self, vector: torch.Tensor, stick: torch.Tensor) -> torch.Tensor:
-        """(N, 26) vectors in [-1, 1] and (N, 3, S, S) stick figures in [-1, 1] -> (N, 3, S, S) images."""
+    def generate(self, vector: torch.Tensor, stick: torch.Tensor, placement: torch.Tensor | None = None) -> torch.Tensor:
+        """(N, 26) vectors in [-1, 1], (N, 3, S, S) stick figures in [-1, 1] and optionally (N, 3)
+        placements -> (N, 3, S, S) images."""
         raise NotImplementedError(f"{type(self).__name__} must implement generate()")
 
-    def forward(self, vector: torch.Tensor, stick: torch.Tensor) -> torch.Tensor:
-        return self.generate(vector, stick)
+    def forward(self, vector: torch.Tensor, stick: torch.Tensor, placement: torch.Tensor | None = None) -> torch.Tensor:
+        return self.generate(vector, stick, placement)
 
     def make_inputs(self, skeletons: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """(N, 13, 2) crop-coordinate skeletons -> (vector, stick) tensors on this module's device.
@@ -101,20 +132,22 @@ class PoseToImageModule(L.LightningModule):
         return vector, stick
 
     @torch.no_grad()
-    def generate_from_skeletons(self, skeletons: np.ndarray, batch_size: int = 64) -> torch.Tensor:
-        """(N, 13, 2) crop-coordinate skeletons -> (N, 3, S, S) images in [-1, 1], on the CPU."""
+    def generate_from_skeletons(self, skeletons: np.ndarray, batch_size: int = 64, placements: np.ndarray | None = None) -> torch.Tensor:
+        """(N, 13, 2) crop-coordinate skeletons (and optionally their (N, 3) placements; by default
+        where the target usually stands) -> (N, 3, S, S) images in [-1, 1], on the CPU."""
         was_training = self.training
         self.eval()
         out = []
         for start in range(0, len(skeletons), batch_size):
             vector, stick = self.make_inputs(skeletons[start:start + batch_size])
-            out.append(self.generate(vector, stick).float().cpu())
+            placement = None if placements is None else torch.as_tensor(np.asarray(placements[start:start + batch_size]), device=self.device)
+            out.append(self.generate(vector, stick, placement).float().cpu())
         self.train(was_training)
         return torch.cat(out) if out else torch.empty(0, 3, self.image_size, self.image_size)
 
     # -- validation -----------------------------------------------------------------------
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        fake = self.generate(batch["vector"], batch["stick"])
+        fake = self.generate(batch["vector"], batch["stick"], batch.get("placement"))
         real = batch["image"]
         mse = F.mse_loss(fake, real)
         # PSNR over [0, 1] images: the [-1, 1] range has peak-to-peak 2.
@@ -143,7 +176,7 @@ class PoseToImageModule(L.LightningModule):
         was_training = self.training
         self.eval()
         with torch.no_grad():
-            fake = self.generate(batch["vector"], batch["stick"])
+            fake = self.generate(batch["vector"], batch["stick"], batch.get("placement"))
         self.train(was_training)
         rows = torch.stack([batch["stick"], batch["image"], fake.float()], dim=1).flatten(0, 1)
         grid = torchvision.utils.make_grid(rows.cpu(), nrow=3, normalize=True, value_range=(-1, 1))

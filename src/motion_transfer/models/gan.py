@@ -39,6 +39,7 @@ class GANGenerator(PoseToImageModule):
         d_norm: str = "batch",
         upsample: str = "transpose",
         dropout: bool = False,
+        placement: bool = False,
         conditional: bool = True,
         gan_loss: str = "bce",
         lambda_l1: float = 100.0,
@@ -59,16 +60,18 @@ class GANGenerator(PoseToImageModule):
         self.save_hyperparameters()
         self.automatic_optimization = False
         self.input_kind = GENERATOR_INPUTS[generator]
-        self.generator = build_generator(generator, image_size, base_filters, norm, upsample, dropout)
+        self.generator = build_generator(generator, image_size, base_filters, norm, upsample, dropout, placement)
         d_in = 6 if conditional else 3
         if discriminator == "patch":
             self.discriminator = init_weights(PatchDiscriminator(d_in, d_base_filters, d_layers, d_norm))
         else:
             self.discriminator = init_weights(DCGANDiscriminator(d_in, image_size, d_base_filters, d_norm, sigmoid=False))
         self.enable_ema("generator", ema_decay)
+        if placement:
+            self.enable_placement()
 
-    def generate(self, vector: torch.Tensor, stick: torch.Tensor) -> torch.Tensor:
-        return self.network_for_mode()(vector if self.input_kind == "vector" else stick)
+    def generate(self, vector: torch.Tensor, stick: torch.Tensor, placement: torch.Tensor | None = None) -> torch.Tensor:
+        return self.network_for_mode()(self.network_input(vector, stick, placement))
 
     def discriminate(self, stick: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
         """Logits that `image` is real (for the pose in `stick` when conditional)."""
@@ -83,7 +86,7 @@ class GANGenerator(PoseToImageModule):
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         opt_g, opt_d = self.optimizers()
         stick, real = batch["stick"], batch["image"]
-        fake = self.generate(batch["vector"], stick)
+        fake = self.generate(batch["vector"], stick, batch.get("placement"))
 
         # D step: real pairs towards 1, generated pairs towards 0 (G is not updated: fake.detach()).
         with self.toggled_optimizer(opt_d):

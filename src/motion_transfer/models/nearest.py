@@ -147,6 +147,6 @@ class NearestNeighbourGenerator(PoseToImageModule):
             self._grouped = (key, padded, squared_norms)
         return self._grouped[1], self._grouped[2]
 
-    def generate(self, vector: torch.Tensor, stick: torch.Tensor) -> torch.Tensor:
+    def generate(self, vector: torch.Tensor, stick: torch.Tensor, placement: torch.Tensor | None = None) -> torch.Tensor:
         rows = self.nearest_indices(vector)
         return self.index_images[rows].float() / 127.5 - 1.0

@@ -15,15 +15,22 @@ GENERATOR_INPUTS = {"mlp": "vector", "conv": "vector", "unet": "stick"}
 RECONSTRUCTION_LOSSES = {"mse": F.mse_loss, "l1": F.l1_loss}
 
 
-def build_generator(kind: str, image_size: int, base_filters: int, norm: str, upsample: str, dropout: bool = False) -> nn.Module:
+#: Features a network gets when it reads the placement (crop.placement_features).
+PLACEMENT_FEATURES = 3
+
+
+def build_generator(kind: str, image_size: int, base_filters: int, norm: str, upsample: str, dropout: bool = False,
+                    placement: bool = False) -> nn.Module:
     """mlp: the lab's 26 -> 256 -> 512 -> 1024 -> 3*S*S network; conv: a DCGAN-style decoder from
-    the same vector; unet: a pix2pix U-Net from the stick-figure image."""
+    the same vector; unet: a pix2pix U-Net from the stick-figure image. With `placement`, 3 more
+    input features (vector) or channels (stick figure)."""
+    extra = PLACEMENT_FEATURES if placement else 0
     if kind == "mlp":
-        return MLPGenerator(VECTOR_SIZE, image_size)
+        return MLPGenerator(VECTOR_SIZE + extra, image_size)
     if kind == "conv":
-        return init_weights(ConvDecoderGenerator(VECTOR_SIZE, image_size, base_filters, norm, upsample))
+        return init_weights(ConvDecoderGenerator(VECTOR_SIZE + extra, image_size, base_filters, norm, upsample))
     if kind == "unet":
-        return init_weights(UNetGenerator(3, 3, image_size, base_filters, norm, dropout, upsample))
+        return init_weights(UNetGenerator(3 + extra, 3, image_size, base_filters, norm, dropout, upsample))
     raise ValueError(f"model.generator={kind!r} is not known; use one of {', '.join(GENERATOR_INPUTS)}")
 
 
@@ -44,6 +51,7 @@ class VanillaGenerator(PoseToImageModule):
         norm: str = "batch",
         upsample: str = "transpose",
         dropout: bool = False,
+        placement: bool = False,
         loss: str = "mse",
         ema_decay: float = 0.0,
         lr: float = 2e-4,
@@ -58,15 +66,17 @@ class VanillaGenerator(PoseToImageModule):
         check_choice("model.loss", loss, RECONSTRUCTION_LOSSES)
         self.save_hyperparameters()
         self.input_kind = GENERATOR_INPUTS[generator]
-        self.net = build_generator(generator, image_size, base_filters, norm, upsample, dropout)
+        self.net = build_generator(generator, image_size, base_filters, norm, upsample, dropout, placement)
         self.criterion = RECONSTRUCTION_LOSSES[loss]
         self.enable_ema("net", ema_decay)
+        if placement:
+            self.enable_placement()
 
-    def generate(self, vector: torch.Tensor, stick: torch.Tensor) -> torch.Tensor:
-        return self.network_for_mode()(vector if self.input_kind == "vector" else stick)
+    def generate(self, vector: torch.Tensor, stick: torch.Tensor, placement: torch.Tensor | None = None) -> torch.Tensor:
+        return self.network_for_mode()(self.network_input(vector, stick, placement))
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        fake = self.generate(batch["vector"], batch["stick"])
+        fake = self.generate(batch["vector"], batch["stick"], batch.get("placement"))
         loss = self.criterion(fake, batch["image"])
         self.log(f"train/{self.hparams.loss}", loss, prog_bar=True, batch_size=len(fake))
         return loss
@@ -81,6 +91,7 @@ class VanillaImageGenerator(VanillaGenerator):
     model_name = "vanilla_image"
 
     def __init__(self, image_size: int = 64, generator: str = "unet", base_filters: int = 64, norm: str = "batch",
-                 upsample: str = "transpose", dropout: bool = False, loss: str = "l1", ema_decay: float = 0.0, lr: float = 2e-4,
-                 beta1: float = 0.5, beta2: float = 0.999, target_key: str = "", target_name: str = "", grid_size: int = 8):
-        super().__init__(image_size, generator, base_filters, norm, upsample, dropout, loss, ema_decay, lr, beta1, beta2, target_key, target_name, grid_size)
+                 upsample: str = "transpose", dropout: bool = False, placement: bool = False, loss: str = "l1", ema_decay: float = 0.0,
+                 lr: float = 2e-4, beta1: float = 0.5, beta2: float = 0.999, target_key: str = "", target_name: str = "", grid_size: int = 8):
+        super().__init__(image_size, generator, base_filters, norm, upsample, dropout, placement, loss, ema_decay, lr, beta1, beta2,
+                         target_key, target_name, grid_size)
