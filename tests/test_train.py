@@ -139,3 +139,30 @@ def test_placement_reaches_the_generator_and_defaults_to_where_the_target_usuall
     torch.testing.assert_close(default, model.generate_from_skeletons(skeletons, placements=np.tile(typical, (len(skeletons), 1))))
     moved = model.generate_from_skeletons(skeletons, placements=np.tile(typical + [0.5, 0.0, -0.3], (len(skeletons), 1)))
     assert (moved - default).abs().mean() > 1e-4
+
+
+def test_a_gan_can_start_from_a_trained_unet(tmp_path):
+    from motion_transfer.checkpoints import start_from_generator
+    from motion_transfer.errors import UserError
+    from motion_transfer.loading import prepare_datamodule
+
+    unet = run_training(compose("train", _overrides("vanilla_image", tmp_path / "u", "trainer.max_epochs=1", "+trainer.limit_train_batches=2",
+                                                    "logger=none", "model.ema_decay=0.9"), tmp_path / "u" / "run"))
+    cfg = compose("train", _overrides("gan", tmp_path / "g", "trainer.max_epochs=1", "+trainer.limit_train_batches=1", "logger=none",
+                                      "model.upsample=transpose", "model.ema_decay=0.9", f"init_from={unet}"), tmp_path / "g" / "run")
+    import hydra
+
+    datamodule = prepare_datamodule(cfg.data)
+    gan = hydra.utils.instantiate(cfg.model, target_key=datamodule.target_key)
+    start_from_generator(gan, unet, 32, datamodule.target_key)
+    state = torch.load(unet, weights_only=True)["state_dict"]
+    for name, value in gan.generator.state_dict().items():  # the U-Net's averaged weights, live and averaged
+        torch.testing.assert_close(value, state[f"ema_network.{name}"])
+        torch.testing.assert_close(gan.ema_network.state_dict()[name], state[f"ema_network.{name}"])
+    assert run_training(cfg).is_file()  # and train.py takes it from init_from
+    with pytest.raises(UserError, match="another shape"):
+        start_from_generator(hydra.utils.instantiate(cfg.model, base_filters=16), unet, 32, datamodule.target_key)
+    with pytest.raises(UserError, match="32 px"):
+        start_from_generator(gan, unet, 64, datamodule.target_key)
+    both = run_script("train", *_overrides("gan", tmp_path / "b", f"init_from={unet}", f"ckpt_path={unet}"), outputs=tmp_path / "b")
+    assert both.returncode == 2 and "not both" in both.stderr

@@ -87,3 +87,29 @@ def load_generator(path: str | os.PathLike, model_name: str, image_size: int, ta
     model.load_state_dict(ckpt["state_dict"])
     model.eval()
     return model
+
+
+def start_from_generator(model, path: str | os.PathLike, image_size: int, target_key: str, option: str = "init_from") -> None:
+    """Copy the generator network of another run's checkpoint into `model` before training (a
+    U-Net trained on L1 as the start of an adversarial run): the network that checkpoint draws
+    with (its weight average when it has one) becomes both the live and the averaged weights."""
+    ckpt = read_checkpoint(path, option)
+    identity = checkpoint_identity(ckpt)
+    if identity.get("image_size") != image_size or identity.get("target_key") != target_key:
+        raise UserError(f"{option}: '{path}' was trained on '{identity.get('target_name')}' at {identity.get('image_size')} px; "
+                        f"start from a run on this target at data.image_size={image_size}.")
+    if model._trained_attr is None:
+        raise UserError(f"{option} is for learned generators; model={model.model_name} looks frames up.")
+    state = ckpt["state_dict"]
+    prefix = next((p for p in ("ema_network.", "net.", "generator.") if any(k.startswith(p) for k in state)), None)
+    weights = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)} if prefix else {}
+    network = getattr(model, model._trained_attr)
+    expected = network.state_dict()
+    if not weights or weights.keys() != expected.keys() or any(weights[k].shape != expected[k].shape for k in expected):
+        raise UserError(f"{option}: '{path}' holds a generator of another shape; train it with the same model.generator, "
+                        "model.base_filters, model.upsample and model.placement as this run.")
+    network.load_state_dict(weights)
+    if model.ema_decay > 0:
+        model.ema_network.load_state_dict(weights)
+    if model.uses_placement and "default_placement" in state:
+        model.default_placement = state["default_placement"].clone()

@@ -10,6 +10,7 @@ import hydra
 import lightning as L
 from omegaconf import DictConfig
 
+from .errors import UserError
 from .loading import prepare_datamodule
 from .runs import run_dir, save_resolved_config
 
@@ -33,12 +34,19 @@ def run_training(cfg: DictConfig) -> Path:
         trainer_overrides.update(max_epochs=1, min_epochs=1)
     trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=logger, **trainer_overrides)
 
-    ckpt_path = cfg.get("ckpt_path")
+    ckpt_path, init_from = cfg.get("ckpt_path"), cfg.get("init_from")
+    if ckpt_path and init_from:
+        raise UserError("give ckpt_path (resume this run) or init_from (start from another run's generator), not both.")
     if ckpt_path:
         from .checkpoints import load_generator
 
         # A clear message for a missing, damaged or foreign file before Lightning opens it.
         load_generator(ckpt_path, model.model_name, datamodule.image_size, datamodule.target_key)
+    if init_from:
+        from .checkpoints import start_from_generator
+
+        start_from_generator(model, init_from, datamodule.image_size, datamodule.target_key)
+        log.info("generator weights from %s", init_from)
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path or None)
 
     # The monitored checkpoint's best file, else the newest one any checkpoint callback wrote.
