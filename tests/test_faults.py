@@ -19,7 +19,10 @@ QUICK = ["data.synthetic_frames=80", "data.image_size=32", "data.crop.crop_size=
 
 def _start(script, *overrides, outputs):
     cmd = [sys.executable, str(ROOT / "src" / f"{script}.py"), f"paths.output_dir={outputs}", *overrides]
-    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A test run started in the background (`make test &`, nohup) ignores SIGINT, and so would
+    # its children, where Python then installs no Ctrl-C handler: give them the default back.
+    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _wait_for(predicate, timeout=120.0):
