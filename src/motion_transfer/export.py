@@ -26,7 +26,7 @@ class GeneratorNetwork(nn.Module):
         self.example = (pose, torch.zeros(1, 3)) if model.uses_placement else (pose,)
 
     def forward(self, pose: torch.Tensor, placement: torch.Tensor | None = None) -> torch.Tensor:
-        return self.model.inference_network()(self.model.network_input(pose, pose, placement))
+        return self.model.inference_network()(self.model.with_placement(pose, placement))
 
 
 def export_onnx(model: PoseToImageModule, path: Path) -> Path:

@@ -27,8 +27,8 @@ class PoseToImageModule(L.LightningModule):
 
     Subclasses set `model_name` and implement `generate(vector, stick, placement)`. `placement`
     (N, 3) says where each crop lies in its frame; generators built with `placement=True` read it,
-    and fall back on `default_placement` (where the target usually stands) when none is given. Hyperparameters saved in
-    checkpoints are primitives only (`image_size`, `target_key`, ...), so checkpoints load with
+    and fall back on `default_placement` (where the target usually stands) when none is given.
+    Hyperparameters saved in checkpoints are primitives only (`image_size`, `target_key`, ...), so checkpoints load with
     `torch.load(weights_only=True)`, and the demo can refuse a checkpoint made for another model,
     image size or target.
     """
@@ -65,13 +65,16 @@ class PoseToImageModule(L.LightningModule):
         return placement.to(self.default_placement)
 
     def network_input(self, vector: torch.Tensor, stick: torch.Tensor, placement: torch.Tensor | None = None) -> torch.Tensor:
-        """What a network reads (`input_kind`: the vector or the stick figure), with the placement
-        appended as 3 more features, or 3 more constant channels, when the network uses it."""
-        x = vector if self.input_kind == "vector" else stick
+        """What the network reads: the vector or the stick figure (`input_kind`), with the placement."""
+        return self.with_placement(vector if self.input_kind == "vector" else stick, placement)
+
+    def with_placement(self, x: torch.Tensor, placement: torch.Tensor | None = None) -> torch.Tensor:
+        """`x` with the placement appended, as 3 more features (vectors) or 3 more constant
+        channels (images), when this generator reads it; else `x` itself."""
         if not self.uses_placement:
             return x
-        where = self.placement_or_default(placement, len(x)).to(x.dtype)
-        if self.input_kind == "vector":
+        where = self.placement_or_default(placement, x.shape[0]).to(x.dtype)
+        if x.dim() == 2:
             return torch.cat([x, where], dim=1)
         return torch.cat([x, where[:, :, None, None].expand(-1, -1, *x.shape[2:])], dim=1)
 
