@@ -172,3 +172,46 @@ def test_colours_survive_the_h264_round_trip(tmp_path):
         decoded = next(container.decode(video=0)).to_ndarray(format="rgb24")
     centres = decoded[16::32, 16::32].reshape(-1, 3).astype(int)
     assert np.abs(centres - np.array(colours)).max() <= 6
+
+
+class _BrightnessGenerator:
+    """Each image is a flat grey whose level is the pose's mean x: frames tell their order."""
+
+    def generate_from_skeletons(self, skeletons, batch_size):
+        import torch
+
+        level = torch.as_tensor(skeletons, dtype=torch.float32).mean(dim=(1, 2)) * 2 - 1
+        return level[:, None, None, None].expand(-1, 3, 16, 16).clone()
+
+
+@pytest.mark.parametrize("show", [False, True])
+def test_panels_drawn_on_the_worker_keep_the_frames_in_order(tmp_path, show, monkeypatch):
+    import numpy as np
+
+    from motion_transfer import demo
+    from motion_transfer.demo import write_transfer_videos
+
+    shown = []
+    monkeypatch.setattr(demo, "_show", lambda panels: shown.extend(panels[:, 0, -1, 0]))  # no window in tests
+
+    n = 10
+    levels = np.linspace(0.1, 0.9, n, dtype=np.float32)
+    poses = np.repeat(levels[:, None, None], 13, axis=1).repeat(2, axis=2)
+    crops = np.zeros((n, 32, 32, 3), dtype=np.uint8)
+    write_transfer_videos(_BrightnessGenerator(), crops, poses, poses, 25.0, tmp_path, batch=3, size=32, progress=False, show=show)
+    with av.open(str(tmp_path / "generated.mp4")) as container:
+        decoded = np.array([f.to_ndarray(format="rgb24").mean() for f in container.decode(video=0)])
+    assert len(decoded) == n
+    assert np.abs(decoded - levels * 255).max() < 6
+    if show:  # the window got the same frames, in order
+        assert np.abs(np.array(shown, dtype=float) - levels * 255).max() < 2
+
+
+def test_show_without_a_display_writes_the_videos_and_says_so(session_outputs, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    result = run_script("demo", *SMALL, "show=true", outputs=session_outputs)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "no display" in result.stderr
+    assert Path(last_line(result.stdout).split(": ", 1)[1]).is_file()

@@ -64,3 +64,25 @@ def test_the_benchmark_on_cuda_says_clearly_when_there_is_no_gpu(tmp_path):
     else:
         result = run_script("bench", "bench=quick", "bench.device=cuda", outputs=tmp_path)
         assert result.returncode == 2 and "bench.device=cuda" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_compared_times_in_alternating_pairs_and_takes_the_median_pair_ratio():
+    import time
+
+    from motion_transfer.bench import compared
+
+    calls = []
+
+    def baseline():
+        calls.append("b")
+        time.sleep(0.02)
+
+    def ours():
+        calls.append("o")
+        time.sleep(0.01)
+
+    c = compared(baseline, ours, repeats=4, warmup=1)
+    assert calls == ["b", "o", "b", "o", "o", "b", "b", "o", "o", "b"]
+    assert 1.5 < c["ratio"] < 2.5
+    assert c["ratio_range"][0] <= c["ratio"] <= c["ratio_range"][1]
+    assert c["baseline_s"] > c["ours_s"]

@@ -1,7 +1,9 @@
 """`make bench`: side-by-side timings of the hot paths against their baselines, in one run.
 
-Every figure is the median of `repeats` timed runs after a warm-up. Ratios compare two
-measurements taken in the same process, one right after the other, on the same inputs.
+Every figure is the median of `repeats` timed runs after a warm-up. A ratio compares a path
+with its baseline on the same inputs, timed in alternation (baseline, path, path, baseline, ...):
+it is the median of the per-pair ratios, so that the speed of a shared virtual machine drifting
+during the run moves both sides of each pair alike. Its range over the pairs is kept beside it.
 """
 
 from __future__ import annotations
@@ -45,6 +47,36 @@ def timed(fn: Callable[[], object], repeats: int, warmup: int = 1, device: str =
         call()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def compared(baseline: Callable[[], object], ours: Callable[[], object], repeats: int, warmup: int = 1, device: str = "cpu") -> dict:
+    """Time `baseline` and `ours` in interleaved pairs (the order alternates from pair to pair).
+
+    Returns the median seconds of each, and `ratio` = the median of baseline/ours over the pairs
+    (above 1: ours is faster), with its lowest and highest pair.
+    """
+    def once(fn) -> float:
+        start = time.perf_counter()
+        fn()
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        return time.perf_counter() - start
+
+    for _ in range(warmup):
+        once(baseline)
+        once(ours)
+    pairs = []
+    for i in range(repeats):
+        if i % 2:
+            o = once(ours)
+            b = once(baseline)
+        else:
+            b = once(baseline)
+            o = once(ours)
+        pairs.append((b, o))
+    ratios = [b / o for b, o in pairs]
+    return {"baseline_s": statistics.median(b for b, _ in pairs), "ours_s": statistics.median(o for _, o in pairs),
+            "ratio": statistics.median(ratios), "ratio_range": [min(ratios), max(ratios)]}
 
 
 def peak_rss_mb() -> float:
@@ -111,10 +143,9 @@ def bench_preprocess(video: Path, repeats: int) -> dict:
         return n
 
     n_frames = bare()
-    bare_s = timed(bare, repeats, 0)
     with tempfile.TemporaryDirectory() as tmp:
-        ours_s = timed(lambda: load_or_build_video_cache(video, Path(tmp), CropParams(), force=True, progress=False), repeats, 0)
-    return {"frames": n_frames, "bare_fps": n_frames / bare_s, "preprocess_fps": n_frames / ours_s, "ratio": bare_s / ours_s}
+        c = compared(bare, lambda: load_or_build_video_cache(video, Path(tmp), CropParams(), force=True, progress=False), repeats, 0)
+    return {"frames": n_frames, "bare_fps": n_frames / c["baseline_s"], "preprocess_fps": n_frames / c["ours_s"], "ratio": c["ratio"], "ratio_range": c["ratio_range"]}
 
 
 # -- 3. generation -------------------------------------------------------------------------------
@@ -132,11 +163,14 @@ def bench_generation(skeletons: np.ndarray, sizes: list[int], batches: list[int]
                 sk = skeletons[:batch]
                 vector, stick = model.make_inputs(sk)
                 x = vector if model.input_kind == "vector" else stick
-                with torch.no_grad():
-                    bare = timed(lambda: net(x), repeats, device=device)
-                full = timed(lambda: model.generate_from_skeletons(sk, batch), repeats, device=device)
+                def bare():
+                    with torch.no_grad():
+                        net(x)
+
+                c = compared(bare, lambda: model.generate_from_skeletons(sk, batch), repeats, device=device)
                 # ONNX Runtime is measured on the CPU only (its CUDA provider is not installed).
-                out[f"{name}@{size}/b{batch}"] = {"module_fps": batch / full, "bare_forward_fps": batch / bare, "ratio": bare / full,
+                out[f"{name}@{size}/b{batch}"] = {"module_fps": batch / c["ours_s"], "bare_forward_fps": batch / c["baseline_s"],
+                                                  "ratio": c["ratio"], "ratio_range": c["ratio_range"],
                                                   "onnxruntime_fps": _onnxruntime_fps(model, x, repeats) if device == "cpu" else None}
     return out
 
@@ -162,11 +196,36 @@ def bench_demo(source, target_reference: np.ndarray, models: list[str], size: in
     out = {}
     for name in models:
         model = _model(name, size, device)
-        gen = timed(lambda: model.generate_from_skeletons(normalised, 64), repeats)
         with tempfile.TemporaryDirectory() as tmp:
-            full = timed(lambda: write_transfer_videos(model, crops, raw, normalised, source.fps, Path(tmp), 64, 256, progress=False), repeats)
-        out[name] = {"frames": len(raw), "demo_fps": len(raw) / full, "generation_fps": len(raw) / gen, "ratio": gen / full}
+            c = compared(lambda: model.generate_from_skeletons(normalised, 64),
+                         lambda: write_transfer_videos(model, crops, raw, normalised, source.fps, Path(tmp), 64, 256, progress=False), repeats, device=device)
+        n = len(raw)
+        out[name] = {"frames": n, "demo_fps": n / c["ours_s"], "generation_fps": n / c["baseline_s"], "ratio": c["ratio"], "ratio_range": c["ratio_range"],
+                     "stage_ms_per_frame": _demo_stages(model, crops, raw, normalised, source.fps, repeats)}
     return out
+
+
+def _demo_stages(model, crops: np.ndarray, raw: np.ndarray, normalised: np.ndarray, fps: float, repeats: int, batch: int = 64, size: int = 256) -> dict:
+    """The demo's stages timed one by one, in ms a frame: what the whole demo overlaps."""
+    from .demo import compose_panels, generate_panel_images
+    from .video import VideoWriter
+
+    n = len(raw)
+    images = generate_panel_images(model, normalised, batch, size)
+    panels = compose_panels(crops, raw, normalised, images, size)
+
+    def encode():
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, frames in (("transfer.mp4", panels), ("generated.mp4", panels[:, :, 2 * size:])):
+                writer = VideoWriter(Path(tmp) / name, fps, frames.shape[2], size, preset="ultrafast")
+                writer.write(frames)
+                writer.close()
+
+    stages = {"generation": lambda: model.generate_from_skeletons(normalised, batch),
+              "generation_and_upscale": lambda: generate_panel_images(model, normalised, batch, size),
+              "drawing": lambda: compose_panels(crops, raw, normalised, images, size),
+              "encoding": encode}
+    return {name: 1e3 * timed(fn, repeats) / n for name, fn in stages.items()}
 
 
 # -- 5. training ---------------------------------------------------------------------------------
@@ -200,11 +259,10 @@ def bench_training(datamodule, models: list[str], steps: int, repeats: int, devi
                                 enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0)
             trainer.fit(model, train_dataloaders=torch.utils.data.DataLoader(_Batches(batches), batch_size=None))
 
-        plain_s = timed(plain, repeats, 0, device)
-        lightning_s = timed(lightning, repeats, 0, device)
+        c = compared(plain, lightning, repeats, 0, device)
         images = steps * batch_size
-        out[name] = {"plain_images_per_s": images / plain_s, "lightning_images_per_s": images / lightning_s, "ratio": plain_s / lightning_s,
-                     "peak_rss_mb_so_far": peak_rss_mb()}
+        out[name] = {"plain_images_per_s": images / c["baseline_s"], "lightning_images_per_s": images / c["ours_s"], "ratio": c["ratio"],
+                     "ratio_range": c["ratio_range"], "peak_rss_mb_so_far": peak_rss_mb()}
     return out
 
 
@@ -277,12 +335,17 @@ def run_bench(cfg: DictConfig) -> Path:
     log.info("demo")
     result["demo"] = bench_demo(source, datamodule.training_skeletons(), list(b.models), datamodule.image_size, repeats, device)
     log.info("training")
-    result["training"] = bench_training(datamodule, list(b.models), int(b.train_steps), max(1, repeats // 2), device)
+    result["training"] = bench_training(datamodule, list(b.models), int(b.train_steps), max(1, (repeats + 1) // 2), device)
     result["peak_rss_mb"] = peak_rss_mb()
     path = out_dir / "bench.json"
     path.write_text(json.dumps(result, indent=2))
     print(format_table(result))
     return path
+
+
+def _ratio(figures: dict) -> str:
+    low, high = figures["ratio_range"]
+    return f"{figures['ratio']:.2f}x, pairs {low:.2f}-{high:.2f}"
 
 
 def format_table(result: dict) -> str:
@@ -294,14 +357,16 @@ def format_table(result: dict) -> str:
               "  scaling: " + ", ".join(f"{k}: {v['us_per_query']:.2f} us" for k, v in nn["scaling"].items())]
     if "preprocess" in result:
         p = result["preprocess"]
-        lines.append(f"preprocess: {p['preprocess_fps']:.1f} frames/s vs bare decode+MediaPipe {p['bare_fps']:.1f} ({p['ratio']:.2f}x)")
+        lines.append(f"preprocess: {p['preprocess_fps']:.1f} frames/s vs bare decode+MediaPipe {p['bare_fps']:.1f} ({_ratio(p)})")
     lines.append("generation (module incl. stick rendering vs bare forward; ONNX Runtime):")
-    lines += [f"  {k:28s} {v['module_fps']:8.1f} fps vs {v['bare_forward_fps']:8.1f} ({v['ratio']:.2f}x)"
+    lines += [f"  {k:28s} {v['module_fps']:8.1f} fps vs {v['bare_forward_fps']:8.1f} ({_ratio(v)})"
               + (f"; onnxruntime {v['onnxruntime_fps']:8.1f} fps" if v["onnxruntime_fps"] is not None else "")
               for k, v in result["generation"].items()]
     lines.append("demo with cached poses vs generation alone:")
-    lines += [f"  {k:14s} {v['demo_fps']:7.1f} fps vs {v['generation_fps']:7.1f} ({v['ratio']:.2f}x)" for k, v in result["demo"].items()]
+    for k, v in result["demo"].items():
+        stages = ", ".join(f"{stage} {ms:.2f}" for stage, ms in v["stage_ms_per_frame"].items())
+        lines.append(f"  {k:14s} {v['demo_fps']:7.1f} fps vs {v['generation_fps']:7.1f} ({_ratio(v)}); ms a frame alone: {stages}")
     lines.append("training, Lightning vs plain PyTorch loop (images/s):")
-    lines += [f"  {k:14s} {v['lightning_images_per_s']:7.1f} vs {v['plain_images_per_s']:7.1f} ({v['ratio']:.2f}x)" for k, v in result["training"].items()]
+    lines += [f"  {k:14s} {v['lightning_images_per_s']:7.1f} vs {v['plain_images_per_s']:7.1f} ({_ratio(v)})" for k, v in result["training"].items()]
     lines.append(f"peak RSS {result['peak_rss_mb']:.0f} MB")
     return "\n".join(lines)

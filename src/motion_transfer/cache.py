@@ -175,14 +175,14 @@ def assemble_cache_arrays(frames: Iterable[np.ndarray], landmarks: np.ndarray, d
 def _extract_landmarks(video, params: CropParams, progress: bool, option: str) -> tuple[np.ndarray, np.ndarray, list[np.ndarray] | None]:
     """Run MediaPipe over every frame. Returns landmarks (N, 33, 4), detected (N,), and the frames if kept."""
     from .pose import PoseExtractor
-    from .video import iter_frames
+    from .video import decoded_ahead
 
     rows, found, kept = [], [], []
     keep = video.width * video.height * 3 * max(video.frame_count, 1) <= _FRAME_MEMORY_BUDGET
     missing = np.full((NUM_LANDMARKS, 4), np.nan, dtype=np.float32)
     bar = tqdm(total=video.frame_count or None, desc=f"poses {video.path.name}", unit="frame", disable=not progress, leave=False)
     with PoseExtractor(params.min_detection_confidence, params.min_tracking_confidence) as extract:
-        for frame in iter_frames(video.path):
+        for frame in decoded_ahead(video.path):
             lm = extract(frame)
             rows.append(missing if lm is None else lm)
             found.append(lm is not None)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from pathlib import Path
 
 import cv2
@@ -86,7 +88,8 @@ def write_transfer_videos(model, source_crops: np.ndarray, raw: np.ndarray, norm
                           preset: str = "ultrafast") -> tuple[Path, Path]:
     """Generate the target in each normalised pose, batch by batch, and write both videos.
 
-    A worker thread encodes one batch while the next is generated and drawn. Ctrl-C or a failure
+    A worker thread draws and encodes one batch while the next is generated (unless `show`: the
+    window is drawn on the calling thread). Ctrl-C or a failure
     keeps a playable video of the frames done so far (or none): the writers finish their stream
     before the file takes its final name.
     """
@@ -97,6 +100,9 @@ def write_transfer_videos(model, source_crops: np.ndarray, raw: np.ndarray, norm
     encoder = BackgroundWorker()
     bar = tqdm(total=n, desc="demo", unit="frame", disable=not progress)
 
+    def draw(frames: slice, images: np.ndarray) -> np.ndarray:
+        return compose_panels(source_crops[frames], raw[frames], normalised[frames], images, size)
+
     def encode(panels: np.ndarray) -> None:
         transfer.write(panels)
         generated_video.write(panels[:, :, 2 * size:])
@@ -104,12 +110,14 @@ def write_transfer_videos(model, source_crops: np.ndarray, raw: np.ndarray, norm
 
     try:
         for start in range(0, n, batch):
-            stop = min(n, start + batch)
-            images = generate_panel_images(model, normalised[start:stop], batch, size)
-            panels = compose_panels(source_crops[start:stop], raw[start:stop], normalised[start:stop], images, size)
-            encoder.submit(lambda panels=panels: encode(panels))
+            frames = slice(start, min(n, start + batch))
+            images = generate_panel_images(model, normalised[frames], batch, size)
             if show:
+                panels = draw(frames, images)
                 _show(panels)
+                encoder.submit(lambda panels=panels: encode(panels))
+            else:
+                encoder.submit(lambda frames=frames, images=images: encode(draw(frames, images)))
         encoder.finish()
     except BaseException:
         try:
@@ -145,17 +153,29 @@ def run_demo(cfg: DictConfig) -> Path:
     model = load_model(cfg, datamodule)
     source = load_source(cfg, datamodule)
 
+    show = bool(cfg.show)
+    if show and not display_available():
+        log.warning("show=true but no display is available (DISPLAY is not set); writing the videos only")
+        show = False
     window = int(cfg.smoothing.window) | 1
     raw, normalised, n_missing = prepare_source_poses(source, datamodule.training_skeletons(), cfg.normalize, window)
     transfer_path, generated_path = write_transfer_videos(
         model, np.asarray(source.crops), raw, normalised, source.fps, out_dir, int(cfg.batch_size), int(cfg.panel_size),
-        progress=datamodule.progress, show=bool(cfg.show), preset=str(cfg.video_preset),
+        progress=datamodule.progress, show=show, preset=str(cfg.video_preset),
     )
     n = len(raw)
     log.info("source '%s': %d frames, %d without a person (held the last pose); %s, normalize=%s", source.name, n, n_missing, model_name(cfg), cfg.normalize)
     print(f"frames: {n}, source frames without a person: {n_missing} (held the last pose)")
     print(f"generated: {generated_path}")
     return transfer_path
+
+
+def display_available() -> bool:
+    """Whether a window can open. Checked first because OpenCV's Qt build aborts the whole
+    process (exit 134, no exception) when it finds no display."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return any(os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
 
 
 def _show(panels: np.ndarray) -> None:

@@ -78,6 +78,51 @@ def iter_frames(path: Path) -> Iterator[np.ndarray]:
         cap.release()
 
 
+def decoded_ahead(path: Path, depth: int = 8) -> Iterator[np.ndarray]:
+    """`iter_frames`, decoded on a worker thread up to `depth` frames ahead of the caller.
+
+    OpenCV decodes and converts without holding the GIL, so the next frames are decoded on the
+    second core while the caller (MediaPipe) works on this one. Stopping early, or an error in the
+    caller, stops the worker and releases the file.
+    """
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def hand_over(item) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def decode() -> None:
+        try:
+            frames = iter_frames(path)
+            try:
+                for frame in frames:
+                    if not hand_over(frame):
+                        return
+            finally:
+                frames.close()
+            hand_over(end)
+        except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
+            hand_over(error)
+
+    worker = threading.Thread(target=decode, name="video-decoder", daemon=True)
+    worker.start()
+    try:
+        while (item := ready.get()) is not end:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
 def file_digest(path: Path, chunk: int = 1 << 20) -> str:
     """SHA-256 of a file's content: the identity a cache is keyed by."""
     h = hashlib.sha256()
