@@ -1,6 +1,7 @@
 """Training through the real Hydra configs: every model, the GAN's alternating steps, resume, DDP."""
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -159,10 +160,47 @@ def test_a_gan_can_start_from_a_trained_unet(tmp_path):
     for name, value in gan.generator.state_dict().items():  # the U-Net's averaged weights, live and averaged
         torch.testing.assert_close(value, state[f"ema_network.{name}"])
         torch.testing.assert_close(gan.ema_network.state_dict()[name], state[f"ema_network.{name}"])
-    assert run_training(cfg).is_file()  # and train.py takes it from init_from
+    gan_ckpt = run_training(cfg)  # and train.py takes it from init_from
+    assert torch.load(gan_ckpt, weights_only=True)["motion_transfer"]["init_from"] == str(unet.resolve())
     with pytest.raises(UserError, match="another shape"):
         start_from_generator(hydra.utils.instantiate(cfg.model, base_filters=16), unet, 32, datamodule.target_key)
     with pytest.raises(UserError, match="32 px"):
         start_from_generator(gan, unet, 64, datamodule.target_key)
     both = run_script("train", *_overrides("gan", tmp_path / "b", f"init_from={unet}", f"ckpt_path={unet}"), outputs=tmp_path / "b")
     assert both.returncode == 2 and "not both" in both.stderr
+
+
+def test_interpolation_blends_a_fine_tuned_gan_with_the_unet_it_started_from(tmp_path):
+    """ESRGAN's network interpolation: every weight is (1 - alpha) x start + alpha x fine-tuned."""
+    unet = run_training(compose("train", _overrides("vanilla_image", tmp_path / "u", "trainer.max_epochs=1", "+trainer.limit_train_batches=2",
+                                                    "logger=none", "model.ema_decay=0.9"), tmp_path / "u" / "run"))
+    gan = run_training(compose("train", _overrides("gan", tmp_path / "g", "trainer.max_epochs=1", "+trainer.limit_train_batches=2", "logger=none",
+                                                   "model.upsample=transpose", "model.ema_decay=0.9", f"init_from={unet}"), tmp_path / "g" / "run"))
+    out = tmp_path / "i"
+    common = QUICK[:4]  # the networks' shapes come from the checkpoints
+    result = run_script("interpolate", "model=gan", *common, f"ckpt_path={gan}", "alpha=0.25", outputs=out)  # start_from: the init_from gan recorded
+    assert result.returncode == 0, result.stderr[-2000:]
+    blended = Path(last_line(result.stdout).split(": ", 1)[1])
+    assert blended.parent.parent.parent == out / "train" and blended.name == "last.ckpt"  # found by the demo like a trained run
+    start, end = (torch.load(p, weights_only=True)["state_dict"] for p in (unet, gan))
+    ckpt = torch.load(blended, weights_only=True)
+    for name, value in ckpt["state_dict"].items():
+        if name.startswith(("ema_network.", "generator.")) and value.is_floating_point():
+            expected = 0.75 * start[f"ema_network.{name.split('.', 1)[1]}"] + 0.25 * end[name]
+            torch.testing.assert_close(value, expected)
+        elif name.startswith("discriminator."):
+            torch.testing.assert_close(value, end[name])
+    assert ckpt["motion_transfer"]["interpolated"]["alpha"] == 0.25
+    assert not list(out.rglob("*.partial"))
+
+    bad_alpha = run_script("interpolate", "model=gan", *common, f"ckpt_path={gan}", "alpha=1.5", outputs=out)
+    assert bad_alpha.returncode == 2 and "alpha=1.5" in bad_alpha.stderr and "Traceback" not in bad_alpha.stderr
+    no_start = run_script("interpolate", "model=vanilla_image", *common, f"ckpt_path={unet}", outputs=out)
+    assert no_start.returncode == 2 and "start_from" in no_start.stderr
+    other_shape = run_script("interpolate", "model=gan", *common, f"ckpt_path={gan}", f"start_from={_unet_of_another_shape(tmp_path)}", outputs=out)
+    assert other_shape.returncode == 2 and "another shape" in other_shape.stderr
+
+
+def _unet_of_another_shape(tmp_path):
+    wider = [o for o in _overrides("vanilla_image", tmp_path / "o", "+trainer.fast_dev_run=true") if o != "model.base_filters=8"] + ["model.base_filters=16"]
+    return run_training(compose("train", wider, tmp_path / "o" / "run"))

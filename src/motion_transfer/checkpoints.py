@@ -89,27 +89,60 @@ def load_generator(path: str | os.PathLike, model_name: str, image_size: int, ta
     return model
 
 
-def start_from_generator(model, path: str | os.PathLike, image_size: int, target_key: str, option: str = "init_from") -> None:
-    """Copy the generator network of another run's checkpoint into `model` before training (a
-    U-Net trained on L1 as the start of an adversarial run): the network that checkpoint draws
-    with (its weight average when it has one) becomes both the live and the averaged weights."""
+def generator_weights(path: str | os.PathLike, image_size: int, target_key: str, option: str) -> tuple[dict[str, torch.Tensor], dict]:
+    """The generator network a checkpoint draws with (its weight average when it has one), as a
+    state dict, and the checkpoint's whole state dict; refused unless it was trained on this
+    target at this size."""
     ckpt = read_checkpoint(path, option)
     identity = checkpoint_identity(ckpt)
     if identity.get("image_size") != image_size or identity.get("target_key") != target_key:
         raise UserError(f"{option}: '{path}' was trained on '{identity.get('target_name')}' at {identity.get('image_size')} px; "
-                        f"start from a run on this target at data.image_size={image_size}.")
-    if model._trained_attr is None:
-        raise UserError(f"{option} is for learned generators; model={model.model_name} looks frames up.")
+                        f"use a run on this target at data.image_size={image_size}.")
     state = ckpt["state_dict"]
     prefix = next((p for p in ("ema_network.", "net.", "generator.") if any(k.startswith(p) for k in state)), None)
-    weights = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)} if prefix else {}
-    network = getattr(model, model._trained_attr)
+    return ({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)} if prefix else {}), state
+
+
+def _trained_network(model, option: str):
+    if model._trained_attr is None:
+        raise UserError(f"{option} is for learned generators; model={model.model_name} looks frames up.")
+    return getattr(model, model._trained_attr)
+
+
+def _check_same_shape(network, weights: dict, path, option: str) -> None:
     expected = network.state_dict()
     if not weights or weights.keys() != expected.keys() or any(weights[k].shape != expected[k].shape for k in expected):
         raise UserError(f"{option}: '{path}' holds a generator of another shape; train it with the same model.generator, "
                         "model.base_filters, model.upsample and model.placement as this run.")
+
+
+def start_from_generator(model, path: str | os.PathLike, image_size: int, target_key: str, option: str = "init_from") -> None:
+    """Copy the generator network of another run's checkpoint into `model` before training (a
+    U-Net trained on L1 as the start of an adversarial run): the network that checkpoint draws
+    with (its weight average when it has one) becomes both the live and the averaged weights.
+    The model remembers where it started (`started_from`, saved in its checkpoints)."""
+    network = _trained_network(model, option)
+    weights, state = generator_weights(path, image_size, target_key, option)
+    _check_same_shape(network, weights, path, option)
     network.load_state_dict(weights)
     if model.ema_decay > 0:
         model.ema_network.load_state_dict(weights)
     if model.uses_placement and "default_placement" in state:
         model.default_placement = state["default_placement"].clone()
+    model.started_from = str(Path(path).expanduser().resolve())
+
+
+def interpolate_generator(model, path: str | os.PathLike, alpha: float, image_size: int, target_key: str, option: str = "start_from") -> None:
+    """ESRGAN's network interpolation, in place: every floating-point weight and statistic of the
+    model's generator (live and averaged) becomes (1 - alpha) * start + alpha * its own, `start`
+    being the generator of the checkpoint at `path` (the run it was fine-tuned from)."""
+    network = _trained_network(model, option)
+    start, _ = generator_weights(path, image_size, target_key, option)
+    _check_same_shape(network, start, path, option)
+    networks = [network] + ([model.ema_network] if model.ema_decay > 0 else [])
+    with torch.no_grad():
+        for net in networks:
+            for name, tensor in net.state_dict().items():
+                if tensor.is_floating_point():
+                    # own + (1 - alpha) (start - own); state_dict tensors share the module's storage
+                    tensor.lerp_(start[name].to(tensor), 1.0 - alpha)

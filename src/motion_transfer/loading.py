@@ -33,13 +33,11 @@ def build_nearest(datamodule: SkeletonImageDataModule) -> NearestNeighbourGenera
     return model
 
 
-def load_model(cfg: DictConfig, datamodule: SkeletonImageDataModule) -> PoseToImageModule:
-    """The generator: from ckpt_path, else the newest trained on this target; nearest is built on the fly."""
-    name = model_name(cfg)
+def checkpoint_path(cfg: DictConfig, datamodule: SkeletonImageDataModule) -> Path:
+    """ckpt_path when given, else the newest checkpoint of the model trained on this target and size."""
     if cfg.get("ckpt_path"):
-        return load_generator(cfg.ckpt_path, name, datamodule.image_size, datamodule.target_key)
-    if name == "nearest":
-        return build_nearest(datamodule)
+        return Path(cfg.ckpt_path)
+    name = model_name(cfg)
     latest = find_latest_checkpoint(Path(cfg.paths.train_dir), name, datamodule.target_key, datamodule.image_size, MODEL_CLASSES[name].preferred_checkpoint)
     if latest is None:
         target = "data=synthetic" if datamodule.kind == "synthetic" else f"data=video data.target_video={datamodule.target_video}"
@@ -48,7 +46,15 @@ def load_model(cfg: DictConfig, datamodule: SkeletonImageDataModule) -> PoseToIm
             f"train one with: python src/train.py model={name} {target} data.image_size={datamodule.image_size}"
         )
     log.info("using the newest checkpoint of %s on this target: %s", name, latest)
-    return load_generator(latest, name, datamodule.image_size, datamodule.target_key)
+    return latest
+
+
+def load_model(cfg: DictConfig, datamodule: SkeletonImageDataModule) -> PoseToImageModule:
+    """The generator: from ckpt_path, else the newest trained on this target; nearest is built on the fly."""
+    name = model_name(cfg)
+    if name == "nearest" and not cfg.get("ckpt_path"):
+        return build_nearest(datamodule)
+    return load_generator(checkpoint_path(cfg, datamodule), name, datamodule.image_size, datamodule.target_key)
 
 
 def model_name(cfg: DictConfig) -> str:

@@ -47,6 +47,8 @@ class PoseToImageModule(L.LightningModule):
         self._trained_attr: str | None = None
         self.ema_decay = 0.0
         self.uses_placement = False
+        #: The checkpoint whose generator this one started from (train.py init_from), if any.
+        self.started_from: str | None = None
 
     # -- where the crop lies in the frame ---------------------------------------------------
     def enable_placement(self) -> None:
@@ -110,6 +112,13 @@ class PoseToImageModule(L.LightningModule):
             "target_key": self.hparams.get("target_key", ""),
             "target_name": self.hparams.get("target_name", ""),
         }
+        if self.started_from:
+            checkpoint[IDENTITY_KEY]["init_from"] = self.started_from
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        from ..checkpoints import checkpoint_identity
+
+        self.started_from = checkpoint_identity(checkpoint).get("init_from")
 
     # -- generation ---------------------------------------------------------------------
     def generate(self, vector: torch.Tensor, stick: torch.Tensor, placement: torch.Tensor | None = None) -> torch.Tensor:

@@ -92,6 +92,7 @@ class NearestNeighbourGenerator(PoseToImageModule):
         return None
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
+        super().on_load_checkpoint(checkpoint)
         # The index has the size it had when saved: resize the empty buffers before loading.
         state = checkpoint["state_dict"]
         for name in ("index_vectors", "index_images", "index_frames"):
