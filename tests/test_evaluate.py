@@ -62,6 +62,12 @@ def test_pose_consistency_finds_the_pose_on_real_crops(shared_data, tmp_path):
     figures = pose_consistency(crops, np.asarray(cache.skeletons)[frames])
     assert figures["pose_detection_rate"] >= 0.8
     assert figures["pose_joint_error"] < 0.12
+    assert figures["pose_joint_error_median"] < 0.12 and figures["pose_joint_error_upper"] < 0.12 and figures["pose_joint_error_lower"] < 0.12
+    # A pose whose legs are moved by half a body height: the lower body says so, the upper body does not.
+    moved = np.asarray(cache.skeletons)[frames].copy()
+    moved[:, 9:] += [0.0, -0.5] * (moved[:, 12:13, 1:] - moved[:, :1, 1:])
+    wrong_legs = pose_consistency(crops, moved)
+    assert wrong_legs["pose_joint_error_lower"] > 0.3 > 0.12 > wrong_legs["pose_joint_error_upper"]
     # A blank image holds no person.
     assert pose_consistency(np.zeros((2, 64, 64, 3), np.uint8), np.asarray(cache.skeletons)[frames[:2]])["pose_detection_rate"] == 0.0
 
@@ -76,7 +82,8 @@ def _check_schema(metrics):
     for key, kind in SCHEMA.items():
         assert isinstance(metrics[key], kind), key
     for figures in [metrics["metrics"], *metrics["floors"].values()]:
-        assert set(figures) == {"ssim", "psnr", "l1", "sharpness", "checkerboard", "pose_detection_rate", "pose_joint_error"}
+        assert set(figures) == {"ssim", "psnr", "l1", "sharpness", "checkerboard", "pose_detection_rate", "pose_joint_error", "pose_joint_error_median",
+                                "pose_joint_error_upper", "pose_joint_error_lower"}
     assert set(metrics["floors"]) == {"mean_image", "last_training_frame"}
     assert set(metrics["split"]) == {"train_frames", "val_frames", "val_start", "gap_frames"}
 

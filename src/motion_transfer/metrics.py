@@ -79,18 +79,27 @@ def detect_skeletons(images: np.ndarray, pose_size: int = 256, pad_fraction: flo
     return out
 
 
+#: Joints of the reduced skeleton above and below the waist (hips count as lower body).
+UPPER_BODY = np.array([0, 1, 2, 3, 4, 5, 6])
+LOWER_BODY = np.array([7, 8, 9, 10, 11, 12])
+
+
 def pose_consistency(images: np.ndarray, skeletons: np.ndarray, pose_size: int = 256, pad_fraction: float = 0.25) -> dict[str, float]:
     """Does MediaPipe see the intended pose in the images?
 
     images (N, S, S, 3) uint8; skeletons (N, 13, 2) the input poses in crop coordinates.
-    Returns the share of frames where a person is found, and the mean joint distance between
-    detected and input joints over those frames, as a fraction of the input body height.
+    Returns the share of frames where a person is found and, over those frames, the distance
+    between detected and input joints as a fraction of the input body height: the mean over
+    frames of each frame's mean joint distance, its median (a few wild detections move the
+    mean), and the means over the upper-body and lower-body joints (where the pose is lost).
     """
     detected = detect_skeletons(images, pose_size, pad_fraction)
     found = np.isfinite(detected).all(axis=(1, 2))
-    result = {"pose_detection_rate": float(found.mean()) if len(found) else 0.0, "pose_joint_error": float("nan")}
+    errors = ("pose_joint_error", "pose_joint_error_median", "pose_joint_error_upper", "pose_joint_error_lower")
+    result = {"pose_detection_rate": float(found.mean()) if len(found) else 0.0, **dict.fromkeys(errors, float("nan"))}
     if found.any():
-        dist = np.linalg.norm(detected[found] - skeletons[found], axis=-1).mean(axis=1)
         heights = np.maximum(body_height(skeletons[found]), 1e-3)
-        result["pose_joint_error"] = float(np.mean(dist / heights))
+        joint = np.linalg.norm(detected[found] - skeletons[found], axis=-1) / heights[:, None]  # (frames, 13)
+        per_frame = joint.mean(axis=1)
+        result.update(zip(errors, map(float, (per_frame.mean(), np.median(per_frame), joint[:, UPPER_BODY].mean(), joint[:, LOWER_BODY].mean()))))
     return result

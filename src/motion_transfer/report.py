@@ -18,7 +18,8 @@ from .runs import run_dir, save_resolved_config
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("ssim", "psnr", "l1", "sharpness", "checkerboard", "pose_detection_rate", "pose_joint_error")
+COLUMNS = ("ssim", "psnr", "l1", "sharpness", "checkerboard", "pose_detection_rate", "pose_joint_error", "pose_joint_error_median",
+           "pose_joint_error_upper", "pose_joint_error_lower")
 
 
 def _fmt(figures: dict, key: str) -> str:
@@ -32,7 +33,8 @@ def _fmt(figures: dict, key: str) -> str:
 
 def markdown_table(rows: list[tuple[str, str, dict]]) -> str:
     """rows: (name, note, figures) -> a Markdown table."""
-    lines = ["| model | checkpoint | SSIM | PSNR (dB) | L1 | sharpness | checkerboard | pose found | joint error |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| model | checkpoint | SSIM | PSNR (dB) | L1 | sharpness | checkerboard | pose found | joint error | median | upper body | lower body |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, note, figures in rows:
         lines.append(f"| {name} | {note} | " + " | ".join(_fmt(figures, k) for k in COLUMNS) + " |")
     return "\n".join(lines) + "\n"
