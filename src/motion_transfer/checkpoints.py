@@ -71,6 +71,11 @@ def find_latest_checkpoint(train_dir: Path, model_name: str, target_key: str, im
 
 def load_generator(path: str | os.PathLike, model_name: str, image_size: int, target_key: str | None = None, option: str = "ckpt_path"):
     """Build the generator stored in a checkpoint, refusing one of another model, size or target."""
+    return load_generator_and_checkpoint(path, model_name, image_size, target_key, option)[0]
+
+
+def load_generator_and_checkpoint(path: str | os.PathLike, model_name: str, image_size: int, target_key: str | None = None, option: str = "ckpt_path"):
+    """`load_generator`, also returning the checkpoint dict it was built from (read once)."""
     from .models import MODEL_CLASSES
 
     ckpt = read_checkpoint(path, option)
@@ -86,7 +91,7 @@ def load_generator(path: str | os.PathLike, model_name: str, image_size: int, ta
     model.on_load_checkpoint(ckpt)
     model.load_state_dict(ckpt["state_dict"])
     model.eval()
-    return model
+    return model, ckpt
 
 
 def generator_weights(path: str | os.PathLike, image_size: int, target_key: str, option: str) -> tuple[dict[str, torch.Tensor], dict]:

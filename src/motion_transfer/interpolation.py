@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig
 
-from .checkpoints import IDENTITY_KEY, interpolate_generator, load_generator, read_checkpoint
+from .checkpoints import IDENTITY_KEY, interpolate_generator, load_generator_and_checkpoint
 from .errors import UserError
 from .loading import checkpoint_path, model_name, prepare_datamodule
 from .runs import run_dir, save_resolved_config
@@ -34,8 +34,7 @@ def run_interpolation(cfg: DictConfig) -> Path:
         raise UserError("model=nearest has no weights to interpolate; use a learned model, e.g. model=gan.")
     datamodule = prepare_datamodule(cfg.data)
     end = checkpoint_path(cfg, datamodule)
-    ckpt = read_checkpoint(end)
-    model = load_generator(end, name, datamodule.image_size, datamodule.target_key)
+    model, ckpt = load_generator_and_checkpoint(end, name, datamodule.image_size, datamodule.target_key)
     start = cfg.get("start_from") or model.started_from
     if not start:
         raise UserError(f"start_from is not set and '{end}' was not started from another run (train.py init_from=...); "
