@@ -8,7 +8,6 @@ during the run moves both sides of each pair alike. Its range over the pairs is 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import platform
@@ -23,9 +22,12 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
-from .cache import CropParams, load_or_build_video_cache
+from .atomic import write_json_atomically
+from .cache import load_or_build_video_cache
+from .crop import CropParams
 from .errors import UserError
-from .models import MODEL_CLASSES
+from .loading import model_class, model_config
+from .models import GANGenerator, NearestNeighbourGenerator
 from .skeleton import to_vector
 
 log = logging.getLogger(__name__)
@@ -93,8 +95,6 @@ def bench_nearest(target_landmarks: np.ndarray, target_skeletons: np.ndarray, qu
                   device: str = "cpu") -> dict:
     """The lab's loop over 33 landmarks per frame against our batched query over the reduced
     skeletons, on the target's frames as the database and the source's poses as queries."""
-    from .models import NearestNeighbourGenerator
-
     db33 = list(target_landmarks[:, :, :2].astype(np.float64))
     q33 = list(np.nan_to_num(queries[:, :, :2]).astype(np.float64))
     n_lab = max(2, repeats)
@@ -140,8 +140,12 @@ def bench_preprocess(video: Path, repeats: int) -> dict:
 
 
 # -- 3. generation -------------------------------------------------------------------------------
-def _model(name: str, size: int, device: str = "cpu"):
-    return MODEL_CLASSES[name](image_size=size).eval().to(device)
+def _model(name: str, size: int, device: str = "cpu", training: bool = False):
+    """A new, untrained generator as configs/model/<name>.yaml builds it, at `size` px."""
+    import hydra
+
+    model = hydra.utils.instantiate(model_config(name), image_size=size).to(device)
+    return model.train(training)
 
 
 def bench_generation(skeletons: np.ndarray, sizes: list[int], batches: list[int], repeats: int, models: list[str], device: str = "cpu") -> dict:
@@ -153,7 +157,9 @@ def bench_generation(skeletons: np.ndarray, sizes: list[int], batches: list[int]
             for batch in batches:
                 sk = skeletons[:batch]
                 vector, stick = model.make_inputs(sk)
-                x = vector if model.input_kind == "vector" else stick
+                pose = vector if model.input_kind == "vector" else stick
+                x = model.network_input(vector, stick)  # what the network reads, the placement included
+
                 def bare():
                     with torch.no_grad():
                         net(x)
@@ -162,11 +168,11 @@ def bench_generation(skeletons: np.ndarray, sizes: list[int], batches: list[int]
                 # ONNX Runtime is measured on the CPU only (its CUDA provider is not installed).
                 out[f"{name}@{size}/b{batch}"] = {"module_fps": batch / c["ours_s"], "bare_forward_fps": batch / c["baseline_s"],
                                                   "ratio": c["ratio"], "ratio_range": c["ratio_range"],
-                                                  "onnxruntime_fps": _onnxruntime_fps(model, x, repeats) if device == "cpu" else None}
+                                                  "onnxruntime_fps": _onnxruntime_fps(model, pose, repeats) if device == "cpu" else None}
     return out
 
 
-def _onnxruntime_fps(model, x: torch.Tensor, repeats: int) -> float:
+def _onnxruntime_fps(model, pose: torch.Tensor, repeats: int) -> float:
     """Frames/s of the same network exported to ONNX and run by ONNX Runtime on the CPU."""
     import onnxruntime as ort
 
@@ -174,8 +180,10 @@ def _onnxruntime_fps(model, x: torch.Tensor, repeats: int) -> float:
 
     with tempfile.TemporaryDirectory() as tmp:
         session = ort.InferenceSession(str(export_onnx(model, Path(tmp) / "generator.onnx")), providers=["CPUExecutionProvider"])
-        inputs = {"pose": x.numpy()}
-        return len(x) / timed(lambda: session.run(None, inputs), repeats)
+        inputs = {"pose": pose.numpy()}
+        if model.uses_placement:
+            inputs["placement"] = model.default_placement.expand(len(pose), -1).numpy()
+        return len(pose) / timed(lambda: session.run(None, inputs), repeats)
 
 
 # -- 4. demo -------------------------------------------------------------------------------------
@@ -230,12 +238,12 @@ def bench_training(datamodule, models: list[str], steps: int, repeats: int, devi
     for name in models:
         def plain():
             torch.manual_seed(0)
-            model = MODEL_CLASSES[name](image_size=datamodule.image_size).to(device)
+            model = _model(name, datamodule.image_size, device, training=True)
             opts = model.configure_optimizers()
             opts = opts if isinstance(opts, (list, tuple)) else [opts]
             model.train()
             for batch in on_device:
-                if name == "gan":
+                if isinstance(model, GANGenerator):
                     _plain_gan_step(model, batch, *opts)
                 else:
                     loss = model.criterion(model.generate(batch["vector"], batch["stick"]), batch["image"])
@@ -245,8 +253,9 @@ def bench_training(datamodule, models: list[str], steps: int, repeats: int, devi
 
         def lightning():
             torch.manual_seed(0)
-            model = MODEL_CLASSES[name](image_size=datamodule.image_size)
-            trainer = L.Trainer(max_steps=steps if name != "gan" else 2 * steps, limit_val_batches=0, accelerator="cpu" if device == "cpu" else "gpu", devices=1, logger=False,
+            model = _model(name, datamodule.image_size, training=True)
+            # Manual optimisation counts each optimizer's step: a GAN step is two.
+            trainer = L.Trainer(max_steps=steps if model.automatic_optimization else 2 * steps, limit_val_batches=0, accelerator="cpu" if device == "cpu" else "gpu", devices=1, logger=False,
                                 enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0)
             trainer.fit(model, train_dataloaders=torch.utils.data.DataLoader(_Batches(batches), batch_size=None))
 
@@ -286,9 +295,9 @@ def _plain_gan_step(model, batch, opt_g, opt_d):
 
 
 def run_bench(cfg: DictConfig) -> Path:
-
+    """Time every section (the quick preset: a few seconds each); write bench.json, print the table."""
     from .loading import prepare_datamodule
-    from .runs import run_dir
+    from .tasks import start_run
 
     b = cfg.bench
     device = str(b.device)
@@ -296,11 +305,10 @@ def run_bench(cfg: DictConfig) -> Path:
         raise UserError(f"bench.device={device!r} is not known; use cpu or cuda.")
     if device == "cuda" and not torch.cuda.is_available():
         raise UserError("bench.device=cuda but PyTorch sees no CUDA GPU on this machine; use bench.device=cpu.")
-    learned = [name for name in MODEL_CLASSES if name != "nearest"]
-    if not b.models or any(name not in learned for name in b.models):
-        raise UserError(f"bench.models={list(b.models)} must list learned generators among {', '.join(learned)} (nearest has its own section).")
+    if not b.models or not all(model_class(model_config(name)).learns for name in b.models):
+        raise UserError(f"bench.models={list(b.models)} must list learned generators (nearest has its own section).")
     torch.set_num_threads(int(b.threads) if b.threads else torch.get_num_threads())
-    out_dir = run_dir()
+    out_dir = start_run(cfg)
     result = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
         "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "platform": platform.platform(),
@@ -328,8 +336,7 @@ def run_bench(cfg: DictConfig) -> Path:
     log.info("training")
     result["training"] = bench_training(datamodule, list(b.models), int(b.train_steps), max(1, (repeats + 1) // 2), device)
     result["peak_rss_mb"] = peak_rss_mb()
-    path = out_dir / "bench.json"
-    path.write_text(json.dumps(result, indent=2))
+    path = write_json_atomically(out_dir / "bench.json", result)
     print(format_table(result))
     return path
 

@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import Iterable
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from . import crop as cropping
+from .crop import CropParams
 from .errors import UserError
+from .progress import progress_bar
 from .skeleton import NUM_LANDMARKS, reduce_landmarks
 
 log = logging.getLogger(__name__)
@@ -43,18 +44,6 @@ TRUNCATION_SHARE = 0.9
 
 class CacheDamaged(Exception):
     """A cache folder is incomplete or inconsistent with its meta.json."""
-
-
-@dataclass(frozen=True)
-class CropParams:
-    """Everything that shapes a cache's content besides the source itself."""
-
-    crop_size: int = 256
-    margin: float = 0.12
-    centre_smoothing_s: float = 0.5
-    size_smoothing_s: float = 1.0
-    min_detection_confidence: float = 0.5
-    min_tracking_confidence: float = 0.5
 
 
 @dataclass
@@ -158,7 +147,7 @@ def assemble_cache_arrays(frames: Iterable[np.ndarray], landmarks: np.ndarray, d
     landmarks = np.asarray(landmarks, dtype=np.float32).copy()
     detected = np.asarray(detected, dtype=bool)
     landmarks[~detected] = np.nan
-    boxes = cropping.crop_boxes(landmarks, detected, fps, params.margin, params.centre_smoothing_s, params.size_smoothing_s)
+    boxes = cropping.crop_boxes(landmarks, detected, fps, params)
     n = len(detected)
     crops = np.empty((n, params.crop_size, params.crop_size, 3), dtype=np.uint8)
     i = -1
@@ -180,7 +169,7 @@ def _extract_landmarks(video, params: CropParams, progress: bool, option: str) -
     rows, found, kept = [], [], []
     keep = video.width * video.height * 3 * max(video.frame_count, 1) <= _FRAME_MEMORY_BUDGET
     missing = np.full((NUM_LANDMARKS, 4), np.nan, dtype=np.float32)
-    bar = tqdm(total=video.frame_count or None, desc=f"poses {video.path.name}", unit="frame", disable=not progress, leave=False)
+    bar = progress_bar(video.frame_count or None, f"poses {video.path.name}", enabled=progress, leave=False)
     with PoseExtractor(params.min_detection_confidence, params.min_tracking_confidence) as extract:
         for frame in decoded_ahead(video.path):
             lm = extract(frame)

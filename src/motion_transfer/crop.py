@@ -10,6 +10,8 @@ below it, so the body stays inside with its margin in every frame while the zoom
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -57,19 +59,29 @@ def _moving_max(values: np.ndarray, window: int) -> np.ndarray:
     return sliding_window_view(padded, window).max(axis=-1)
 
 
-def crop_boxes(
-    landmarks: np.ndarray,
-    detected: np.ndarray,
-    fps: float,
-    margin: float = 0.12,
-    centre_smoothing_s: float = 0.5,
-    size_smoothing_s: float = 1.0,
-) -> np.ndarray:
+@dataclass(frozen=True)
+class CropParams:
+    """Everything that shapes a cache's content besides the source itself: the one place their
+    defaults are written (the configs' `data.crop` is this dataclass, registered in cli.py)."""
+
+    #: Side of the stored crops, in pixels.
+    crop_size: int = 256
+    #: Free space on each side of the body, as a fraction of the half-side.
+    margin: float = 0.12
+    #: Moving-average window of the box centre, in seconds.
+    centre_smoothing_s: float = 0.5
+    #: Window of the running maximum and moving average of the box side, in seconds.
+    size_smoothing_s: float = 1.0
+    #: MediaPipe Pose's thresholds.
+    min_detection_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+
+
+def crop_boxes(landmarks: np.ndarray, detected: np.ndarray, fps: float, params: CropParams = CropParams()) -> np.ndarray:
     """Smooth square boxes that hold the whole body with a margin in every frame.
 
     landmarks: (N, 33, >=2) pixels; detected: (N,) bool (frames without a person get boxes
-    interpolated from their neighbours). margin: free space on each side, as a fraction of the
-    half-side. Returns (N, 3) float64 boxes (cx, cy, side).
+    interpolated from their neighbours). Returns (N, 3) float64 boxes (cx, cy, side).
     """
     detected = np.asarray(detected, dtype=bool)
     extent = body_extent(landmarks)
@@ -77,12 +89,12 @@ def crop_boxes(
     if not detected.any():
         raise ValueError("no frame with a detected person: cannot place a crop")
     extent = _interpolate_missing(np.where(detected[:, None], extent, 0.0), detected)
-    centre_window = 2 * int(round(centre_smoothing_s * fps / 2)) + 1
-    size_window = 2 * int(round(size_smoothing_s * fps / 2)) + 1
+    centre_window = 2 * int(round(params.centre_smoothing_s * fps / 2)) + 1
+    size_window = 2 * int(round(params.size_smoothing_s * fps / 2)) + 1
     centre = _moving_average((extent[:, :2] + extent[:, 2:]) / 2.0, centre_window)
     # Half-side each frame needs around the smoothed centre.
     need = np.maximum(np.abs(extent[:, :2] - centre), np.abs(extent[:, 2:] - centre)).max(axis=1)
-    need = need * (1.0 + margin)
+    need = need * (1.0 + params.margin)
     half = _moving_average(_moving_max(need, size_window), size_window)
     return np.concatenate([centre, 2.0 * half[:, None]], axis=1)
 

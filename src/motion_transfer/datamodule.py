@@ -234,14 +234,14 @@ class SkeletonImageDataModule(L.LightningDataModule):
     def on_after_batch_transfer(self, batch: dict[str, torch.Tensor], dataloader_idx: int) -> dict[str, torch.Tensor]:
         # Training batches only: validation and evaluation see the frames as they are.
         max_shift = int(round(self.jitter * self.image_size))
-        if max_shift > 0 and self.trainer is not None and self.trainer.training and getattr(self.trainer.lightning_module, "augment", True):
+        if max_shift > 0 and self.trainer is not None and self.trainer.training and self.trainer.lightning_module.takes_augmentation:
             return jitter_pairs(batch, max_shift)
         return batch
 
     def train_dataloader(self) -> DataLoader:
         # A last short batch is dropped for gradient steps (BatchNorm), but a model that indexes
         # the frames in one epoch (nearest) must see every one of them.
-        indexes_frames = getattr(getattr(self.trainer, "lightning_module", None), "fits_in_one_epoch", False)
+        indexes_frames = self.trainer is not None and self.trainer.lightning_module.indexed_in_one_epoch
         return DataLoader(self.train_set, batch_size=self.batch_size, shuffle=True, num_workers=self.num_workers,
                           persistent_workers=self.num_workers > 0, drop_last=len(self.train_set) > self.batch_size and not indexes_frames)
 

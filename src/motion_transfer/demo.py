@@ -12,16 +12,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from omegaconf import DictConfig
-from tqdm.auto import tqdm
 
 from .cache import SkeletonCache, load_or_build_synthetic_cache, load_or_build_video_cache
 from .datamodule import SkeletonImageDataModule, resize_crops
 from .drawing import draw_skeletons, render_stick_figures, tensor_to_images
 from .errors import UserError
-from .loading import load_model, model_name, prepare_datamodule
+from .loading import prepare_data_and_model
 from .normalization import NORMALIZE_MODES, median_smooth, normalize_poses
-from .runs import run_dir, save_resolved_config
+from .progress import progress_bar
 from .skeleton import forward_fill, sanitize
+from .tasks import start_run
 from .video import X264_PRESETS, BackgroundWorker, VideoWriter
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ def write_transfer_videos(model, source_crops: np.ndarray, raw: np.ndarray, norm
     transfer = VideoWriter(transfer_path, fps, 3 * size, size, preset=preset)
     generated_video = VideoWriter(generated_path, fps, size, size, preset=preset)
     encoder = BackgroundWorker()
-    bar = tqdm(total=n, desc="demo", unit="frame", disable=not progress)
+    bar = progress_bar(n, "demo", enabled=progress)
 
     def draw(frames: slice, images: np.ndarray) -> np.ndarray:
         return compose_panels(source_crops[frames], raw[frames], normalised[frames], images, size)
@@ -145,12 +145,8 @@ def run_demo(cfg: DictConfig) -> Path:
         raise UserError(f"smoothing.window={cfg.smoothing.window} must be 1 (off) or more frames.")
     if cfg.video_preset not in X264_PRESETS:
         raise UserError(f"video_preset={cfg.video_preset!r} is not an x264 preset; use one of {', '.join(X264_PRESETS)}.")
-    out_dir = run_dir()
-    save_resolved_config(cfg, out_dir)
-    torch.manual_seed(int(cfg.seed))
-
-    datamodule = prepare_datamodule(cfg.data)
-    model = load_model(cfg, datamodule)
+    out_dir = start_run(cfg)
+    datamodule, model = prepare_data_and_model(cfg)
     source = load_source(cfg, datamodule)
 
     show = bool(cfg.show)
@@ -164,7 +160,7 @@ def run_demo(cfg: DictConfig) -> Path:
         progress=datamodule.progress, show=show, preset=str(cfg.video_preset),
     )
     n = len(raw)
-    log.info("source '%s': %d frames, %d without a person (held the last pose); %s, normalize=%s", source.name, n, n_missing, model_name(cfg), cfg.normalize)
+    log.info("source '%s': %d frames, %d without a person (held the last pose); %s, normalize=%s", source.name, n, n_missing, model.model_name, cfg.normalize)
     print(f"frames: {n}, source frames without a person: {n_missing} (held the last pose)")
     print(f"generated: {generated_path}")
     return transfer_path

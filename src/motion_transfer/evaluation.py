@@ -8,7 +8,6 @@ training frame) and the real crops' own pose figures as the ceiling.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ import torch
 from omegaconf import DictConfig
 
 from .datamodule import SkeletonImageDataModule
+from .atomic import write_json_atomically
 from .drawing import tensor_to_images
 from .metrics import image_metrics, pose_consistency
 from .models import PoseToImageModule
@@ -86,25 +86,18 @@ def _json_safe(value):
 
 
 def write_metrics(result: dict, folder: Path) -> Path:
-    path = folder / "metrics.json"
-    tmp = folder / ".metrics.json.partial"
-    tmp.write_text(json.dumps(_json_safe(result), indent=2, allow_nan=False))
-    tmp.replace(path)
-    return path
+    return write_json_atomically(folder / "metrics.json", _json_safe(result))
 
 
 def run_evaluation(cfg: DictConfig) -> Path:
     """Evaluate the configured generator on the held-out frames; write metrics.json and a grid."""
     import torchvision
 
-    from .loading import load_model, prepare_datamodule
-    from .runs import run_dir, save_resolved_config
+    from .loading import prepare_data_and_model
+    from .tasks import start_run
 
-    out_dir = run_dir()
-    save_resolved_config(cfg, out_dir)
-    torch.manual_seed(int(cfg.seed))
-    datamodule = prepare_datamodule(cfg.data)
-    model = load_model(cfg, datamodule)
+    out_dir = start_run(cfg)
+    datamodule, model = prepare_data_and_model(cfg)
     result, fake = evaluate_generator(model, datamodule, cfg.pose, int(cfg.batch_size))
     result["checkpoint"] = str(Path(cfg.ckpt_path).resolve()) if cfg.get("ckpt_path") else None
     path = write_metrics(result, out_dir)

@@ -8,6 +8,7 @@ import torch
 from omegaconf import DictConfig
 from torch import nn
 
+from .atomic import atomic_file
 from .errors import UserError
 from .models import PoseToImageModule
 
@@ -18,7 +19,7 @@ class GeneratorNetwork(nn.Module):
 
     def __init__(self, model: PoseToImageModule):
         super().__init__()
-        if model._trained_attr is None:
+        if not model.learns:
             raise UserError(f"model={model.model_name} has no network to export (it looks frames up); export vanilla, vanilla_image or gan.")
         self.model = model
         pose = torch.zeros(1, 26) if model.input_kind == "vector" else torch.zeros(1, 3, model.image_size, model.image_size)
@@ -33,20 +34,18 @@ def export_onnx(model: PoseToImageModule, path: Path) -> Path:
     """Write `path` (ONNX, opset 17, dynamic batch) and return it. Input 'pose' (and 'placement'
     for a model that reads it), output 'image'."""
     network = GeneratorNetwork(model).eval()
-    tmp = path.with_name(f".{path.name}.partial")
     axes = {name: {0: "batch"} for name in [*network.input_names, "image"]}
-    with torch.no_grad():
-        torch.onnx.export(network, network.example, str(tmp), dynamo=False, input_names=network.input_names, output_names=["image"],
-                          dynamic_axes=axes, opset_version=17)
-    tmp.replace(path)
+    with torch.no_grad(), atomic_file(path) as tmp:
+        torch.onnx.export(network, network.example, str(tmp), dynamo=False, input_names=network.input_names,
+                          output_names=["image"], dynamic_axes=axes, opset_version=17)
     return path
 
 
 def run_export(cfg: DictConfig) -> Path:
+    """Write <run folder>/<model>.onnx for the configured model's checkpoint."""
+    from .loading import prepare_data_and_model
+    from .tasks import start_run
 
-    from .loading import load_model, prepare_datamodule
-    from .runs import run_dir
-
-    datamodule = prepare_datamodule(cfg.data)
-    model = load_model(cfg, datamodule)
-    return export_onnx(model, run_dir() / f"{model.model_name}.onnx")
+    out_dir = start_run(cfg)
+    _, model = prepare_data_and_model(cfg)
+    return export_onnx(model, out_dir / f"{model.model_name}.onnx")

@@ -10,16 +10,17 @@ runs, so the demo, evaluation, export and report use it like any trained checkpo
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import torch
 from omegaconf import DictConfig
 
-from .checkpoints import IDENTITY_KEY, interpolate_generator, load_generator_and_checkpoint
+from .atomic import atomic_file
+from .checkpoints import interpolate_generator, load_generator
 from .errors import UserError
-from .loading import checkpoint_path, model_name, prepare_datamodule
-from .runs import run_dir, save_resolved_config
+from .identity import IDENTITY_KEY
+from .loading import checkpoint_path, model_class, prepare_datamodule
+from .tasks import start_run
 
 log = logging.getLogger(__name__)
 
@@ -29,26 +30,24 @@ def run_interpolation(cfg: DictConfig) -> Path:
     alpha = float(cfg.alpha)
     if not 0.0 <= alpha <= 1.0:
         raise UserError(f"alpha={cfg.alpha} must be between 0 (the start, e.g. the U-Net) and 1 (the fine-tuned generator as trained).")
-    name = model_name(cfg)
-    if name == "nearest":
-        raise UserError("model=nearest has no weights to interpolate; use a learned model, e.g. model=gan.")
+    name = cfg.model.name
+    if not model_class(cfg.model).learns:
+        raise UserError(f"model={name} has no weights to interpolate; use a learned model, e.g. model=gan.")
     datamodule = prepare_datamodule(cfg.data)
     end = checkpoint_path(cfg, datamodule)
-    model, ckpt = load_generator_and_checkpoint(end, name, datamodule.image_size, datamodule.target_key)
+    model, ckpt = load_generator(end, name, datamodule.image_size, datamodule.target_key)
     start = cfg.get("start_from") or model.started_from
     if not start:
         raise UserError(f"start_from is not set and '{end}' was not started from another run (train.py init_from=...); "
                         "give start_from=<checkpoint of the generator it was fine-tuned from>.")
     interpolate_generator(model, start, alpha, datamodule.image_size, datamodule.target_key)
 
-    out_dir = run_dir()
-    save_resolved_config(cfg, out_dir)
+    out_dir = start_run(cfg)
     ckpt["state_dict"] = model.state_dict()
     ckpt[IDENTITY_KEY] = {**ckpt[IDENTITY_KEY], "interpolated": {"from": str(Path(end).resolve()), "start": str(Path(start).resolve()), "alpha": alpha}}
     path = out_dir / "checkpoints" / "last.ckpt"
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
-    torch.save(ckpt, tmp)
-    os.replace(tmp, path)  # the final name only ever holds a complete file
+    with atomic_file(path) as tmp:
+        torch.save(ckpt, tmp)
     log.info("%s: %.2f x %s + %.2f x %s", path, alpha, end, 1.0 - alpha, start)
     return path

@@ -1,4 +1,5 @@
-"""Choosing the generator a run uses: a checkpoint, the newest trained one, or nearest built now."""
+"""Choosing the data and the generator a run uses: a checkpoint, the newest trained one, or an
+index built now for a model that does not learn."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from .checkpoints import find_latest_checkpoint, load_generator
+from .cli import CONFIG_DIR, choices
 from .datamodule import SkeletonImageDataModule
 from .errors import UserError
-from .models import MODEL_CLASSES, NearestNeighbourGenerator, PoseToImageModule
+from .models import PoseToImageModule
 
 log = logging.getLogger(__name__)
 
@@ -25,41 +27,56 @@ def prepare_datamodule(data_cfg: DictConfig) -> SkeletonImageDataModule:
     return datamodule
 
 
-def build_nearest(datamodule: SkeletonImageDataModule) -> NearestNeighbourGenerator:
-    """The nearest-neighbour generator indexed on the training frames, built in memory (no checkpoint)."""
-    model = NearestNeighbourGenerator(datamodule.image_size, datamodule.target_key, datamodule.target_name)
-    train = datamodule.train_set
-    model.set_index(train.vectors, train.images, train.indices)
-    return model
+def model_config(name: str) -> DictConfig:
+    """configs/model/<name>.yaml as composed (its defaults applied), for tasks that go through
+    several models (the report, the bench)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import MissingConfigException
+
+    if name not in choices("model"):
+        raise UserError(f"'{name}' is not a model; use one of {', '.join(choices('model'))}.")
+    try:
+        if GlobalHydra.instance().is_initialized():  # inside a running task
+            return compose(config_name="train", overrides=[f"model={name}"]).model
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            return compose(config_name="train", overrides=[f"model={name}"]).model
+    except MissingConfigException as err:
+        raise UserError(f"configs/model/{name}.yaml could not be composed: {err}") from err
+
+
+def model_class(model_cfg: DictConfig) -> type[PoseToImageModule]:
+    import hydra
+
+    return hydra.utils.get_class(model_cfg._target_)
 
 
 def checkpoint_path(cfg: DictConfig, datamodule: SkeletonImageDataModule) -> Path:
     """ckpt_path when given, else the newest checkpoint of the model trained on this target and size."""
     if cfg.get("ckpt_path"):
         return Path(cfg.ckpt_path)
-    name = model_name(cfg)
-    latest = find_latest_checkpoint(Path(cfg.paths.train_dir), name, datamodule.target_key, datamodule.image_size, MODEL_CLASSES[name].preferred_checkpoint)
+    name = cfg.model.name
+    latest = find_latest_checkpoint(Path(cfg.paths.train_dir), name, datamodule.target_key, datamodule.image_size)
     if latest is None:
         target = "data=synthetic" if datamodule.kind == "synthetic" else f"data=video data.target_video={datamodule.target_video}"
         raise UserError(
-            f"no checkpoint of model={name} trained on '{datamodule.target_name}' at {datamodule.image_size} px under {cfg.paths.train_dir}; "
-            f"train one with: python src/train.py model={name} {target} data.image_size={datamodule.image_size}"
+            f"no checkpoint of model={name} trained on '{datamodule.target_name}' at {datamodule.image_size} px under "
+            f"{cfg.paths.train_dir}; train one with: python src/train.py model={name} {target} data.image_size={datamodule.image_size}"
         )
     log.info("using the newest checkpoint of %s on this target: %s", name, latest)
     return latest
 
 
 def load_model(cfg: DictConfig, datamodule: SkeletonImageDataModule) -> PoseToImageModule:
-    """The generator: from ckpt_path, else the newest trained on this target; nearest is built on the fly."""
-    name = model_name(cfg)
-    if name == "nearest" and not cfg.get("ckpt_path"):
-        return build_nearest(datamodule)
-    return load_generator(checkpoint_path(cfg, datamodule), name, datamodule.image_size, datamodule.target_key)
+    """The generator: from ckpt_path, else the newest trained on this target; a model that does
+    not learn (nearest neighbour) is indexed on the training frames now."""
+    cls = model_class(cfg.model)
+    if not cls.learns and not cfg.get("ckpt_path"):
+        return cls.indexed_on(datamodule, cfg.model.name)
+    return load_generator(checkpoint_path(cfg, datamodule), cfg.model.name, datamodule.image_size, datamodule.target_key)[0]
 
 
-def model_name(cfg: DictConfig) -> str:
-    target = cfg.model.get("_target_", "")
-    for name, cls in MODEL_CLASSES.items():
-        if target.endswith(cls.__name__):
-            return name
-    raise UserError(f"model: {target!r} is not a generator of this toolkit; use one of {', '.join(MODEL_CLASSES)}.")
+def prepare_data_and_model(cfg: DictConfig) -> tuple[SkeletonImageDataModule, PoseToImageModule]:
+    """The datamodule of `cfg.data` and the generator of `cfg.model` on it (demo, evaluation, export)."""
+    datamodule = prepare_datamodule(cfg.data)
+    return datamodule, load_model(cfg, datamodule)

@@ -8,6 +8,8 @@ Generators map a pose to an image of the target person, discriminators judge ima
 * :class:`PatchDiscriminator`: pix2pix's PatchGAN, ``(N, C, S, S)`` -> a map of logits ``(N, 1, H', W')``.
 * :class:`DCGANDiscriminator`: the lab's discriminator, ``(N, C, S, S)`` -> ``(N, 1)``.
 
+Models pick them by name with :func:`define_G` and :func:`define_D` (pix2pix's builders).
+
 Every constructor takes only ints, floats, strings and bools, so that Lightning saves them as
 hyperparameters that load with ``torch.load(weights_only=True)``; norm layers and upsampling are
 chosen by name. Depths follow ``image_size`` (any power of two >= 32), so 64, 128 and 256 px need
@@ -23,10 +25,17 @@ from typing import Callable
 import torch
 from torch import nn
 
+from .skeleton import VECTOR_SIZE
+
 NORMS = ("batch", "instance", "none")
 UPSAMPLES = ("transpose", "resize", "bilinear")
 INIT_TYPES = ("normal", "xavier", "kaiming", "orthogonal")
 MIN_IMAGE_SIZE = 32
+#: Generator kinds and the input each one reads: the 26-vector or the stick-figure image.
+GENERATOR_INPUTS = {"mlp": "vector", "conv": "vector", "unet": "stick"}
+DISCRIMINATORS = ("patch", "dcgan")
+#: Inputs a network gets when it reads the placement (crop.placement_features: centre x, y, size).
+PLACEMENT_FEATURES = 3
 
 NormFactory = Callable[[int], nn.Module]
 UpsampleFactory = Callable[[int, int, bool], nn.Module]
@@ -308,6 +317,36 @@ class DCGANDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, in_channels, S, S) -> (N, 1)."""
         return self.model(x)
+
+
+# --------------------------------------------------------------------------------------------
+# Builders
+# --------------------------------------------------------------------------------------------
+
+
+def define_G(kind: str, image_size: int, base_filters: int = 64, norm: str = "batch", upsample: str = "transpose",
+             dropout: bool = False, placement: bool = False) -> nn.Module:
+    """A generator by name. mlp: the lab's 26 -> 256 -> 512 -> 1024 -> 3*S*S network; conv: a
+    DCGAN-style decoder from the same vector; unet: pix2pix's U-Net from the stick-figure image.
+    With `placement`, PLACEMENT_FEATURES more input features (vector) or channels (image)."""
+    extra = PLACEMENT_FEATURES if placement else 0
+    if kind == "mlp":
+        return MLPGenerator(VECTOR_SIZE + extra, image_size)
+    if kind == "conv":
+        return init_weights(ConvDecoderGenerator(VECTOR_SIZE + extra, image_size, base_filters, norm, upsample))
+    if kind == "unet":
+        return init_weights(UNetGenerator(3 + extra, 3, image_size, base_filters, norm, dropout, upsample))
+    raise ValueError(f"model.generator={kind!r} is not known; use one of {', '.join(GENERATOR_INPUTS)}")
+
+
+def define_D(kind: str, in_channels: int, image_size: int, base_filters: int = 64, n_layers: int = 3,
+             norm: str = "batch") -> nn.Module:
+    """A discriminator returning logits, by name: patch (pix2pix's PatchGAN) or dcgan (the lab's)."""
+    if kind == "patch":
+        return init_weights(PatchDiscriminator(in_channels, base_filters, n_layers, norm))
+    if kind == "dcgan":
+        return init_weights(DCGANDiscriminator(in_channels, image_size, base_filters, norm, sigmoid=False))
+    raise ValueError(f"model.discriminator={kind!r} is not known; use one of {', '.join(DISCRIMINATORS)}")
 
 
 # --------------------------------------------------------------------------------------------

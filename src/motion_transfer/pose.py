@@ -3,14 +3,35 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
 
-# MediaPipe's native logging (glog/absl) floods stderr with notices; keep warnings and errors.
-os.environ.setdefault("GLOG_minloglevel", "2")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 from .skeleton import NUM_LANDMARKS
+
+
+class NativeStderrSilenced:
+    """Sends what native code writes to stderr (file descriptor 2) to /dev/null until `restore()`.
+
+    MediaPipe's graph prints TensorFlow Lite and absl notices ("Created TensorFlow Lite XNNPACK
+    delegate", "W0000 ... inference_feedback_manager") straight to descriptor 2, from its own
+    threads while it starts, before absl's logging is configured: no environment variable turns
+    them off. PoseExtractor keeps them silenced from building the graph until its landmark model
+    has run once.
+    """
+
+    def __init__(self):
+        sys.stderr.flush()
+        self._saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+
+    def restore(self) -> None:
+        if self._saved is not None:
+            os.dup2(self._saved, 2)
+            os.close(self._saved)
+            self._saved = None
 
 
 class PoseExtractor:
@@ -25,20 +46,26 @@ class PoseExtractor:
     def __init__(self, min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5, static_image_mode: bool = False):
         import mediapipe as mp  # heavy import, only when extracting
 
-        self._pose = mp.solutions.pose.Pose(
-            static_image_mode=static_image_mode,
-            model_complexity=1,
-            smooth_landmarks=True,
-            enable_segmentation=False,
-            min_detection_confidence=min_detection_confidence,
-            min_tracking_confidence=min_tracking_confidence,
-        )
+        self._silenced = NativeStderrSilenced()
+        try:
+            self._pose = mp.solutions.pose.Pose(
+                static_image_mode=static_image_mode,
+                model_complexity=1,
+                smooth_landmarks=True,
+                enable_segmentation=False,
+                min_detection_confidence=min_detection_confidence,
+                min_tracking_confidence=min_tracking_confidence,
+            )
+        except BaseException:
+            self._silenced.restore()
+            raise
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray | None:
         """(H, W, 3) uint8 RGB -> (33, 4) float32 landmarks (x, y in pixels, z, visibility), or None."""
         result = self._pose.process(np.ascontiguousarray(rgb))
         if result.pose_landmarks is None:
             return None
+        self._silenced.restore()  # the landmark model has started: its notices are behind us
         h, w = rgb.shape[:2]
         lm = np.array([(p.x, p.y, p.z, p.visibility) for p in result.pose_landmarks.landmark], dtype=np.float32)
         lm[:, 0] *= w
@@ -48,6 +75,7 @@ class PoseExtractor:
         return lm
 
     def close(self) -> None:
+        self._silenced.restore()
         self._pose.close()
 
     def __enter__(self) -> "PoseExtractor":

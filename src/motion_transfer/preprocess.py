@@ -7,13 +7,16 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from .cache import CropParams, load_or_build_video_cache
+from .cache import load_or_build_video_cache
+from .crop import CropParams
+from .tasks import start_run
 
 log = logging.getLogger(__name__)
 
 
 def run_preprocess(cfg: DictConfig) -> Path:
     """Build (or reuse, unless preprocess.force) the cache of `video`; return the cache folder."""
+    start_run(cfg)
     params = CropParams(**cfg.data.crop)
     cache = load_or_build_video_cache(cfg.video, Path(cfg.paths.cache_dir), params, force=bool(cfg.preprocess.force), progress=bool(cfg.data.progress))
     meta = cache.meta

@@ -10,11 +10,11 @@ import torch
 import torchvision
 from omegaconf import DictConfig
 
+from .atomic import write_text_atomically
 from .checkpoints import find_latest_checkpoint, load_generator
 from .evaluation import evaluate_generator, write_metrics
-from .loading import build_nearest, prepare_datamodule
-from .models import MODEL_CLASSES
-from .runs import run_dir, save_resolved_config
+from .loading import model_class, model_config, prepare_datamodule
+from .tasks import start_run
 
 log = logging.getLogger(__name__)
 
@@ -42,22 +42,22 @@ def markdown_table(rows: list[tuple[str, str, dict]]) -> str:
 
 def run_report(cfg: DictConfig) -> Path:
     """Evaluate `models` on the held-out frames of the target; write report.md, report.png, metrics.json."""
-    out_dir = run_dir()
-    save_resolved_config(cfg, out_dir)
-    torch.manual_seed(int(cfg.seed))
+    out_dir = start_run(cfg)
     datamodule = prepare_datamodule(cfg.data)
     rows, columns, results, floors = [], [], {}, None
     batch = datamodule.fixed_val_batch(int(cfg.grid_frames))
     picks = batch["position"]
     for name in cfg.models:
-        if name == "nearest":
-            model, note = build_nearest(datamodule), "built now"
+        cls = model_class(model_config(name))
+        if not cls.learns:
+            model, note = cls.indexed_on(datamodule, name), "built now"
         else:
-            ckpt = find_latest_checkpoint(Path(cfg.paths.train_dir), name, datamodule.target_key, datamodule.image_size, MODEL_CLASSES[name].preferred_checkpoint)
+            ckpt = find_latest_checkpoint(Path(cfg.paths.train_dir), name, datamodule.target_key, datamodule.image_size)
             if ckpt is None:
                 rows.append((name, f"none: `python src/train.py model={name}`", {}))
                 continue
-            model, note = load_generator(ckpt, name, datamodule.image_size, datamodule.target_key), f"`{ckpt.parent.parent.name}/{ckpt.name}`"
+            model = load_generator(ckpt, name, datamodule.image_size, datamodule.target_key)[0]
+            note = f"`{ckpt.parent.parent.name}/{ckpt.name}`"
         result, fake = evaluate_generator(model, datamodule, cfg.pose, int(cfg.batch_size), with_floors=floors is None)
         floors = floors or {**result.get("floors", {}), **result.get("ceiling", {})}
         results[name] = result
@@ -69,7 +69,7 @@ def run_report(cfg: DictConfig) -> Path:
     table = markdown_table(rows)
     header = (f"Held-out frames of `{datamodule.target_name}` at {datamodule.image_size} px: {len(datamodule.split.val)} frames "
               f"from frame {datamodule.split.val_start}, after a gap of {datamodule.split.gap} frames.\n\n")
-    (out_dir / "report.md").write_text(header + table)
+    write_text_atomically(out_dir / "report.md", header + table)
     write_metrics({"models": results, "floors": floors}, out_dir)
     grid = torch.stack([batch["stick"], batch["image"], *columns], dim=1).flatten(0, 1)
     torchvision.utils.save_image(grid, out_dir / "report.png", nrow=2 + len(columns), normalize=True, value_range=(-1, 1), padding=1)

@@ -3,34 +3,33 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import hydra
 import lightning as L
 from omegaconf import DictConfig
 
+from .atomic import atomic_file
+from .checkpoints import load_generator, start_from_generator
 from .errors import UserError
 from .loading import prepare_datamodule
-from .runs import run_dir, save_resolved_config
+from .progress import on_terminal
+from .tasks import start_run
 
 log = logging.getLogger(__name__)
 
 
 def run_training(cfg: DictConfig) -> Path:
     """Fit the configured model; return the best checkpoint (else the last one)."""
-    out_dir = run_dir()
-    save_resolved_config(cfg, out_dir)
-    L.seed_everything(int(cfg.seed), workers=True)
-
+    out_dir = start_run(cfg)
     datamodule = prepare_datamodule(cfg.data)
     model = hydra.utils.instantiate(cfg.model, target_key=datamodule.target_key, target_name=datamodule.target_name)
 
     callbacks = [hydra.utils.instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c and "_target_" in c]
     logger = hydra.utils.instantiate(cfg.logger) if cfg.get("logger") and "_target_" in cfg.logger else False
-    trainer_overrides = {}
-    if getattr(model, "fits_in_one_epoch", False):
-        # A model without gradient learning (nearest neighbour) is complete after one pass.
+    # Lightning's bar redraws with carriage returns: only on a terminal, not into a log file.
+    trainer_overrides = {"enable_progress_bar": bool(cfg.trainer.get("enable_progress_bar", True)) and on_terminal()}
+    if model.indexed_in_one_epoch:
         trainer_overrides.update(max_epochs=1, min_epochs=1)
     trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=logger, **trainer_overrides)
 
@@ -38,13 +37,9 @@ def run_training(cfg: DictConfig) -> Path:
     if ckpt_path and init_from:
         raise UserError("give ckpt_path (resume this run) or init_from (start from another run's generator), not both.")
     if ckpt_path:
-        from .checkpoints import load_generator
-
         # A clear message for a missing, damaged or foreign file before Lightning opens it.
         load_generator(ckpt_path, model.model_name, datamodule.image_size, datamodule.target_key)
     if init_from:
-        from .checkpoints import start_from_generator
-
         start_from_generator(model, init_from, datamodule.image_size, datamodule.target_key)
         log.info("generator weights from %s", init_from)
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path or None)
@@ -58,6 +53,6 @@ def run_training(cfg: DictConfig) -> Path:
         # ModelCheckpoint saves only after optimizer steps; nearest neighbour takes none.
         best = out_dir / "checkpoints" / "last.ckpt"
         best.parent.mkdir(parents=True, exist_ok=True)
-        trainer.save_checkpoint(f"{best}.partial")
-        os.replace(f"{best}.partial", best)
+        with atomic_file(best) as tmp:
+            trainer.save_checkpoint(tmp)
     return Path(best).resolve()

@@ -14,6 +14,7 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
+from .atomic import partial_path, publish
 from .errors import UserError
 
 #: libx264's speed/size trade-offs, fastest first.
@@ -144,7 +145,7 @@ class VideoWriter:
         import av  # imported here: only writers need PyAV
 
         self.path = Path(path)
-        self.tmp_path = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
+        self.tmp_path = partial_path(self.path)
         # yuv420p needs even sides.
         self.width, self.height = width + width % 2, height + height % 2
         self.frames_written = 0
@@ -178,8 +179,7 @@ class VideoWriter:
         for packet in self._stream.encode():
             self._container.mux(packet)
         self._container.close()
-        os.replace(self.tmp_path, self.path)
-        return self.path
+        return publish(self.tmp_path, self.path)
 
     def abort(self) -> None:
         try:

@@ -1,17 +1,18 @@
-"""Generators from skeleton to image, one LightningModule each."""
+"""Generators from skeleton to image, one LightningModule each.
 
-from .base import PoseToImageModule
+A model is a class here plus a config in configs/model/NAME.yaml (`_target_` and `name: NAME`);
+several configs may share a class (vanilla and vanilla_image). Checkpoints record the class's
+name, which `GENERATOR_CLASSES` maps back to the class when loading.
+"""
+
+from .base import LearnedGenerator, PoseToImageModule
+from .gan import GANGenerator
 from .nearest import NearestNeighbourGenerator
+from .vanilla import VanillaGenerator
 
-#: Model name (as in configs/model/NAME.yaml) -> class. Learned models register in their modules.
-MODEL_CLASSES: dict[str, type[PoseToImageModule]] = {"nearest": NearestNeighbourGenerator}
+GENERATOR_CLASSES: dict[str, type[PoseToImageModule]] = {
+    cls.__name__: cls for cls in (NearestNeighbourGenerator, VanillaGenerator, GANGenerator)
+}
 
-try:  # the learned generators
-    from .vanilla import VanillaGenerator, VanillaImageGenerator  # noqa: F401
-    from .gan import GANGenerator  # noqa: F401
-
-    MODEL_CLASSES.update({"vanilla": VanillaGenerator, "vanilla_image": VanillaImageGenerator, "gan": GANGenerator})
-except ImportError:  # pragma: no cover - only while they are being written
-    pass
-
-__all__ = ["PoseToImageModule", "NearestNeighbourGenerator", "MODEL_CLASSES"]
+__all__ = ["GENERATOR_CLASSES", "GANGenerator", "LearnedGenerator", "NearestNeighbourGenerator", "PoseToImageModule",
+           "VanillaGenerator"]

@@ -13,6 +13,8 @@ from torch import nn
 
 from ..drawing import images_to_tensor, render_stick_figures
 from ..ema import make_ema, update_ema
+from ..identity import IDENTITY_KEY, checkpoint_identity, make_identity
+from ..networks import GENERATOR_INPUTS, define_G
 from ..skeleton import forward_fill, sanitize, to_vector
 
 
@@ -25,99 +27,38 @@ def check_choice(option: str, value: str, allowed) -> None:
 class PoseToImageModule(L.LightningModule):
     """A generator: skeleton (as a 26-vector and/or a stick-figure image) -> (3, S, S) image in [-1, 1].
 
-    Subclasses set `model_name` and implement `generate(vector, stick, placement)`. `placement`
-    (N, 3) says where each crop lies in its frame; generators built with `placement=True` read it,
-    and fall back on `default_placement` (where the target usually stands) when none is given.
-    Hyperparameters saved in checkpoints are primitives only (`image_size`, `target_key`, ...), so checkpoints load with
-    `torch.load(weights_only=True)`, and the demo can refuse a checkpoint made for another model,
-    image size or target.
+    Subclasses implement `generate(vector, stick, placement)` and say what kind of model they are
+    with the class attributes below, so that training, loading, export and the datamodule ask the
+    model instead of testing its name. `name` is the model's config name (configs/model/NAME.yaml),
+    recorded in checkpoints with the image size and target (`identity.py`), so the demo can refuse
+    a checkpoint made for another model, size or target. Hyperparameters are primitives only, so
+    checkpoints load with `torch.load(weights_only=True)`.
     """
 
-    model_name: str = "base"
+    #: Whether it learns by gradient: then its network is the attribute `generator`.
+    learns: bool = True
+    #: Whether one pass over the training frames builds it completely (an index, not a network).
+    indexed_in_one_epoch: bool = False
+    #: Whether training batches may be augmented (data.jitter).
+    takes_augmentation: bool = True
     #: Which checkpoint of a run the demo, evaluation and report pick when none is given.
     preferred_checkpoint: str = "best"
-    #: Whether training batches may be augmented (data.jitter).
-    augment: bool = True
 
-    def __init__(self, image_size: int = 64, target_key: str = "", target_name: str = "", grid_size: int = 8):
+    def __init__(self, name: str, image_size: int = 64, target_key: str = "", target_name: str = "", grid_size: int = 8):
         super().__init__()
+        self.model_name = name
         self.image_size = int(image_size)
         self.grid_size = int(grid_size)
         self._fixed_batch: dict[str, torch.Tensor] | None = None
-        self._trained_attr: str | None = None
-        self.ema_decay = 0.0
-        self.uses_placement = False
         #: The checkpoint whose generator this one started from (train.py init_from), if any.
         self.started_from: str | None = None
 
-    # -- where the crop lies in the frame ---------------------------------------------------
-    def enable_placement(self) -> None:
-        """Read placements; `default_placement` is set from the training frames when fitting."""
-        self.uses_placement = True
-        self.register_buffer("default_placement", torch.zeros(3))
-
-    def on_fit_start(self) -> None:
-        datamodule = getattr(self.trainer, "datamodule", None)
-        if self.uses_placement and datamodule is not None and hasattr(datamodule, "typical_placement"):
-            self.default_placement = torch.from_numpy(datamodule.typical_placement()).to(self.device)
-
-    def placement_or_default(self, placement: torch.Tensor | None, n: int) -> torch.Tensor:
-        if placement is None:
-            return self.default_placement.expand(n, -1)
-        return placement.to(self.default_placement)
-
-    def network_input(self, vector: torch.Tensor, stick: torch.Tensor, placement: torch.Tensor | None = None) -> torch.Tensor:
-        """What the network reads: the vector or the stick figure (`input_kind`), with the placement."""
-        return self.with_placement(vector if self.input_kind == "vector" else stick, placement)
-
-    def with_placement(self, x: torch.Tensor, placement: torch.Tensor | None = None) -> torch.Tensor:
-        """`x` with the placement appended, as 3 more features (vectors) or 3 more constant
-        channels (images), when this generator reads it; else `x` itself."""
-        if not self.uses_placement:
-            return x
-        where = self.placement_or_default(placement, x.shape[0]).to(x.dtype)
-        if x.dim() == 2:
-            return torch.cat([x, where], dim=1)
-        return torch.cat([x, where[:, :, None, None].expand(-1, -1, *x.shape[2:])], dim=1)
-
-    # -- weight averaging -------------------------------------------------------------------
-    def enable_ema(self, trained_attr: str, decay: float) -> None:
-        """Keep an EMA of the network `trained_attr` (decay in [0, 1); 0: off), used out of training."""
-        if not 0.0 <= float(decay) < 1.0:
-            raise ValueError(f"model.ema_decay={decay} must be in [0, 1) (0: off, 0.999: a typical average)")
-        self._trained_attr, self.ema_decay = trained_attr, float(decay)
-        if self.ema_decay > 0:
-            self.ema_network = make_ema(getattr(self, trained_attr))
-            self.register_buffer("ema_updates", torch.zeros((), dtype=torch.long))
-
-    def inference_network(self) -> nn.Module:
-        """The network that draws images outside training: the EMA when there is one."""
-        return self.ema_network if self.ema_decay > 0 else getattr(self, self._trained_attr)
-
-    def network_for_mode(self) -> nn.Module:
-        """The trained network in training mode; the inference network in eval mode."""
-        return getattr(self, self._trained_attr) if self.training else self.inference_network()
-
-    def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
-        if self.ema_decay > 0:
-            update_ema(self.ema_network, getattr(self, self._trained_attr), self.ema_decay, int(self.ema_updates))
-            self.ema_updates += 1
-
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        from ..checkpoints import IDENTITY_KEY
-
-        checkpoint[IDENTITY_KEY] = {
-            "model": self.model_name,
-            "image_size": self.image_size,
-            "target_key": self.hparams.get("target_key", ""),
-            "target_name": self.hparams.get("target_name", ""),
-        }
-        if self.started_from:
-            checkpoint[IDENTITY_KEY]["init_from"] = self.started_from
+        checkpoint[IDENTITY_KEY] = make_identity(self.model_name, type(self).__name__, self.image_size,
+                                                 self.hparams.get("target_key", ""), self.hparams.get("target_name", ""),
+                                                 self.started_from)
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
-        from ..checkpoints import checkpoint_identity
-
         self.started_from = checkpoint_identity(checkpoint).get("init_from")
 
     # -- generation ---------------------------------------------------------------------
@@ -180,10 +121,9 @@ class PoseToImageModule(L.LightningModule):
         if writer is None or not hasattr(writer, "add_image"):
             return
         if self._fixed_batch is None:
-            datamodule = getattr(self.trainer, "datamodule", None)
-            if datamodule is None or not hasattr(datamodule, "fixed_val_batch"):
+            if self.trainer.datamodule is None:
                 return
-            self._fixed_batch = datamodule.fixed_val_batch(self.grid_size)
+            self._fixed_batch = self.trainer.datamodule.fixed_val_batch(self.grid_size)
         batch = {k: v.to(self.device) for k, v in self._fixed_batch.items()}
         was_training = self.training
         self.eval()
@@ -193,3 +133,65 @@ class PoseToImageModule(L.LightningModule):
         rows = torch.stack([batch["stick"], batch["image"], fake.float()], dim=1).flatten(0, 1)
         grid = torchvision.utils.make_grid(rows.cpu(), nrow=3, normalize=True, value_range=(-1, 1))
         writer.add_image(tag, grid, global_step=self.current_epoch)
+
+
+class LearnedGenerator(PoseToImageModule):
+    """A generator with a network, `generator`, built by name (`networks.define_G`).
+
+    Optionally it reads where the crop lies in its frame (`placement`: (N, 3), falling back on
+    `default_placement`, where the target usually stands), and keeps an exponential moving average
+    of its weights (`ema_decay` > 0), used to draw outside training.
+    """
+
+    def __init__(self, name: str, image_size: int, generator: str, base_filters: int, norm: str, upsample: str,
+                 dropout: bool, placement: bool, ema_decay: float, target_key: str, target_name: str, grid_size: int):
+        super().__init__(name, image_size, target_key, target_name, grid_size)
+        check_choice("model.generator", generator, GENERATOR_INPUTS)
+        if not 0.0 <= float(ema_decay) < 1.0:
+            raise ValueError(f"model.ema_decay={ema_decay} must be in [0, 1) (0: off, 0.999: a typical average)")
+        self.input_kind = GENERATOR_INPUTS[generator]
+        self.generator = define_G(generator, image_size, base_filters, norm, upsample, dropout, placement)
+        self.ema_decay = float(ema_decay)
+        if self.ema_decay > 0:
+            self.ema_generator = make_ema(self.generator)
+            self.register_buffer("ema_updates", torch.zeros((), dtype=torch.long))
+        self.uses_placement = bool(placement)
+        if self.uses_placement:
+            self.register_buffer("default_placement", torch.zeros(3))
+
+    # -- where the crop lies in the frame ---------------------------------------------------
+    def on_fit_start(self) -> None:
+        if self.uses_placement and self.trainer.datamodule is not None:
+            self.default_placement = torch.from_numpy(self.trainer.datamodule.typical_placement()).to(self.device)
+
+    def network_input(self, vector: torch.Tensor, stick: torch.Tensor, placement: torch.Tensor | None = None) -> torch.Tensor:
+        """What the network reads: the vector or the stick figure (`input_kind`), with the placement."""
+        return self.with_placement(vector if self.input_kind == "vector" else stick, placement)
+
+    def with_placement(self, x: torch.Tensor, placement: torch.Tensor | None = None) -> torch.Tensor:
+        """`x` with the placement appended, as 3 more features (vectors) or 3 more constant
+        channels (images), when this generator reads it; else `x` itself."""
+        if not self.uses_placement:
+            return x
+        where = (self.default_placement.expand(x.shape[0], -1) if placement is None else placement).to(x)
+        if x.dim() == 2:
+            return torch.cat([x, where], dim=1)
+        return torch.cat([x, where[:, :, None, None].expand(-1, -1, *x.shape[2:])], dim=1)
+
+    # -- weight averaging -------------------------------------------------------------------
+    def inference_network(self) -> nn.Module:
+        """The network that draws images outside training: the weight average when there is one."""
+        return self.ema_generator if self.ema_decay > 0 else self.generator
+
+    def generator_networks(self) -> list[nn.Module]:
+        """Every copy of the generator's weights: the live network and its average."""
+        return [self.generator] + ([self.ema_generator] if self.ema_decay > 0 else [])
+
+    def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
+        if self.ema_decay > 0:
+            update_ema(self.ema_generator, self.generator, self.ema_decay, int(self.ema_updates))
+            self.ema_updates += 1
+
+    def generate(self, vector: torch.Tensor, stick: torch.Tensor, placement: torch.Tensor | None = None) -> torch.Tensor:
+        network = self.generator if self.training else self.inference_network()
+        return network(self.network_input(vector, stick, placement))

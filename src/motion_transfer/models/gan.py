@@ -5,15 +5,13 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..networks import DCGANDiscriminator, PatchDiscriminator, init_weights
-from .base import PoseToImageModule, check_choice
-from .vanilla import GENERATOR_INPUTS, build_generator
+from ..networks import DISCRIMINATORS, define_D
+from .base import LearnedGenerator, check_choice
 
-DISCRIMINATORS = ("patch", "dcgan")
 GAN_LOSSES = ("bce", "lsgan")
 
 
-class GANGenerator(PoseToImageModule):
+class GANGenerator(LearnedGenerator):
     """Adversarial training with one D step then one G step per batch.
 
     Default (pix2pix): U-Net generator from the stick figure, conditional PatchGAN discriminator
@@ -23,12 +21,12 @@ class GANGenerator(PoseToImageModule):
     (binary_cross_entropy_with_logits), the numerically stable form of Sigmoid + BCELoss.
     """
 
-    model_name = "gan"
     # val/l1 favours the earliest, blurriest epochs of an adversarial run: use the last one.
     preferred_checkpoint = "last"
 
     def __init__(
         self,
+        name: str = "gan",
         image_size: int = 64,
         generator: str = "unet",
         discriminator: str = "patch",
@@ -53,25 +51,14 @@ class GANGenerator(PoseToImageModule):
         target_name: str = "",
         grid_size: int = 8,
     ):
-        super().__init__(image_size, target_key, target_name, grid_size)
-        check_choice("model.generator", generator, GENERATOR_INPUTS)
         check_choice("model.discriminator", discriminator, DISCRIMINATORS)
         check_choice("model.gan_loss", gan_loss, GAN_LOSSES)
+        super().__init__(name, image_size, generator, base_filters, norm, upsample, dropout, placement, ema_decay,
+                         target_key, target_name, grid_size)
         self.save_hyperparameters()
         self.automatic_optimization = False
-        self.input_kind = GENERATOR_INPUTS[generator]
-        self.generator = build_generator(generator, image_size, base_filters, norm, upsample, dropout, placement)
-        d_in = 6 if conditional else 3
-        if discriminator == "patch":
-            self.discriminator = init_weights(PatchDiscriminator(d_in, d_base_filters, d_layers, d_norm))
-        else:
-            self.discriminator = init_weights(DCGANDiscriminator(d_in, image_size, d_base_filters, d_norm, sigmoid=False))
-        self.enable_ema("generator", ema_decay)
-        if placement:
-            self.enable_placement()
-
-    def generate(self, vector: torch.Tensor, stick: torch.Tensor, placement: torch.Tensor | None = None) -> torch.Tensor:
-        return self.network_for_mode()(self.network_input(vector, stick, placement))
+        # Conditional: D sees (stick figure, image) stacked on channels.
+        self.discriminator = define_D(discriminator, 6 if conditional else 3, image_size, d_base_filters, d_layers, d_norm)
 
     def discriminate(self, stick: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
         """Logits that `image` is real (for the pose in `stick` when conditional)."""

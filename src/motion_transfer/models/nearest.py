@@ -24,13 +24,14 @@ class NearestNeighbourGenerator(PoseToImageModule):
     matrix products plus an argmin, with no Python loop over frames or joints.
     """
 
-    model_name = "nearest"
-    fits_in_one_epoch = True
+    learns = False
+    indexed_in_one_epoch = True
     # The index keeps the training frames as they are: no data.jitter.
-    augment = False
+    takes_augmentation = False
 
-    def __init__(self, image_size: int = 64, target_key: str = "", target_name: str = "", grid_size: int = 8):
-        super().__init__(image_size, target_key, target_name, grid_size)
+    def __init__(self, name: str = "nearest", image_size: int = 64, target_key: str = "", target_name: str = "",
+                 grid_size: int = 8):
+        super().__init__(name, image_size, target_key, target_name, grid_size)
         self.save_hyperparameters()
         self.automatic_optimization = False
         self.register_buffer("index_vectors", torch.empty(0, 26))
@@ -40,6 +41,14 @@ class NearestNeighbourGenerator(PoseToImageModule):
         self._grouped: tuple[tuple, torch.Tensor, torch.Tensor] | None = None
 
     # -- building the index ------------------------------------------------------------------
+    @classmethod
+    def indexed_on(cls, datamodule, name: str = "nearest") -> "NearestNeighbourGenerator":
+        """Built in memory on a prepared datamodule's training frames (no checkpoint needed)."""
+        model = cls(name, datamodule.image_size, datamodule.target_key, datamodule.target_name)
+        train = datamodule.train_set
+        model.set_index(train.vectors, train.images, train.indices)
+        return model
+
     def set_index(self, vectors: torch.Tensor, images: torch.Tensor, frames: torch.Tensor) -> None:
         """vectors (M, 26) in [-1, 1]; images (M, 3, S, S) in [-1, 1] or uint8; frames (M,) frame numbers."""
         if images.dtype != torch.uint8:
