@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast train evaluate report tensorboard bench clean
+.PHONY: help install demo test test-fast lint train evaluate report tensorboard bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -15,7 +15,7 @@ help: ## List the targets
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON_BASE) -m venv $(VENV)
 	$(PY) -m pip install --quiet -e ".[dev]"
-	$(PY) -c "import cv2, mediapipe, torch, torchvision, lightning, hydra, av; mediapipe.solutions.pose"
+	$(PY) -c "import cv2, mediapipe, torch, torchvision, lightning, hydra, av; mediapipe.solutions.pose; import tensorboard.default"
 	touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install the package with its dev extras (quick when nothing changed)
@@ -29,6 +29,9 @@ test: $(STAMP) ## Run the whole test suite (needs ../shared/data for the real-cl
 test-fast: $(STAMP) ## Run the tests that need neither the real clips nor minutes
 	$(PY) -m pytest -q -m "not slow and not real_data" $(ARGS)
 
+lint: $(STAMP) ## Check the code with ruff (rules in pyproject.toml)
+	$(VENV)/bin/ruff check src tests
+
 train: $(STAMP) ## Train a model: make train ARGS="model=gan trainer.max_epochs=100"
 	$(PY) src/train.py $(ARGS)
 
@@ -41,8 +44,8 @@ report: $(STAMP) ## Table + image grid of every model trained on a target: make 
 bench: $(STAMP) ## Time the hot paths against their baselines (outputs/bench/<time>/bench.json); quick: ARGS=bench=quick
 	$(PY) src/bench.py $(ARGS)
 
-tensorboard: $(STAMP) ## Open TensorBoard on every run under outputs/
-	$(VENV)/bin/tensorboard --logdir outputs --bind_all
+tensorboard: $(STAMP) ## TensorBoard on every run under outputs/, at http://127.0.0.1:6006 (network: ARGS=--bind_all)
+	$(VENV)/bin/tensorboard --logdir outputs --host 127.0.0.1 $(ARGS)
 
 clean: ## Remove caches and runs under outputs/ (keeps .venv)
 	find outputs -mindepth 1 -not -name .gitkeep -delete

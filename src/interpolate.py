@@ -1,4 +1,4 @@
-"""Blend a fine-tuned generator with its start (ESRGAN network interpolation): python src/interpolate.py model=gan alpha=0.8"""
+"""Blend a fine-tuned generator with its start (ESRGAN): python src/interpolate.py model=gan alpha=0.8"""
 
 from motion_transfer.interpolation import run_interpolation
 from motion_transfer.tasks import run_task

@@ -15,8 +15,8 @@ import resource
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -49,7 +49,9 @@ def timed(fn: Callable[[], object], repeats: int, warmup: int = 1, device: str =
     return statistics.median(_time_once(fn, device) for _ in range(repeats))
 
 
-def compared(baseline: Callable[[], object], ours: Callable[[], object], repeats: int, warmup: int = 1, device: str = "cpu") -> dict:
+def compared(
+    baseline: Callable[[], object], ours: Callable[[], object], repeats: int, warmup: int = 1, device: str = "cpu"
+) -> dict:
     """Time `baseline` and `ours` in interleaved pairs (the order alternates from pair to pair).
 
     Returns the median seconds of each, and `ratio` = the median of baseline/ours over the pairs
@@ -68,8 +70,12 @@ def compared(baseline: Callable[[], object], ours: Callable[[], object], repeats
             o = _time_once(ours, device)
         pairs.append((b, o))
     ratios = [b / o for b, o in pairs]
-    return {"baseline_s": statistics.median(b for b, _ in pairs), "ours_s": statistics.median(o for _, o in pairs),
-            "ratio": statistics.median(ratios), "ratio_range": [min(ratios), max(ratios)]}
+    return {
+        "baseline_s": statistics.median(b for b, _ in pairs),
+        "ours_s": statistics.median(o for _, o in pairs),
+        "ratio": statistics.median(ratios),
+        "ratio_range": [min(ratios), max(ratios)],
+    }
 
 
 def peak_rss_mb() -> float:
@@ -91,8 +97,15 @@ def lab_nearest(query: np.ndarray, database: np.ndarray) -> int:
     return best
 
 
-def bench_nearest(target_landmarks: np.ndarray, target_skeletons: np.ndarray, queries: np.ndarray, query_skeletons: np.ndarray, repeats: int, sizes: list[int],
-                  device: str = "cpu") -> dict:
+def bench_nearest(
+    target_landmarks: np.ndarray,
+    target_skeletons: np.ndarray,
+    queries: np.ndarray,
+    query_skeletons: np.ndarray,
+    repeats: int,
+    sizes: list[int],
+    device: str = "cpu",
+) -> dict:
     """The lab's loop over 33 landmarks per frame against our batched query over the reduced
     skeletons, on the target's frames as the database and the source's poses as queries."""
     db33 = list(target_landmarks[:, :, :2].astype(np.float64))
@@ -108,9 +121,15 @@ def bench_nearest(target_landmarks: np.ndarray, target_skeletons: np.ndarray, qu
     rng = np.random.default_rng(0)
     for size in sizes:
         m = NearestNeighbourGenerator(image_size=8).to(device)
-        m.set_index(torch.from_numpy(rng.uniform(-1, 1, (size, 26)).astype(np.float32)), torch.zeros(size, 3, 8, 8, dtype=torch.uint8), torch.arange(size))
+        m.set_index(
+            torch.from_numpy(rng.uniform(-1, 1, (size, 26)).astype(np.float32)),
+            torch.zeros(size, 3, 8, 8, dtype=torch.uint8),
+            torch.arange(size),
+        )
         q = torch.from_numpy(rng.uniform(-1, 1, (256, 26)).astype(np.float32)).to(device)
-        scaling[str(size)] = {"us_per_query": 1e6 * timed(lambda: m.nearest_indices(q), repeats, device=device) / len(q)}
+        scaling[str(size)] = {
+            "us_per_query": 1e6 * timed(lambda: m.nearest_indices(q), repeats, device=device) / len(q)
+        }
     return {
         "database_frames": len(db33),
         "lab_loop_33_joints_us_per_query": 1e6 * lab_33,
@@ -135,8 +154,19 @@ def bench_preprocess(video: Path, repeats: int) -> dict:
 
     n_frames = bare()
     with tempfile.TemporaryDirectory() as tmp:
-        c = compared(bare, lambda: load_or_build_video_cache(video, Path(tmp), CropParams(), force=True, progress=False), repeats, 0)
-    return {"frames": n_frames, "bare_fps": n_frames / c["baseline_s"], "preprocess_fps": n_frames / c["ours_s"], "ratio": c["ratio"], "ratio_range": c["ratio_range"]}
+        c = compared(
+            bare,
+            lambda: load_or_build_video_cache(video, Path(tmp), CropParams(), force=True, progress=False),
+            repeats,
+            0,
+        )
+    return {
+        "frames": n_frames,
+        "bare_fps": n_frames / c["baseline_s"],
+        "preprocess_fps": n_frames / c["ours_s"],
+        "ratio": c["ratio"],
+        "ratio_range": c["ratio_range"],
+    }
 
 
 # -- 3. generation -------------------------------------------------------------------------------
@@ -148,7 +178,9 @@ def _model(name: str, size: int, device: str = "cpu", training: bool = False):
     return model.train(training)
 
 
-def bench_generation(skeletons: np.ndarray, sizes: list[int], batches: list[int], repeats: int, models: list[str], device: str = "cpu") -> dict:
+def bench_generation(
+    skeletons: np.ndarray, sizes: list[int], batches: list[int], repeats: int, models: list[str], device: str = "cpu"
+) -> dict:
     out = {}
     for name in models:
         for size in sizes:
@@ -166,9 +198,13 @@ def bench_generation(skeletons: np.ndarray, sizes: list[int], batches: list[int]
 
                 c = compared(bare, lambda: model.generate_from_skeletons(sk, batch), repeats, device=device)
                 # ONNX Runtime is measured on the CPU only (its CUDA provider is not installed).
-                out[f"{name}@{size}/b{batch}"] = {"module_fps": batch / c["ours_s"], "bare_forward_fps": batch / c["baseline_s"],
-                                                  "ratio": c["ratio"], "ratio_range": c["ratio_range"],
-                                                  "onnxruntime_fps": _onnxruntime_fps(model, pose, repeats) if device == "cpu" else None}
+                out[f"{name}@{size}/b{batch}"] = {
+                    "module_fps": batch / c["ours_s"],
+                    "bare_forward_fps": batch / c["baseline_s"],
+                    "ratio": c["ratio"],
+                    "ratio_range": c["ratio_range"],
+                    "onnxruntime_fps": _onnxruntime_fps(model, pose, repeats) if device == "cpu" else None,
+                }
     return out
 
 
@@ -179,7 +215,9 @@ def _onnxruntime_fps(model, pose: torch.Tensor, repeats: int) -> float:
     from .export import export_onnx
 
     with tempfile.TemporaryDirectory() as tmp:
-        session = ort.InferenceSession(str(export_onnx(model, Path(tmp) / "generator.onnx")), providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(
+            str(export_onnx(model, Path(tmp) / "generator.onnx")), providers=["CPUExecutionProvider"]
+        )
         inputs = {"pose": pose.numpy()}
         if model.uses_placement:
             inputs["placement"] = model.default_placement.expand(len(pose), -1).numpy()
@@ -187,7 +225,9 @@ def _onnxruntime_fps(model, pose: torch.Tensor, repeats: int) -> float:
 
 
 # -- 4. demo -------------------------------------------------------------------------------------
-def bench_demo(source, target_reference: np.ndarray, models: list[str], size: int, repeats: int, device: str = "cpu") -> dict:
+def bench_demo(
+    source, target_reference: np.ndarray, models: list[str], size: int, repeats: int, device: str = "cpu"
+) -> dict:
     from .demo import prepare_source_poses, write_transfer_videos
 
     raw, normalised, _ = prepare_source_poses(source, target_reference, "global", 5)
@@ -196,15 +236,39 @@ def bench_demo(source, target_reference: np.ndarray, models: list[str], size: in
     for name in models:
         model = _model(name, size, device)
         with tempfile.TemporaryDirectory() as tmp:
-            c = compared(lambda: model.generate_from_skeletons(normalised, 64),
-                         lambda: write_transfer_videos(model, crops, raw, normalised, source.fps, Path(tmp), 64, 256, progress=False), repeats, device=device)
+            c = compared(
+                lambda: model.generate_from_skeletons(normalised, 64),
+                lambda: write_transfer_videos(
+                    model, crops, raw, normalised, source.fps, Path(tmp), 64, 256, progress=False
+                ),
+                repeats,
+                device=device,
+            )
         n = len(raw)
-        out[name] = {"frames": n, "demo_fps": n / c["ours_s"], "generation_fps": n / c["baseline_s"], "ratio": c["ratio"], "ratio_range": c["ratio_range"],
-                     "stage_ms_per_frame": {"generation": 1e3 * c["baseline_s"] / n, **_demo_stages(model, crops, raw, normalised, source.fps, repeats)}}
+        out[name] = {
+            "frames": n,
+            "demo_fps": n / c["ours_s"],
+            "generation_fps": n / c["baseline_s"],
+            "ratio": c["ratio"],
+            "ratio_range": c["ratio_range"],
+            "stage_ms_per_frame": {
+                "generation": 1e3 * c["baseline_s"] / n,
+                **_demo_stages(model, crops, raw, normalised, source.fps, repeats),
+            },
+        }
     return out
 
 
-def _demo_stages(model, crops: np.ndarray, raw: np.ndarray, normalised: np.ndarray, fps: float, repeats: int, batch: int = 64, size: int = 256) -> dict:
+def _demo_stages(
+    model,
+    crops: np.ndarray,
+    raw: np.ndarray,
+    normalised: np.ndarray,
+    fps: float,
+    repeats: int,
+    batch: int = 64,
+    size: int = 256,
+) -> dict:
     """The demo's stages after generation timed one by one, in ms a frame: what the whole demo
     overlaps (generation alone is the baseline `bench_demo` already timed)."""
     from .demo import compose_panels, generate_panel_images
@@ -216,14 +280,16 @@ def _demo_stages(model, crops: np.ndarray, raw: np.ndarray, normalised: np.ndarr
 
     def encode():
         with tempfile.TemporaryDirectory() as tmp:
-            for name, frames in (("transfer.mp4", panels), ("generated.mp4", panels[:, :, 2 * size:])):
+            for name, frames in (("transfer.mp4", panels), ("generated.mp4", panels[:, :, 2 * size :])):
                 writer = VideoWriter(Path(tmp) / name, fps, frames.shape[2], size, preset="ultrafast")
                 writer.write(frames)
                 writer.close()
 
-    stages = {"generation_and_upscale": lambda: generate_panel_images(model, normalised, batch, size),
-              "drawing": lambda: compose_panels(crops, raw, normalised, images, size),
-              "encoding": encode}
+    stages = {
+        "generation_and_upscale": lambda: generate_panel_images(model, normalised, batch, size),
+        "drawing": lambda: compose_panels(crops, raw, normalised, images, size),
+        "encoding": encode,
+    }
     return {name: 1e3 * timed(fn, repeats) / n for name, fn in stages.items()}
 
 
@@ -236,6 +302,7 @@ def bench_training(datamodule, models: list[str], steps: int, repeats: int, devi
     batches = [next(iter(datamodule.train_dataloader())) for _ in range(1)] * steps
     on_device = [{k: v.to(device) for k, v in batch.items()} for batch in batches]
     for name in models:
+
         def plain():
             torch.manual_seed(0)
             model = _model(name, datamodule.image_size, device, training=True)
@@ -255,14 +322,28 @@ def bench_training(datamodule, models: list[str], steps: int, repeats: int, devi
             torch.manual_seed(0)
             model = _model(name, datamodule.image_size, training=True)
             # Manual optimisation counts each optimizer's step: a GAN step is two.
-            trainer = L.Trainer(max_steps=steps if model.automatic_optimization else 2 * steps, limit_val_batches=0, accelerator="cpu" if device == "cpu" else "gpu", devices=1, logger=False,
-                                enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0)
+            trainer = L.Trainer(
+                max_steps=steps if model.automatic_optimization else 2 * steps,
+                limit_val_batches=0,
+                accelerator="cpu" if device == "cpu" else "gpu",
+                devices=1,
+                logger=False,
+                enable_checkpointing=False,
+                enable_progress_bar=False,
+                enable_model_summary=False,
+                num_sanity_val_steps=0,
+            )
             trainer.fit(model, train_dataloaders=torch.utils.data.DataLoader(_Batches(batches), batch_size=None))
 
         c = compared(plain, lightning, repeats, 0, device)
         images = steps * batch_size
-        out[name] = {"plain_images_per_s": images / c["baseline_s"], "lightning_images_per_s": images / c["ours_s"], "ratio": c["ratio"],
-                     "ratio_range": c["ratio_range"], "peak_rss_mb_so_far": peak_rss_mb()}
+        out[name] = {
+            "plain_images_per_s": images / c["baseline_s"],
+            "lightning_images_per_s": images / c["ours_s"],
+            "ratio": c["ratio"],
+            "ratio_range": c["ratio_range"],
+            "peak_rss_mb_so_far": peak_rss_mb(),
+        }
     return out
 
 
@@ -284,11 +365,16 @@ def _plain_gan_step(model, batch, opt_g, opt_d):
 
     stick, real = batch["stick"], batch["image"]
     fake = model.generate(batch["vector"], stick)
-    d_loss = 0.5 * (model.adversarial_loss(model.discriminate(stick, real), True) + model.adversarial_loss(model.discriminate(stick, fake.detach()), False))
+    d_loss = 0.5 * (
+        model.adversarial_loss(model.discriminate(stick, real), True)
+        + model.adversarial_loss(model.discriminate(stick, fake.detach()), False)
+    )
     opt_d.zero_grad(set_to_none=True)
     d_loss.backward()
     opt_d.step()
-    g_loss = model.adversarial_loss(model.discriminate(stick, fake), True) + model.hparams.lambda_l1 * F.l1_loss(fake, real)
+    g_loss = model.adversarial_loss(model.discriminate(stick, fake), True) + model.hparams.lambda_l1 * F.l1_loss(
+        fake, real
+    )
     opt_g.zero_grad(set_to_none=True)
     g_loss.backward()
     opt_g.step()
@@ -311,30 +397,58 @@ def run_bench(cfg: DictConfig) -> Path:
     out_dir = start_run(cfg)
     result = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "platform": platform.platform(),
-                    "device": device if device == "cpu" else f"cuda ({torch.cuda.get_device_name()})",
-                    "torch": torch.__version__, "quick": bool(b.quick)},
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "platform": platform.platform(),
+            "device": device if device == "cpu" else f"cuda ({torch.cuda.get_device_name()})",
+            "torch": torch.__version__,
+            "quick": bool(b.quick),
+        },
     }
     repeats = int(b.repeats)
     datamodule = prepare_datamodule(cfg.data)
     target = datamodule.cache
-    source = load_or_build_video_cache(b.source_video, Path(cfg.paths.cache_dir), datamodule.crop_params, progress=False, option="bench.source_video") if b.source_video else None
+    source = (
+        load_or_build_video_cache(
+            b.source_video,
+            Path(cfg.paths.cache_dir),
+            datamodule.crop_params,
+            progress=False,
+            option="bench.source_video",
+        )
+        if b.source_video
+        else None
+    )
     if source is None:
         from .cache import load_or_build_synthetic_cache
 
         source = load_or_build_synthetic_cache("source", 200, 1, Path(cfg.paths.cache_dir), datamodule.crop_params)
     log.info("nearest neighbour")
-    result["nearest"] = bench_nearest(np.asarray(target.landmarks)[target.detected], np.asarray(target.skeletons)[target.detected],
-                                      np.asarray(source.landmarks)[source.detected], np.asarray(source.skeletons)[source.detected], repeats, list(b.nn_sizes), device)
+    result["nearest"] = bench_nearest(
+        np.asarray(target.landmarks)[target.detected],
+        np.asarray(target.skeletons)[target.detected],
+        np.asarray(source.landmarks)[source.detected],
+        np.asarray(source.skeletons)[source.detected],
+        repeats,
+        list(b.nn_sizes),
+        device,
+    )
     if b.preprocess_video:
         log.info("preprocessing")
         result["preprocess"] = bench_preprocess(Path(b.preprocess_video).resolve(), repeats)
     log.info("generation")
-    result["generation"] = bench_generation(np.asarray(source.skeletons), list(b.sizes), list(b.batches), repeats, list(b.models), device)
+    result["generation"] = bench_generation(
+        np.asarray(source.skeletons), list(b.sizes), list(b.batches), repeats, list(b.models), device
+    )
     log.info("demo")
-    result["demo"] = bench_demo(source, datamodule.training_skeletons(), list(b.models), datamodule.image_size, repeats, device)
+    result["demo"] = bench_demo(
+        source, datamodule.training_skeletons(), list(b.models), datamodule.image_size, repeats, device
+    )
     log.info("training")
-    result["training"] = bench_training(datamodule, list(b.models), int(b.train_steps), max(1, (repeats + 1) // 2), device)
+    result["training"] = bench_training(
+        datamodule, list(b.models), int(b.train_steps), max(1, (repeats + 1) // 2), device
+    )
     result["peak_rss_mb"] = peak_rss_mb()
     path = write_json_atomically(out_dir / "bench.json", result)
     print(format_table(result))
@@ -348,23 +462,39 @@ def _ratio(figures: dict) -> str:
 
 def format_table(result: dict) -> str:
     m = result["machine"]
-    lines = [f"bench {result['date']} on {m['cpu_count']} CPUs, {m['torch_threads']} torch threads, device {m['device']}", ""]
+    lines = [
+        f"bench {result['date']} on {m['cpu_count']} CPUs, {m['torch_threads']} torch threads, device {m['device']}",
+        "",
+    ]
     nn = result["nearest"]
-    lines += [f"nearest neighbour ({nn['database_frames']} frames): lab loop {nn['lab_loop_33_joints_us_per_query']:.0f} us/query, "
-              f"batched {nn['batched_us_per_query']:.2f} us/query, {nn['speedup']:.0f}x",
-              "  scaling: " + ", ".join(f"{k}: {v['us_per_query']:.2f} us" for k, v in nn["scaling"].items())]
+    lines += [
+        f"nearest neighbour ({nn['database_frames']} frames): lab loop "
+        f"{nn['lab_loop_33_joints_us_per_query']:.0f} us/query, "
+        f"batched {nn['batched_us_per_query']:.2f} us/query, {nn['speedup']:.0f}x",
+        "  scaling: " + ", ".join(f"{k}: {v['us_per_query']:.2f} us" for k, v in nn["scaling"].items()),
+    ]
     if "preprocess" in result:
         p = result["preprocess"]
-        lines.append(f"preprocess: {p['preprocess_fps']:.1f} frames/s vs bare decode+MediaPipe {p['bare_fps']:.1f} ({_ratio(p)})")
+        lines.append(
+            f"preprocess: {p['preprocess_fps']:.1f} frames/s vs bare decode+MediaPipe {p['bare_fps']:.1f} ({_ratio(p)})"
+        )
     lines.append("generation (module incl. stick rendering vs bare forward; ONNX Runtime):")
-    lines += [f"  {k:28s} {v['module_fps']:8.1f} fps vs {v['bare_forward_fps']:8.1f} ({_ratio(v)})"
-              + (f"; onnxruntime {v['onnxruntime_fps']:8.1f} fps" if v["onnxruntime_fps"] is not None else "")
-              for k, v in result["generation"].items()]
+    lines += [
+        f"  {k:28s} {v['module_fps']:8.1f} fps vs {v['bare_forward_fps']:8.1f} ({_ratio(v)})"
+        + (f"; onnxruntime {v['onnxruntime_fps']:8.1f} fps" if v["onnxruntime_fps"] is not None else "")
+        for k, v in result["generation"].items()
+    ]
     lines.append("demo with cached poses vs generation alone:")
     for k, v in result["demo"].items():
         stages = ", ".join(f"{stage} {ms:.2f}" for stage, ms in v["stage_ms_per_frame"].items())
-        lines.append(f"  {k:14s} {v['demo_fps']:7.1f} fps vs {v['generation_fps']:7.1f} ({_ratio(v)}); ms a frame alone: {stages}")
+        lines.append(
+            f"  {k:14s} {v['demo_fps']:7.1f} fps vs {v['generation_fps']:7.1f} ({_ratio(v)}); ms a frame alone: "
+            f"{stages}"
+        )
     lines.append("training, Lightning vs plain PyTorch loop (images/s):")
-    lines += [f"  {k:14s} {v['lightning_images_per_s']:7.1f} vs {v['plain_images_per_s']:7.1f} ({_ratio(v)})" for k, v in result["training"].items()]
+    lines += [
+        f"  {k:14s} {v['lightning_images_per_s']:7.1f} vs {v['plain_images_per_s']:7.1f} ({_ratio(v)})"
+        for k, v in result["training"].items()
+    ]
     lines.append(f"peak RSS {result['peak_rss_mb']:.0f} MB")
     return "\n".join(lines)

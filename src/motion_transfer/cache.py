@@ -11,15 +11,15 @@ records every array's size, so a damaged folder is noticed and rebuilt.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import shutil
-import hashlib
 import tempfile
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -73,7 +73,7 @@ class SkeletonCache:
         return str(self.meta["name"])
 
     @classmethod
-    def load(cls, path: Path) -> "SkeletonCache":
+    def load(cls, path: Path) -> SkeletonCache:
         """Open a cache folder, checking it against its meta.json; raises CacheDamaged."""
         try:
             meta = json.loads((path / "meta.json").read_text())
@@ -138,7 +138,9 @@ def _remove_abandoned_temporaries(root: Path) -> None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def assemble_cache_arrays(frames: Iterable[np.ndarray], landmarks: np.ndarray, detected: np.ndarray, fps: float, params: CropParams) -> dict[str, np.ndarray]:
+def assemble_cache_arrays(
+    frames: Iterable[np.ndarray], landmarks: np.ndarray, detected: np.ndarray, fps: float, params: CropParams
+) -> dict[str, np.ndarray]:
     """Crop every frame around the person and express the skeletons in crop coordinates.
 
     frames: iterable of (H, W, 3) uint8 RGB, in order, as many as landmarks; landmarks (N, 33, 4)
@@ -161,7 +163,9 @@ def assemble_cache_arrays(frames: Iterable[np.ndarray], landmarks: np.ndarray, d
     return {"crops": crops, "landmarks": landmarks, "skeletons": skeletons, "boxes": boxes, "detected": detected}
 
 
-def _extract_landmarks(video, params: CropParams, progress: bool, option: str) -> tuple[np.ndarray, np.ndarray, list[np.ndarray] | None]:
+def _extract_landmarks(
+    video, params: CropParams, progress: bool, option: str
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray] | None]:
     """Run MediaPipe over every frame. Returns landmarks (N, 33, 4), detected (N,), and the frames if kept."""
     from .pose import PoseExtractor
     from .video import decoded_ahead
@@ -180,7 +184,9 @@ def _extract_landmarks(video, params: CropParams, progress: bool, option: str) -
             bar.update()
     bar.close()
     if not rows:
-        raise UserError(f"{option}: '{video.path}' contains no decodable frame; the file may be truncated or not a video.")
+        raise UserError(
+            f"{option}: '{video.path}' contains no decodable frame; the file may be truncated or not a video."
+        )
     if video.frame_count and len(rows) < TRUNCATION_SHARE * video.frame_count:
         raise UserError(
             f"{option}: '{video.path}' stops decoding after {len(rows)} of its {video.frame_count} frames; "
@@ -189,7 +195,14 @@ def _extract_landmarks(video, params: CropParams, progress: bool, option: str) -
     return np.stack(rows), np.array(found, dtype=bool), kept if keep else None
 
 
-def load_or_build_video_cache(video_path, cache_root: Path, params: CropParams = CropParams(), force: bool = False, progress: bool = True, option: str = "video") -> SkeletonCache:
+def load_or_build_video_cache(
+    video_path,
+    cache_root: Path,
+    params: CropParams = CropParams(),
+    force: bool = False,
+    progress: bool = True,
+    option: str = "video",
+) -> SkeletonCache:
     """The cache of a video file: reused when present and intact, built otherwise."""
     from .video import check_video_path, file_digest, iter_frames, probe_video
 
@@ -209,8 +222,13 @@ def load_or_build_video_cache(video_path, cache_root: Path, params: CropParams =
     landmarks, detected, frames = _extract_landmarks(video, params, progress, option)
     n, n_found = len(detected), int(detected.sum())
     if n_found == 0:
-        raise UserError(f"{option}: no person was found in any of the {n} frames of '{path}'; use a video where one person is fully visible.")
-    arrays = assemble_cache_arrays(frames if frames is not None else iter_frames(path), landmarks, detected, video.fps, params)
+        raise UserError(
+            f"{option}: no person was found in any of the {n} frames of '{path}'; use a video where one person "
+            "is fully visible."
+        )
+    arrays = assemble_cache_arrays(
+        frames if frames is not None else iter_frames(path), landmarks, detected, video.fps, params
+    )
     meta = {
         "version": CACHE_VERSION,
         "key": key,
@@ -231,7 +249,9 @@ def load_or_build_video_cache(video_path, cache_root: Path, params: CropParams =
     return SkeletonCache.load(folder)
 
 
-def load_or_build_synthetic_cache(role: str, n_frames: int, seed: int, cache_root: Path, params: CropParams = CropParams(), force: bool = False) -> SkeletonCache:
+def load_or_build_synthetic_cache(
+    role: str, n_frames: int, seed: int, cache_root: Path, params: CropParams = CropParams(), force: bool = False
+) -> SkeletonCache:
     """The cache of a procedurally rendered clip (the embedded default), with exact skeletons."""
     from .synthetic import SYNTHETIC_FPS, render_clip
 

@@ -42,9 +42,15 @@ def read_checkpoint(path: str | os.PathLike, option: str = "ckpt_path") -> dict:
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - any failure to unpickle means the same thing to the user
-        raise UserError(f"{option}: '{path}' is not a readable checkpoint (truncated or not written by this toolkit); "
-                        "train again or pick another file.") from err
-    if not isinstance(ckpt, dict) or "state_dict" not in ckpt or checkpoint_identity(ckpt).get("class") not in GENERATOR_CLASSES:
+        raise UserError(
+            f"{option}: '{path}' is not a readable checkpoint (truncated or not written by this toolkit); "
+            "train again or pick another file."
+        ) from err
+    if (
+        not isinstance(ckpt, dict)
+        or "state_dict" not in ckpt
+        or checkpoint_identity(ckpt).get("class") not in GENERATOR_CLASSES
+    ):
         raise UserError(f"{option}: '{path}' is not a checkpoint of this toolkit; use one written by src/train.py.")
     return ckpt
 
@@ -58,7 +64,11 @@ def find_latest_checkpoint(train_dir: Path, model_name: str, target_key: str, im
             identity = checkpoint_identity(torch.load(path, map_location="cpu", weights_only=True))
         except Exception:  # noqa: BLE001 - unreadable files are simply not candidates
             continue
-        if (identity.get("model"), identity.get("target_key"), identity.get("image_size")) == (model_name, target_key, image_size):
+        if (identity.get("model"), identity.get("target_key"), identity.get("image_size")) == (
+            model_name,
+            target_key,
+            image_size,
+        ):
             cls = GENERATOR_CLASSES.get(identity.get("class"))
             preferred = cls is not None and path.name.startswith(cls.preferred_checkpoint)
             candidates.append((path.parent.parent.stat().st_mtime, preferred, path))
@@ -67,21 +77,32 @@ def find_latest_checkpoint(train_dir: Path, model_name: str, target_key: str, im
     return max(candidates, key=lambda c: (c[0], c[1]))[2]
 
 
-def load_generator(path: str | os.PathLike, model_name: str | None, image_size: int, target_key: str | None = None,
-                   option: str = "ckpt_path") -> tuple[PoseToImageModule, dict]:
+def load_generator(
+    path: str | os.PathLike,
+    model_name: str | None,
+    image_size: int,
+    target_key: str | None = None,
+    option: str = "ckpt_path",
+) -> tuple[PoseToImageModule, dict]:
     """The generator stored in a checkpoint, in eval mode, and the checkpoint dict it was built
     from (read once). Refused when made by another model (None: any), size or target."""
     ckpt = read_checkpoint(path, option)
     identity = checkpoint_identity(ckpt)
     if model_name is not None and identity.get("model") != model_name:
-        raise UserError(f"{option}: '{path}' holds a '{identity.get('model')}' model, not '{model_name}'; "
-                        f"pass model={identity.get('model')} or another checkpoint.")
+        raise UserError(
+            f"{option}: '{path}' holds a '{identity.get('model')}' model, not '{model_name}'; "
+            f"pass model={identity.get('model')} or another checkpoint."
+        )
     if identity.get("image_size") != image_size:
-        raise UserError(f"{option}: '{path}' was trained at {identity.get('image_size')} px, not data.image_size={image_size}; "
-                        f"pass data.image_size={identity.get('image_size')}.")
+        raise UserError(
+            f"{option}: '{path}' was trained at {identity.get('image_size')} px, not data.image_size={image_size}; "
+            f"pass data.image_size={identity.get('image_size')}."
+        )
     if target_key is not None and identity.get("target_key") != target_key:
-        raise UserError(f"{option}: '{path}' was trained on another target ('{identity.get('target_name')}'); "
-                        "pass that target or train on this one.")
+        raise UserError(
+            f"{option}: '{path}' was trained on another target ('{identity.get('target_name')}'); "
+            "pass that target or train on this one."
+        )
     model = GENERATOR_CLASSES[identity["class"]](**ckpt.get("hyper_parameters", {}))
     model.on_load_checkpoint(ckpt)
     model.load_state_dict(ckpt["state_dict"])
@@ -96,20 +117,25 @@ def _learned(model: PoseToImageModule, option: str, path=None) -> LearnedGenerat
     return model
 
 
-def _start_weights(model: LearnedGenerator, path, image_size: int, target_key: str, option: str) -> tuple[dict, LearnedGenerator]:
+def _start_weights(
+    model: LearnedGenerator, path, image_size: int, target_key: str, option: str
+) -> tuple[dict, LearnedGenerator]:
     """The weights the checkpoint at `path` draws with (its weight average when it has one),
     refused unless it is a learned generator of the same shape on this target and size."""
     start = _learned(load_generator(path, None, image_size, target_key, option)[0], option, path)
     weights = start.inference_network().state_dict()
     expected = model.generator.state_dict()
     if weights.keys() != expected.keys() or any(weights[k].shape != expected[k].shape for k in expected):
-        raise UserError(f"{option}: '{path}' holds a generator of another shape; train it with the same model.generator, "
-                        "model.base_filters, model.upsample and model.placement as this run.")
+        raise UserError(
+            f"{option}: '{path}' holds a generator of another shape; train it with the same model.generator, "
+            "model.base_filters, model.upsample and model.placement as this run."
+        )
     return weights, start
 
 
-def start_from_generator(model: PoseToImageModule, path: str | os.PathLike, image_size: int, target_key: str,
-                         option: str = "init_from") -> None:
+def start_from_generator(
+    model: PoseToImageModule, path: str | os.PathLike, image_size: int, target_key: str, option: str = "init_from"
+) -> None:
     """Copy the generator network of another run's checkpoint into `model` before training (a
     U-Net trained on L1 as the start of an adversarial run): the network that checkpoint draws
     with becomes both the live and the averaged weights. The model remembers where it started
@@ -123,8 +149,14 @@ def start_from_generator(model: PoseToImageModule, path: str | os.PathLike, imag
     model.started_from = str(Path(path).expanduser().resolve())
 
 
-def interpolate_generator(model: PoseToImageModule, path: str | os.PathLike, alpha: float, image_size: int, target_key: str,
-                          option: str = "start_from") -> None:
+def interpolate_generator(
+    model: PoseToImageModule,
+    path: str | os.PathLike,
+    alpha: float,
+    image_size: int,
+    target_key: str,
+    option: str = "start_from",
+) -> None:
     """ESRGAN's network interpolation, in place: every floating-point weight and statistic of the
     model's generator (live and averaged) becomes (1 - alpha) * start + alpha * its own, `start`
     being the generator of the checkpoint at `path` (the run it was fine-tuned from)."""

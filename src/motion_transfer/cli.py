@@ -50,7 +50,10 @@ def _explain(err: Exception, overrides: list[str]) -> str:
     for override in overrides:
         key = override.lstrip("+~").partition("=")[0]
         if f"'{key}'" in text or f"full_key: {key}" in text:
-            return f"'{key}' is not an option of this command; check its spelling against configs/ (or add a new key with +{key}=...)."
+            return (
+                f"'{key}' is not an option of this command; check its spelling against configs/ "
+                f"(or add a new key with +{key}=...)."
+            )
     return f"the configuration could not be composed: {text.splitlines()[0]}"
 
 
@@ -63,7 +66,9 @@ def quote_plain_values(argv: list[str]) -> list[str]:
     out = []
     for arg in argv:
         key, sep, value = arg.partition("=")
-        needs_quotes = sep and value and value[0] not in "'\"[{" and (any(c.isspace() for c in value) or not value.isascii())
+        needs_quotes = (
+            sep and value and value[0] not in "'\"[{" and (any(c.isspace() for c in value) or not value.isascii())
+        )
         if needs_quotes:
             arg = f"{key}='" + value.replace("'", "\\'") + "'"
         out.append(arg)
@@ -95,4 +100,3 @@ def check_overrides(config_name: str, argv: list[str] | None = None) -> None:
         message = _explain(err, overrides)
         print(f"error: {message}", file=sys.stderr, flush=True)
         sys.exit(USER_ERROR_EXIT)
-

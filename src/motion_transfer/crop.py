@@ -77,7 +77,9 @@ class CropParams:
     min_tracking_confidence: float = 0.5
 
 
-def crop_boxes(landmarks: np.ndarray, detected: np.ndarray, fps: float, params: CropParams = CropParams()) -> np.ndarray:
+def crop_boxes(
+    landmarks: np.ndarray, detected: np.ndarray, fps: float, params: CropParams = CropParams()
+) -> np.ndarray:
     """Smooth square boxes that hold the whole body with a margin in every frame.
 
     landmarks: (N, 33, >=2) pixels; detected: (N,) bool (frames without a person get boxes

@@ -54,7 +54,9 @@ def time_split(usable: np.ndarray, val_fraction: float, gap: int) -> TimeSplit:
     return TimeSplit(train=train, val=val, gap=gap)
 
 
-def jitter_pairs(batch: dict[str, torch.Tensor], max_shift: int, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+def jitter_pairs(
+    batch: dict[str, torch.Tensor], max_shift: int, generator: torch.Generator | None = None
+) -> dict[str, torch.Tensor]:
     """Move each training pair (stick figure, image, and the pose vector with them) by one random
     offset of up to `max_shift` pixels, repeating edge pixels (pix2pix's random jitter).
 
@@ -64,7 +66,7 @@ def jitter_pairs(batch: dict[str, torch.Tensor], max_shift: int, generator: torc
     n, _, h, w = image.shape
     both = F.pad(torch.cat([stick, image], dim=1), (max_shift,) * 4, mode="replicate")
     offsets = torch.randint(0, 2 * max_shift + 1, (n, 2), generator=generator)
-    moved = torch.stack([both[i, :, y:y + h, x:x + w] for i, (x, y) in enumerate(offsets.tolist())])
+    moved = torch.stack([both[i, :, y : y + h, x : x + w] for i, (x, y) in enumerate(offsets.tolist())])
     # Content moves by (max_shift - offset) pixels; the vector holds crop coordinates scaled to [-1, 1].
     shift = (max_shift - offsets).to(batch["vector"]) * torch.tensor([2.0 / w, 2.0 / h]).to(batch["vector"])
     vector = (batch["vector"].view(n, -1, 2) + shift[:, None, :]).view(n, -1)
@@ -84,7 +86,9 @@ def resize_crops(crops: np.ndarray, size: int) -> np.ndarray:
 class PairDataset(Dataset):
     """In-memory pairs; images stay uint8 until asked for, to keep 256-px clips small."""
 
-    def __init__(self, skeletons: np.ndarray, sticks: np.ndarray, images: np.ndarray, indices: np.ndarray, placements: np.ndarray):
+    def __init__(
+        self, skeletons: np.ndarray, sticks: np.ndarray, images: np.ndarray, indices: np.ndarray, placements: np.ndarray
+    ):
         self.vectors = torch.from_numpy(to_vector(skeletons))
         self.placements = torch.from_numpy(np.asarray(placements, dtype=np.float32))
         self.sticks = torch.from_numpy(np.ascontiguousarray(sticks)).permute(0, 3, 1, 2)
@@ -132,7 +136,10 @@ class SkeletonImageDataModule(L.LightningDataModule):
         if kind not in DATA_KINDS:
             raise UserError(f"data.kind={kind!r} is not known; use one of {', '.join(DATA_KINDS)}.")
         if image_size not in SUPPORTED_IMAGE_SIZES:
-            raise UserError(f"data.image_size={image_size} is not supported; use one of {', '.join(map(str, SUPPORTED_IMAGE_SIZES))}.")
+            raise UserError(
+                f"data.image_size={image_size} is not supported; use one of "
+                f"{', '.join(map(str, SUPPORTED_IMAGE_SIZES))}."
+            )
         if int(batch_size) < 1:
             raise UserError(f"data.batch_size={batch_size} must be at least 1.")
         if int(num_workers) < 0:
@@ -144,7 +151,9 @@ class SkeletonImageDataModule(L.LightningDataModule):
         if not 0.0 <= float(jitter) <= 0.25:
             raise UserError(f"data.jitter={jitter} must be between 0 (off) and 0.25 of the image side.")
         if kind == "video" and not target_video:
-            raise UserError("data.target_video is not set: give the target person's video, e.g. data.target_video=clips/target.mp4.")
+            raise UserError(
+                "data.target_video is not set: give the target person's video, e.g. data.target_video=clips/target.mp4."
+            )
         self.kind = kind
         self.target_video = target_video
         self.synthetic_frames = int(synthetic_frames)
@@ -158,7 +167,10 @@ class SkeletonImageDataModule(L.LightningDataModule):
         self.cache_dir = Path(cache_dir)
         self.crop_params = CropParams(**(dict(crop) if crop else {}))
         if self.crop_params.crop_size < self.image_size:
-            raise UserError(f"data.crop.crop_size={self.crop_params.crop_size} is smaller than data.image_size={self.image_size}; raise it.")
+            raise UserError(
+                f"data.crop.crop_size={self.crop_params.crop_size} is smaller than "
+                f"data.image_size={self.image_size}; raise it."
+            )
         self.force_rebuild = bool(force_rebuild)
         self.progress = bool(progress)
         self.cache: SkeletonCache | None = None
@@ -169,8 +181,12 @@ class SkeletonImageDataModule(L.LightningDataModule):
     # -- the clip -------------------------------------------------------------------------
     def load_cache(self, force: bool = False) -> SkeletonCache:
         if self.kind == "synthetic":
-            return load_or_build_synthetic_cache("target", self.synthetic_frames, self.synthetic_seed, self.cache_dir, self.crop_params, force)
-        return load_or_build_video_cache(self.target_video, self.cache_dir, self.crop_params, force, self.progress, option="data.target_video")
+            return load_or_build_synthetic_cache(
+                "target", self.synthetic_frames, self.synthetic_seed, self.cache_dir, self.crop_params, force
+            )
+        return load_or_build_video_cache(
+            self.target_video, self.cache_dir, self.crop_params, force, self.progress, option="data.target_video"
+        )
 
     def prepare_data(self) -> None:
         # Runs once per machine before setup: builds the cache if needed.
@@ -188,13 +204,21 @@ class SkeletonImageDataModule(L.LightningDataModule):
         self.split = time_split(usable, self.val_fraction, gap)
         if len(self.split.train) < MIN_TRAIN_FRAMES or len(self.split.val) < 1:
             raise UserError(
-                f"the target clip '{cache.name}' has {int(usable.sum())} usable frames of {cache.n_frames}, too few for "
-                f"data.val_fraction={self.val_fraction} and data.gap_s={self.gap_s} (need {MIN_TRAIN_FRAMES} training frames "
+                f"the target clip '{cache.name}' has {int(usable.sum())} usable frames of {cache.n_frames}, too "
+                "few for "
+                f"data.val_fraction={self.val_fraction} and data.gap_s={self.gap_s} (need {MIN_TRAIN_FRAMES} "
+                "training frames "
                 "and 1 validation frame); use a longer video or lower those values."
             )
         self.train_set = self._pairs(skeletons, self.split.train)
         self.val_set = self._pairs(skeletons, self.split.val)
-        log.info("target %s: %d training frames, %d validation frames, gap %d", cache.name, len(self.split.train), len(self.split.val), gap)
+        log.info(
+            "target %s: %d training frames, %d validation frames, gap %d",
+            cache.name,
+            len(self.split.train),
+            len(self.split.val),
+            gap,
+        )
 
     def _pairs(self, skeletons: np.ndarray, indices: np.ndarray) -> PairDataset:
         images = resize_crops(self.cache.crops[indices], self.image_size)
@@ -234,7 +258,12 @@ class SkeletonImageDataModule(L.LightningDataModule):
     def on_after_batch_transfer(self, batch: dict[str, torch.Tensor], dataloader_idx: int) -> dict[str, torch.Tensor]:
         # Training batches only: validation and evaluation see the frames as they are.
         max_shift = int(round(self.jitter * self.image_size))
-        if max_shift > 0 and self.trainer is not None and self.trainer.training and self.trainer.lightning_module.takes_augmentation:
+        if (
+            max_shift > 0
+            and self.trainer is not None
+            and self.trainer.training
+            and self.trainer.lightning_module.takes_augmentation
+        ):
             return jitter_pairs(batch, max_shift)
         return batch
 
@@ -242,9 +271,20 @@ class SkeletonImageDataModule(L.LightningDataModule):
         # A last short batch is dropped for gradient steps (BatchNorm), but a model that indexes
         # the frames in one epoch (nearest) must see every one of them.
         indexes_frames = self.trainer is not None and self.trainer.lightning_module.indexed_in_one_epoch
-        return DataLoader(self.train_set, batch_size=self.batch_size, shuffle=True, num_workers=self.num_workers,
-                          persistent_workers=self.num_workers > 0, drop_last=len(self.train_set) > self.batch_size and not indexes_frames)
+        return DataLoader(
+            self.train_set,
+            batch_size=self.batch_size,
+            shuffle=True,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            drop_last=len(self.train_set) > self.batch_size and not indexes_frames,
+        )
 
     def val_dataloader(self) -> DataLoader:
-        return DataLoader(self.val_set, batch_size=self.batch_size, shuffle=False, num_workers=self.num_workers,
-                          persistent_workers=self.num_workers > 0)
+        return DataLoader(
+            self.val_set,
+            batch_size=self.batch_size,
+            shuffle=False,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )

@@ -32,13 +32,26 @@ PANEL_LABELS = ("source", "pose", "generated")
 def load_source(cfg: DictConfig, datamodule: SkeletonImageDataModule) -> SkeletonCache:
     """The source clip's cache: the synthetic source person, or `source_video`."""
     if cfg.data.kind == "synthetic" and not cfg.get("source_video"):
-        return load_or_build_synthetic_cache("source", int(cfg.synthetic_source_frames), int(cfg.seed) + 1, datamodule.cache_dir, datamodule.crop_params)
+        return load_or_build_synthetic_cache(
+            "source", int(cfg.synthetic_source_frames), int(cfg.seed) + 1, datamodule.cache_dir, datamodule.crop_params
+        )
     if not cfg.get("source_video"):
-        raise UserError("source_video is not set: give the video of the person whose moves to copy, e.g. source_video=clips/source.mp4.")
-    return load_or_build_video_cache(cfg.source_video, datamodule.cache_dir, datamodule.crop_params, progress=datamodule.progress, option="source_video")
+        raise UserError(
+            "source_video is not set: give the video of the person whose moves to copy, e.g. "
+            "source_video=clips/source.mp4."
+        )
+    return load_or_build_video_cache(
+        cfg.source_video,
+        datamodule.cache_dir,
+        datamodule.crop_params,
+        progress=datamodule.progress,
+        option="source_video",
+    )
 
 
-def prepare_source_poses(source: SkeletonCache, target_reference: np.ndarray, normalize: str, window: int) -> tuple[np.ndarray, np.ndarray, int]:
+def prepare_source_poses(
+    source: SkeletonCache, target_reference: np.ndarray, normalize: str, window: int
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Source skeletons, smoothed, with missing frames holding the last pose, normalised to the target.
 
     Returns (raw, normalised, n_missing): raw (N, 13, 2) in the source's crops, normalised in the target's.
@@ -52,7 +65,9 @@ def prepare_source_poses(source: SkeletonCache, target_reference: np.ndarray, no
     return smoothed, normalised, n_missing
 
 
-def compose_panels(source_crops: np.ndarray, source_poses: np.ndarray, normalised: np.ndarray, generated: np.ndarray, size: int) -> np.ndarray:
+def compose_panels(
+    source_crops: np.ndarray, source_poses: np.ndarray, normalised: np.ndarray, generated: np.ndarray, size: int
+) -> np.ndarray:
     """Side by side: source crop with its skeleton | normalised stick figure | generated image.
 
     source_crops (N, R, R, 3) uint8; poses (N, 13, 2) crop coordinates; generated (N, S, S, 3) uint8
@@ -60,12 +75,25 @@ def compose_panels(source_crops: np.ndarray, source_poses: np.ndarray, normalise
     """
     left = draw_skeletons(resize_crops(source_crops, size), source_poses * size)
     middle = render_stick_figures(normalised, size)
-    right = generated if generated.shape[1] == size else np.stack([cv2.resize(g, (size, size), interpolation=cv2.INTER_LINEAR) for g in generated])
+    right = (
+        generated
+        if generated.shape[1] == size
+        else np.stack([cv2.resize(g, (size, size), interpolation=cv2.INTER_LINEAR) for g in generated])
+    )
     frames = np.concatenate([left, middle, right], axis=2)
     scale = size / 256.0
     for frame in frames:
         for i, label in enumerate(PANEL_LABELS):
-            cv2.putText(frame, label, (int(i * size + 8 * scale), int(22 * scale)), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, (255, 255, 255), max(1, int(round(scale))), cv2.LINE_AA)
+            cv2.putText(
+                frame,
+                label,
+                (int(i * size + 8 * scale), int(22 * scale)),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.6 * scale,
+                (255, 255, 255),
+                max(1, int(round(scale))),
+                cv2.LINE_AA,
+            )
     return frames
 
 
@@ -80,12 +108,27 @@ def generate_panel_images(model, normalised: np.ndarray, batch: int, size: int) 
     if images.shape[1] == size:
         return images
     pixels = torch.from_numpy(images).permute(0, 3, 1, 2)  # a channels-last view, no copy
-    return F.interpolate(pixels, size=(size, size), mode="bilinear", align_corners=False).permute(0, 2, 3, 1).contiguous().numpy()
+    return (
+        F.interpolate(pixels, size=(size, size), mode="bilinear", align_corners=False)
+        .permute(0, 2, 3, 1)
+        .contiguous()
+        .numpy()
+    )
 
 
-def write_transfer_videos(model, source_crops: np.ndarray, raw: np.ndarray, normalised: np.ndarray, fps: float, out_dir: Path,
-                          batch: int = 64, size: int = 256, progress: bool = True, show: bool = False,
-                          preset: str = "ultrafast") -> tuple[Path, Path]:
+def write_transfer_videos(
+    model,
+    source_crops: np.ndarray,
+    raw: np.ndarray,
+    normalised: np.ndarray,
+    fps: float,
+    out_dir: Path,
+    batch: int = 64,
+    size: int = 256,
+    progress: bool = True,
+    show: bool = False,
+    preset: str = "ultrafast",
+) -> tuple[Path, Path]:
     """Generate the target in each normalised pose, batch by batch, and write both videos.
 
     A worker thread draws and encodes one batch while the next is generated (unless `show`: the
@@ -105,7 +148,7 @@ def write_transfer_videos(model, source_crops: np.ndarray, raw: np.ndarray, norm
 
     def encode(panels: np.ndarray) -> None:
         transfer.write(panels)
-        generated_video.write(panels[:, :, 2 * size:])
+        generated_video.write(panels[:, :, 2 * size :])
         bar.update(len(panels))
 
     try:
@@ -144,7 +187,9 @@ def run_demo(cfg: DictConfig) -> Path:
     if int(cfg.smoothing.window) < 1:
         raise UserError(f"smoothing.window={cfg.smoothing.window} must be 1 (off) or more frames.")
     if cfg.video_preset not in X264_PRESETS:
-        raise UserError(f"video_preset={cfg.video_preset!r} is not an x264 preset; use one of {', '.join(X264_PRESETS)}.")
+        raise UserError(
+            f"video_preset={cfg.video_preset!r} is not an x264 preset; use one of {', '.join(X264_PRESETS)}."
+        )
     out_dir = start_run(cfg)
     datamodule, model = prepare_data_and_model(cfg)
     source = load_source(cfg, datamodule)
@@ -156,11 +201,27 @@ def run_demo(cfg: DictConfig) -> Path:
     window = int(cfg.smoothing.window) | 1
     raw, normalised, n_missing = prepare_source_poses(source, datamodule.training_skeletons(), cfg.normalize, window)
     transfer_path, generated_path = write_transfer_videos(
-        model, np.asarray(source.crops), raw, normalised, source.fps, out_dir, int(cfg.batch_size), int(cfg.panel_size),
-        progress=datamodule.progress, show=show, preset=str(cfg.video_preset),
+        model,
+        np.asarray(source.crops),
+        raw,
+        normalised,
+        source.fps,
+        out_dir,
+        int(cfg.batch_size),
+        int(cfg.panel_size),
+        progress=datamodule.progress,
+        show=show,
+        preset=str(cfg.video_preset),
     )
     n = len(raw)
-    log.info("source '%s': %d frames, %d without a person (held the last pose); %s, normalize=%s", source.name, n, n_missing, model.model_name, cfg.normalize)
+    log.info(
+        "source '%s': %d frames, %d without a person (held the last pose); %s, normalize=%s",
+        source.name,
+        n,
+        n_missing,
+        model.model_name,
+        cfg.normalize,
+    )
     print(f"frames: {n}, source frames without a person: {n_missing} (held the last pose)")
     print(f"generated: {generated_path}")
     return transfer_path

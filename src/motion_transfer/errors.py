@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 #: Exit status for a user's mistake (bad path, bad option, unusable video). A crash exits with 1.
 USER_ERROR_EXIT = 2

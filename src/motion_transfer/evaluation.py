@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
-from .datamodule import SkeletonImageDataModule
 from .atomic import write_json_atomically
+from .datamodule import SkeletonImageDataModule
 from .drawing import tensor_to_images
 from .metrics import image_metrics, pose_consistency
 from .models import PoseToImageModule
@@ -49,7 +49,13 @@ def score(fake: torch.Tensor, real: torch.Tensor, skeletons: np.ndarray, pose: D
     return figures
 
 
-def evaluate_generator(model: PoseToImageModule, datamodule: SkeletonImageDataModule, pose: DictConfig | dict, batch_size: int = 64, with_floors: bool = True) -> dict:
+def evaluate_generator(
+    model: PoseToImageModule,
+    datamodule: SkeletonImageDataModule,
+    pose: DictConfig | dict,
+    batch_size: int = 64,
+    with_floors: bool = True,
+) -> dict:
     """All figures for one generator on the held-out frames, as a JSON-ready dict."""
     skeletons, placements, real = held_out(datamodule)
     start = time.perf_counter()
@@ -70,9 +76,13 @@ def evaluate_generator(model: PoseToImageModule, datamodule: SkeletonImageDataMo
         "generation_fps": float(len(skeletons) / max(generation_s, 1e-9)),
     }
     if with_floors:
-        result["floors"] = {name: score(pred, real, skeletons, pose) for name, pred in floor_predictions(datamodule, len(real)).items()}
+        result["floors"] = {
+            name: score(pred, real, skeletons, pose) for name, pred in floor_predictions(datamodule, len(real)).items()
+        }
         if pose.get("enabled", True):
-            result["ceiling"] = {"real_crops": pose_consistency(tensor_to_images(real), skeletons, int(pose["size"]), float(pose["pad"]))}
+            result["ceiling"] = {
+                "real_crops": pose_consistency(tensor_to_images(real), skeletons, int(pose["size"]), float(pose["pad"]))
+            }
     return result, fake
 
 
@@ -108,7 +118,15 @@ def run_evaluation(cfg: DictConfig) -> Path:
     torchvision.utils.save_image(rows, out_dir / "samples.png", nrow=3, normalize=True, value_range=(-1, 1))
     _log_to_tensorboard(result, out_dir)
     m = result["metrics"]
-    log.info("%s on %s: SSIM %.3f, PSNR %.2f dB, L1 %.3f, pose found %.0f%%", result["model"], result["target"]["name"], m["ssim"], m["psnr"], m["l1"], 100 * m.get("pose_detection_rate", float("nan")))
+    log.info(
+        "%s on %s: SSIM %.3f, PSNR %.2f dB, L1 %.3f, pose found %.0f%%",
+        result["model"],
+        result["target"]["name"],
+        m["ssim"],
+        m["psnr"],
+        m["l1"],
+        100 * m.get("pose_detection_rate", float("nan")),
+    )
     return path
 
 
@@ -116,7 +134,9 @@ def _log_to_tensorboard(result: dict, folder: Path) -> None:
     from torch.utils.tensorboard import SummaryWriter
 
     with SummaryWriter(str(folder / "tensorboard")) as writer:
-        for group, figures in [("eval", result["metrics"])] + [(f"floor_{k}", v) for k, v in result.get("floors", {}).items()]:
+        for group, figures in [("eval", result["metrics"])] + [
+            (f"floor_{k}", v) for k, v in result.get("floors", {}).items()
+        ]:
             for name, value in figures.items():
                 if np.isfinite(value):
                     writer.add_scalar(f"{group}/{name}", value, 0)

@@ -20,9 +20,16 @@ class GeneratorNetwork(nn.Module):
     def __init__(self, model: PoseToImageModule):
         super().__init__()
         if not model.learns:
-            raise UserError(f"model={model.model_name} has no network to export (it looks frames up); export vanilla, vanilla_image or gan.")
+            raise UserError(
+                f"model={model.model_name} has no network to export (it looks frames up); export vanilla, "
+                "vanilla_image or gan."
+            )
         self.model = model
-        pose = torch.zeros(1, 26) if model.input_kind == "vector" else torch.zeros(1, 3, model.image_size, model.image_size)
+        pose = (
+            torch.zeros(1, 26)
+            if model.input_kind == "vector"
+            else torch.zeros(1, 3, model.image_size, model.image_size)
+        )
         self.input_names = ["pose", "placement"] if model.uses_placement else ["pose"]
         self.example = (pose, torch.zeros(1, 3)) if model.uses_placement else (pose,)
 
@@ -36,8 +43,16 @@ def export_onnx(model: PoseToImageModule, path: Path) -> Path:
     network = GeneratorNetwork(model).eval()
     axes = {name: {0: "batch"} for name in [*network.input_names, "image"]}
     with torch.no_grad(), atomic_file(path) as tmp:
-        torch.onnx.export(network, network.example, str(tmp), dynamo=False, input_names=network.input_names,
-                          output_names=["image"], dynamic_axes=axes, opset_version=17)
+        torch.onnx.export(
+            network,
+            network.example,
+            str(tmp),
+            dynamo=False,
+            input_names=network.input_names,
+            output_names=["image"],
+            dynamic_axes=axes,
+            opset_version=17,
+        )
     return path
 
 

@@ -10,11 +10,17 @@ from __future__ import annotations
 IDENTITY_KEY = "motion_transfer"
 
 
-def make_identity(model_name: str, class_name: str, image_size: int, target_key: str, target_name: str,
-                  init_from: str | None = None) -> dict:
+def make_identity(
+    model_name: str, class_name: str, image_size: int, target_key: str, target_name: str, init_from: str | None = None
+) -> dict:
     """model: the config name (vanilla_image); class: the LightningModule that rebuilds it."""
-    record = {"model": model_name, "class": class_name, "image_size": int(image_size), "target_key": target_key,
-              "target_name": target_name}
+    record = {
+        "model": model_name,
+        "class": class_name,
+        "image_size": int(image_size),
+        "target_key": target_key,
+        "target_name": target_name,
+    }
     if init_from:
         record["init_from"] = init_from
     return record

@@ -29,7 +29,10 @@ def run_interpolation(cfg: DictConfig) -> Path:
     """Write `checkpoints/last.ckpt` of a new run: the model's generator blended with its start."""
     alpha = float(cfg.alpha)
     if not 0.0 <= alpha <= 1.0:
-        raise UserError(f"alpha={cfg.alpha} must be between 0 (the start, e.g. the U-Net) and 1 (the fine-tuned generator as trained).")
+        raise UserError(
+            f"alpha={cfg.alpha} must be between 0 (the start, e.g. the U-Net) and 1 (the fine-tuned generator "
+            "as trained)."
+        )
     name = cfg.model.name
     if not model_class(cfg.model).learns:
         raise UserError(f"model={name} has no weights to interpolate; use a learned model, e.g. model=gan.")
@@ -38,13 +41,18 @@ def run_interpolation(cfg: DictConfig) -> Path:
     model, ckpt = load_generator(end, name, datamodule.image_size, datamodule.target_key)
     start = cfg.get("start_from") or model.started_from
     if not start:
-        raise UserError(f"start_from is not set and '{end}' was not started from another run (train.py init_from=...); "
-                        "give start_from=<checkpoint of the generator it was fine-tuned from>.")
+        raise UserError(
+            f"start_from is not set and '{end}' was not started from another run (train.py init_from=...); "
+            "give start_from=<checkpoint of the generator it was fine-tuned from>."
+        )
     interpolate_generator(model, start, alpha, datamodule.image_size, datamodule.target_key)
 
     out_dir = start_run(cfg)
     ckpt["state_dict"] = model.state_dict()
-    ckpt[IDENTITY_KEY] = {**ckpt[IDENTITY_KEY], "interpolated": {"from": str(Path(end).resolve()), "start": str(Path(start).resolve()), "alpha": alpha}}
+    ckpt[IDENTITY_KEY] = {
+        **ckpt[IDENTITY_KEY],
+        "interpolated": {"from": str(Path(end).resolve()), "start": str(Path(start).resolve()), "alpha": alpha},
+    }
     path = out_dir / "checkpoints" / "last.ckpt"
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(path) as tmp:

@@ -58,10 +58,15 @@ def checkpoint_path(cfg: DictConfig, datamodule: SkeletonImageDataModule) -> Pat
     name = cfg.model.name
     latest = find_latest_checkpoint(Path(cfg.paths.train_dir), name, datamodule.target_key, datamodule.image_size)
     if latest is None:
-        target = "data=synthetic" if datamodule.kind == "synthetic" else f"data=video data.target_video={datamodule.target_video}"
+        target = (
+            "data=synthetic"
+            if datamodule.kind == "synthetic"
+            else f"data=video data.target_video={datamodule.target_video}"
+        )
         raise UserError(
             f"no checkpoint of model={name} trained on '{datamodule.target_name}' at {datamodule.image_size} px under "
-            f"{cfg.paths.train_dir}; train one with: python src/train.py model={name} {target} data.image_size={datamodule.image_size}"
+            f"{cfg.paths.train_dir}; train one with: python src/train.py model={name} {target} "
+            f"data.image_size={datamodule.image_size}"
         )
     log.info("using the newest checkpoint of %s on this target: %s", name, latest)
     return latest
@@ -73,7 +78,9 @@ def load_model(cfg: DictConfig, datamodule: SkeletonImageDataModule) -> PoseToIm
     cls = model_class(cfg.model)
     if not cls.learns and not cfg.get("ckpt_path"):
         return cls.indexed_on(datamodule, cfg.model.name)
-    return load_generator(checkpoint_path(cfg, datamodule), cfg.model.name, datamodule.image_size, datamodule.target_key)[0]
+    return load_generator(
+        checkpoint_path(cfg, datamodule), cfg.model.name, datamodule.image_size, datamodule.target_key
+    )[0]
 
 
 def prepare_data_and_model(cfg: DictConfig) -> tuple[SkeletonImageDataModule, PoseToImageModule]:

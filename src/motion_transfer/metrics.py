@@ -84,7 +84,9 @@ UPPER_BODY = np.array([0, 1, 2, 3, 4, 5, 6])
 LOWER_BODY = np.array([7, 8, 9, 10, 11, 12])
 
 
-def pose_consistency(images: np.ndarray, skeletons: np.ndarray, pose_size: int = 256, pad_fraction: float = 0.25) -> dict[str, float]:
+def pose_consistency(
+    images: np.ndarray, skeletons: np.ndarray, pose_size: int = 256, pad_fraction: float = 0.25
+) -> dict[str, float]:
     """Does MediaPipe see the intended pose in the images?
 
     images (N, S, S, 3) uint8; skeletons (N, 13, 2) the input poses in crop coordinates.
@@ -101,5 +103,13 @@ def pose_consistency(images: np.ndarray, skeletons: np.ndarray, pose_size: int =
         heights = np.maximum(body_height(skeletons[found]), 1e-3)
         joint = np.linalg.norm(detected[found] - skeletons[found], axis=-1) / heights[:, None]  # (frames, 13)
         per_frame = joint.mean(axis=1)
-        result.update(zip(errors, map(float, (per_frame.mean(), np.median(per_frame), joint[:, UPPER_BODY].mean(), joint[:, LOWER_BODY].mean()))))
+        result.update(
+            zip(
+                errors,
+                map(
+                    float,
+                    (per_frame.mean(), np.median(per_frame), joint[:, UPPER_BODY].mean(), joint[:, LOWER_BODY].mean()),
+                ),
+            )
+        )
     return result

@@ -20,7 +20,7 @@ forward has data-dependent control flow, so the networks trace, script and expor
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -41,10 +41,19 @@ NormFactory = Callable[[int], nn.Module]
 UpsampleFactory = Callable[[int, int, bool], nn.Module]
 
 __all__ = [
-    "NORMS", "UPSAMPLES", "INIT_TYPES",
-    "get_norm_layer", "get_upsample_layer", "init_weights", "count_parameters",
-    "MLPGenerator", "ConvDecoderGenerator", "UnetSkipConnectionBlock", "UNetGenerator",
-    "PatchDiscriminator", "DCGANDiscriminator",
+    "NORMS",
+    "UPSAMPLES",
+    "INIT_TYPES",
+    "get_norm_layer",
+    "get_upsample_layer",
+    "init_weights",
+    "count_parameters",
+    "MLPGenerator",
+    "ConvDecoderGenerator",
+    "UnetSkipConnectionBlock",
+    "UNetGenerator",
+    "PatchDiscriminator",
+    "DCGANDiscriminator",
 ]
 
 
@@ -130,10 +139,14 @@ class MLPGenerator(nn.Module):
         _check_positive(in_features=in_features, image_size=image_size)
         self.image_size = image_size
         self.model = nn.Sequential(
-            nn.Linear(in_features, 256), nn.ReLU(True),
-            nn.Linear(256, 512), nn.ReLU(True),
-            nn.Linear(512, 1024), nn.ReLU(True),
-            nn.Linear(1024, 3 * image_size * image_size), nn.Tanh(),
+            nn.Linear(in_features, 256),
+            nn.ReLU(True),
+            nn.Linear(256, 512),
+            nn.ReLU(True),
+            nn.Linear(512, 1024),
+            nn.ReLU(True),
+            nn.Linear(1024, 3 * image_size * image_size),
+            nn.Tanh(),
             # A module rather than .view(N, ...) in forward: the batch size stays symbolic on export.
             nn.Unflatten(1, (3, image_size, image_size)),
         )
@@ -153,8 +166,14 @@ class ConvDecoderGenerator(nn.Module):
     64x64x3, DCGAN exactly; larger images add stages at 8b near the bottom.
     """
 
-    def __init__(self, in_features: int = 26, image_size: int = 64, base_filters: int = 64, norm: str = "batch",
-                 upsample: str = "transpose"):
+    def __init__(
+        self,
+        in_features: int = 26,
+        image_size: int = 64,
+        base_filters: int = 64,
+        norm: str = "batch",
+        upsample: str = "transpose",
+    ):
         super().__init__()
         _check_positive(in_features=in_features, base_filters=base_filters)
         n_up = _num_halvings(image_size) - 2  # 4 -> image_size
@@ -166,7 +185,8 @@ class ConvDecoderGenerator(nn.Module):
             # From a 1x1 map each output pixel has its own kernel weights: no checkerboard to avoid,
             # so this stays a transposed conv even with upsample="resize" or "bilinear".
             nn.ConvTranspose2d(in_features, widths[0], kernel_size=4, stride=1, padding=0, bias=bias),
-            norm_layer(widths[0]), nn.ReLU(True),
+            norm_layer(widths[0]),
+            nn.ReLU(True),
         ]
         for c_in, c_out in zip(widths[:-1], widths[1:]):
             layers += [up(c_in, c_out, bias), norm_layer(c_out), nn.ReLU(True)]
@@ -188,9 +208,18 @@ class UnetSkipConnectionBlock(nn.Module):
     down: at 1x1 instance norm would zero every channel, and batch norm would fail on a batch of one.
     """
 
-    def __init__(self, outer_nc: int, inner_nc: int, input_nc: int | None = None, submodule: nn.Module | None = None,
-                 outermost: bool = False, innermost: bool = False, norm: str = "batch", dropout: bool = False,
-                 upsample: str = "transpose"):
+    def __init__(
+        self,
+        outer_nc: int,
+        inner_nc: int,
+        input_nc: int | None = None,
+        submodule: nn.Module | None = None,
+        outermost: bool = False,
+        innermost: bool = False,
+        norm: str = "batch",
+        dropout: bool = False,
+        upsample: str = "transpose",
+    ):
         super().__init__()
         if outermost and innermost:
             raise ValueError("a U-Net level cannot be both the outermost and the innermost")
@@ -210,8 +239,15 @@ class UnetSkipConnectionBlock(nn.Module):
         elif innermost:
             layers = [down_relu, down_conv, up_relu, up(inner_nc, outer_nc, bias), norm_layer(outer_nc)]
         else:
-            layers = [down_relu, down_conv, norm_layer(inner_nc), submodule,
-                      up_relu, up(inner_nc * 2, outer_nc, bias), norm_layer(outer_nc)]
+            layers = [
+                down_relu,
+                down_conv,
+                norm_layer(inner_nc),
+                submodule,
+                up_relu,
+                up(inner_nc * 2, outer_nc, bias),
+                norm_layer(outer_nc),
+            ]
             if dropout:
                 layers.append(nn.Dropout(0.5))
         self.model = nn.Sequential(*layers)
@@ -232,21 +268,31 @@ class UNetGenerator(nn.Module):
     8b -> 8b levels between the fourth and the innermost, as pix2pix.
     """
 
-    def __init__(self, in_channels: int = 3, out_channels: int = 3, image_size: int = 64, base_filters: int = 64,
-                 norm: str = "batch", dropout: bool = False, upsample: str = "transpose"):
+    def __init__(
+        self,
+        in_channels: int = 3,
+        out_channels: int = 3,
+        image_size: int = 64,
+        base_filters: int = 64,
+        norm: str = "batch",
+        dropout: bool = False,
+        upsample: str = "transpose",
+    ):
         super().__init__()
         _check_positive(in_channels=in_channels, out_channels=out_channels, base_filters=base_filters)
         get_norm_layer(norm), get_upsample_layer(upsample)  # fail early with the user's names
         downs = _num_halvings(image_size)
         # widths[i]: channels after the (i+1)-th downsampling, at S / 2**(i+1).
-        widths = [base_filters * min(2 ** i, 8) for i in range(downs)]
+        widths = [base_filters * min(2**i, 8) for i in range(downs)]
         kw = {"norm": norm, "upsample": upsample}
         block = UnetSkipConnectionBlock(widths[-2], widths[-1], innermost=True, **kw)
         for level in range(downs - 2, 0, -1):  # from the bottleneck outwards
-            block = UnetSkipConnectionBlock(widths[level - 1], widths[level], submodule=block,
-                                            dropout=dropout and level >= 4, **kw)
-        self.model = UnetSkipConnectionBlock(out_channels, widths[0], input_nc=in_channels, submodule=block,
-                                             outermost=True, **kw)
+            block = UnetSkipConnectionBlock(
+                widths[level - 1], widths[level], submodule=block, dropout=dropout and level >= 4, **kw
+            )
+        self.model = UnetSkipConnectionBlock(
+            out_channels, widths[0], input_nc=in_channels, submodule=block, outermost=True, **kw
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, in_channels, S, S) -> (N, out_channels, S, S) in [-1, 1]."""
@@ -274,10 +320,10 @@ class PatchDiscriminator(nn.Module):
         layers: list[nn.Module] = [nn.Conv2d(in_channels, base_filters, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         c = base_filters
         for n in range(1, n_layers):
-            c_next = base_filters * min(2 ** n, 8)
+            c_next = base_filters * min(2**n, 8)
             layers += [nn.Conv2d(c, c_next, 4, 2, 1, bias=bias), norm_layer(c_next), nn.LeakyReLU(0.2, True)]
             c = c_next
-        c_next = base_filters * min(2 ** n_layers, 8)
+        c_next = base_filters * min(2**n_layers, 8)
         layers += [nn.Conv2d(c, c_next, 4, 1, 1, bias=bias), norm_layer(c_next), nn.LeakyReLU(0.2, True)]
         layers += [nn.Conv2d(c_next, 1, 4, 1, 1)]
         self.model = nn.Sequential(*layers)
@@ -297,8 +343,14 @@ class DCGANDiscriminator(nn.Module):
     with sigmoid=False (for BCEWithLogits, the numerically stable form of Sigmoid + BCELoss).
     """
 
-    def __init__(self, in_channels: int = 3, image_size: int = 64, base_filters: int = 64, norm: str = "batch",
-                 sigmoid: bool = True):
+    def __init__(
+        self,
+        in_channels: int = 3,
+        image_size: int = 64,
+        base_filters: int = 64,
+        norm: str = "batch",
+        sigmoid: bool = True,
+    ):
         super().__init__()
         _check_positive(in_channels=in_channels, base_filters=base_filters)
         norm_layer, bias = get_norm_layer(norm), _conv_bias(norm)
@@ -324,8 +376,15 @@ class DCGANDiscriminator(nn.Module):
 # --------------------------------------------------------------------------------------------
 
 
-def define_G(kind: str, image_size: int, base_filters: int = 64, norm: str = "batch", upsample: str = "transpose",
-             dropout: bool = False, placement: bool = False) -> nn.Module:
+def define_G(
+    kind: str,
+    image_size: int,
+    base_filters: int = 64,
+    norm: str = "batch",
+    upsample: str = "transpose",
+    dropout: bool = False,
+    placement: bool = False,
+) -> nn.Module:
     """A generator by name. mlp: the lab's 26 -> 256 -> 512 -> 1024 -> 3*S*S network; conv: a
     DCGAN-style decoder from the same vector; unet: pix2pix's U-Net from the stick-figure image.
     With `placement`, PLACEMENT_FEATURES more input features (vector) or channels (image)."""
@@ -339,8 +398,9 @@ def define_G(kind: str, image_size: int, base_filters: int = 64, norm: str = "ba
     raise ValueError(f"model.generator={kind!r} is not known; use one of {', '.join(GENERATOR_INPUTS)}")
 
 
-def define_D(kind: str, in_channels: int, image_size: int, base_filters: int = 64, n_layers: int = 3,
-             norm: str = "batch") -> nn.Module:
+def define_D(
+    kind: str, in_channels: int, image_size: int, base_filters: int = 64, n_layers: int = 3, norm: str = "batch"
+) -> nn.Module:
     """A discriminator returning logits, by name: patch (pix2pix's PatchGAN) or dcgan (the lab's)."""
     if kind == "patch":
         return init_weights(PatchDiscriminator(in_channels, base_filters, n_layers, norm))

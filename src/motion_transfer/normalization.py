@@ -20,11 +20,11 @@ NORMALIZE_MODES = ("global", "center_scale", "none")
 class ClipStats:
     """A clip's ankle-position and body-height statistics (after "Everybody Dance Now")."""
 
-    close: float     # the largest ankle y (the person's closest position)
-    far: float       # a far ankle y: median of the positions between the median and the closest
-    h_close: float   # body height in frames whose ankles are near `close`
-    h_far: float     # body height in frames whose ankles are near `far`
-    mean_x: float    # mean horizontal position of the ankle point
+    close: float  # the largest ankle y (the person's closest position)
+    far: float  # a far ankle y: median of the positions between the median and the closest
+    h_close: float  # body height in frames whose ankles are near `close`
+    h_far: float  # body height in frames whose ankles are near `far`
+    mean_x: float  # mean horizontal position of the ankle point
 
 
 def clip_stats(skeletons: np.ndarray, far_fraction: float = 0.5) -> ClipStats:
@@ -81,7 +81,9 @@ def normalize_center_scale(source: np.ndarray, target_reference: np.ndarray) -> 
     return ((source - src_centre) * k + tgt_centre).astype(np.float32)
 
 
-def normalize_poses(source: np.ndarray, target_reference: np.ndarray, mode: str = "global", far_fraction: float = 0.5) -> np.ndarray:
+def normalize_poses(
+    source: np.ndarray, target_reference: np.ndarray, mode: str = "global", far_fraction: float = 0.5
+) -> np.ndarray:
     """Map (N, 13, 2) source skeletons onto the target's body, given the target's training skeletons."""
     if mode == "none":
         return np.asarray(source, dtype=np.float32).copy()

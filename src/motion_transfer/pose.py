@@ -43,7 +43,12 @@ class PoseExtractor:
     Call with frames of one clip in order; use a new extractor per clip.
     """
 
-    def __init__(self, min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5, static_image_mode: bool = False):
+    def __init__(
+        self,
+        min_detection_confidence: float = 0.5,
+        min_tracking_confidence: float = 0.5,
+        static_image_mode: bool = False,
+    ):
         import mediapipe as mp  # heavy import, only when extracting
 
         self._silenced = NativeStderrSilenced()
@@ -78,7 +83,7 @@ class PoseExtractor:
         self._silenced.restore()
         self._pose.close()
 
-    def __enter__(self) -> "PoseExtractor":
+    def __enter__(self) -> PoseExtractor:
         return self
 
     def __exit__(self, *exc) -> None:

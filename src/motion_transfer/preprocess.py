@@ -18,8 +18,13 @@ def run_preprocess(cfg: DictConfig) -> Path:
     """Build (or reuse, unless preprocess.force) the cache of `video`; return the cache folder."""
     start_run(cfg)
     params = CropParams(**cfg.data.crop)
-    cache = load_or_build_video_cache(cfg.video, Path(cfg.paths.cache_dir), params, force=bool(cfg.preprocess.force), progress=bool(cfg.data.progress))
+    cache = load_or_build_video_cache(
+        cfg.video, Path(cfg.paths.cache_dir), params, force=bool(cfg.preprocess.force), progress=bool(cfg.data.progress)
+    )
     meta = cache.meta
     rate = 100.0 * meta["n_detected"] / max(meta["n_frames"], 1)
-    print(f"frames: {meta['n_frames']}, pose found: {meta['n_detected']} ({rate:.1f}%), missing: {meta['n_missing']}, fps: {meta['fps']:.2f}")
+    print(
+        f"frames: {meta['n_frames']}, pose found: {meta['n_detected']} ({rate:.1f}%), missing: "
+        f"{meta['n_missing']}, fps: {meta['fps']:.2f}"
+    )
     return cache.path

@@ -18,8 +18,18 @@ from .tasks import start_run
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("ssim", "psnr", "l1", "sharpness", "checkerboard", "pose_detection_rate", "pose_joint_error", "pose_joint_error_median",
-           "pose_joint_error_upper", "pose_joint_error_lower")
+COLUMNS = (
+    "ssim",
+    "psnr",
+    "l1",
+    "sharpness",
+    "checkerboard",
+    "pose_detection_rate",
+    "pose_joint_error",
+    "pose_joint_error_median",
+    "pose_joint_error_upper",
+    "pose_joint_error_lower",
+)
 
 
 def _fmt(figures: dict, key: str) -> str:
@@ -33,8 +43,11 @@ def _fmt(figures: dict, key: str) -> str:
 
 def markdown_table(rows: list[tuple[str, str, dict]]) -> str:
     """rows: (name, note, figures) -> a Markdown table."""
-    lines = ["| model | checkpoint | SSIM | PSNR (dB) | L1 | sharpness | checkerboard | pose found | joint error | median | upper body | lower body |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| model | checkpoint | SSIM | PSNR (dB) | L1 | sharpness | checkerboard | pose found | joint error | "
+        "median | upper body | lower body |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, note, figures in rows:
         lines.append(f"| {name} | {note} | " + " | ".join(_fmt(figures, k) for k in COLUMNS) + " |")
     return "\n".join(lines) + "\n"
@@ -67,11 +80,16 @@ def run_report(cfg: DictConfig) -> Path:
     for name, figures in (floors or {}).items():
         rows.append((f"*{name.replace('_', ' ')}*", "floor" if name != "real_crops" else "ceiling", figures))
     table = markdown_table(rows)
-    header = (f"Held-out frames of `{datamodule.target_name}` at {datamodule.image_size} px: {len(datamodule.split.val)} frames "
-              f"from frame {datamodule.split.val_start}, after a gap of {datamodule.split.gap} frames.\n\n")
+    header = (
+        f"Held-out frames of `{datamodule.target_name}` at {datamodule.image_size} px: "
+        f"{len(datamodule.split.val)} frames "
+        f"from frame {datamodule.split.val_start}, after a gap of {datamodule.split.gap} frames.\n\n"
+    )
     write_text_atomically(out_dir / "report.md", header + table)
     write_metrics({"models": results, "floors": floors}, out_dir)
     grid = torch.stack([batch["stick"], batch["image"], *columns], dim=1).flatten(0, 1)
-    torchvision.utils.save_image(grid, out_dir / "report.png", nrow=2 + len(columns), normalize=True, value_range=(-1, 1), padding=1)
+    torchvision.utils.save_image(
+        grid, out_dir / "report.png", nrow=2 + len(columns), normalize=True, value_range=(-1, 1), padding=1
+    )
     print(header + table)
     return out_dir / "report.md"

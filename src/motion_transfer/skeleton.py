@@ -8,12 +8,18 @@ import numpy as np
 REDUCED_LANDMARKS = (0, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)
 JOINT_NAMES = (
     "nose",
-    "left_shoulder", "right_shoulder",
-    "left_elbow", "right_elbow",
-    "left_wrist", "right_wrist",
-    "left_hip", "right_hip",
-    "left_knee", "right_knee",
-    "left_ankle", "right_ankle",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
 )
 NUM_JOINTS = len(REDUCED_LANDMARKS)
 NUM_LANDMARKS = 33
@@ -28,25 +34,37 @@ NECK = NUM_JOINTS
 
 #: Limbs as pairs of joint indices (NECK is the mid-shoulder point), drawn in this order.
 LIMBS = (
-    (7, 8),    # hips
-    (1, 7),    # left flank
-    (2, 8),    # right flank
-    (1, 2),    # shoulders
+    (7, 8),  # hips
+    (1, 7),  # left flank
+    (2, 8),  # right flank
+    (1, 2),  # shoulders
     (NOSE, NECK),
-    (8, 10), (10, 12),  # right leg
-    (7, 9), (9, 11),    # left leg
-    (2, 4), (4, 6),     # right arm
-    (1, 3), (3, 5),     # left arm
+    (8, 10),
+    (10, 12),  # right leg
+    (7, 9),
+    (9, 11),  # left leg
+    (2, 4),
+    (4, 6),  # right arm
+    (1, 3),
+    (3, 5),  # left arm
 )
 #: One RGB colour per limb: the person's left in warm colours, right in cool ones, so a
 #: generator can tell a left arm from a right arm.
 LIMB_COLORS = np.array(
     [
-        (200, 200, 200), (255, 170, 0), (0, 170, 255), (230, 230, 230), (255, 255, 255),
-        (0, 90, 255), (0, 220, 255),
-        (255, 60, 0), (255, 220, 0),
-        (60, 60, 255), (0, 255, 160),
-        (255, 0, 120), (255, 120, 200),
+        (200, 200, 200),
+        (255, 170, 0),
+        (0, 170, 255),
+        (230, 230, 230),
+        (255, 255, 255),
+        (0, 90, 255),
+        (0, 220, 255),
+        (255, 60, 0),
+        (255, 220, 0),
+        (60, 60, 255),
+        (0, 255, 160),
+        (255, 0, 120),
+        (255, 120, 200),
     ],
     dtype=np.uint8,
 )
@@ -111,8 +129,21 @@ def sanitize(skeletons: np.ndarray, limit: float = 10.0) -> tuple[np.ndarray, np
 
 #: A standing person in crop coordinates: what a generator draws when no input pose is usable.
 NEUTRAL_POSE = np.array(
-    [[0.5, 0.18], [0.58, 0.3], [0.42, 0.3], [0.61, 0.45], [0.39, 0.45], [0.62, 0.58], [0.38, 0.58],
-     [0.55, 0.58], [0.45, 0.58], [0.55, 0.73], [0.45, 0.73], [0.55, 0.88], [0.45, 0.88]],
+    [
+        [0.5, 0.18],
+        [0.58, 0.3],
+        [0.42, 0.3],
+        [0.61, 0.45],
+        [0.39, 0.45],
+        [0.62, 0.58],
+        [0.38, 0.58],
+        [0.55, 0.58],
+        [0.45, 0.58],
+        [0.55, 0.73],
+        [0.45, 0.73],
+        [0.55, 0.88],
+        [0.45, 0.88],
+    ],
     dtype=np.float32,
 )
 

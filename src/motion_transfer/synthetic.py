@@ -43,15 +43,15 @@ _LIGHT = (-0.5, -0.866)
 class _Body:
     """Proportions in units of standing height (sole to head top = about 1)."""
 
-    ankle_h: float      # sole to ankle joint
+    ankle_h: float  # sole to ankle joint
     shin: float
     thigh: float
-    hip_hw: float       # half distance between the hip joints
-    torso: float        # hip-joint line to shoulder-joint line
+    hip_hw: float  # half distance between the hip joints
+    torso: float  # hip-joint line to shoulder-joint line
     shoulder_hw: float  # half distance between the shoulder joints
-    waist: float        # waist width relative to the shoulder/hip line
-    neck: float         # shoulder centre to the top of the neck
-    head_rx: float      # head ellipse half axes
+    waist: float  # waist width relative to the shoulder/hip line
+    neck: float  # shoulder centre to the top of the neck
+    head_rx: float  # head ellipse half axes
     head_ry: float
     upper_arm: float
     forearm: float
@@ -62,7 +62,7 @@ class _Body:
     r_shin: float
     r_neck: float
     r_foot: float
-    half_width: float   # most the drawn body reaches sideways from the pelvis (placement bound)
+    half_width: float  # most the drawn body reaches sideways from the pelvis (placement bound)
 
 
 @dataclass(frozen=True)
@@ -71,14 +71,14 @@ class _Look:
 
     skin: tuple
     hair: tuple
-    top: tuple          # jacket / shirt and sleeves
+    top: tuple  # jacket / shirt and sleeves
     trousers: tuple
     shoes: tuple | None  # None: barefoot
     belt: tuple | None
-    sleeve_end: float   # where the sleeve ends along the forearm (1 = at the wrist)
+    sleeve_end: float  # where the sleeve ends along the forearm (1 = at the wrist)
     trouser_end: float  # where the trousers end along the shin (1 = at the ankle)
-    bun: bool           # hair tied in a bun on top of the head
-    fists: bool         # closed fists (karate) rather than open hands with a thumb
+    bun: bool  # hair tied in a bun on top of the head
+    fists: bool  # closed fists (karate) rather than open hands with a thumb
 
 
 @dataclass(frozen=True)
@@ -109,35 +109,103 @@ class _Scene:
 
 _BODIES = {
     # Shorter (in pixels), slimmer, narrow shoulders.
-    "target": _Body(ankle_h=0.045, shin=0.23, thigh=0.245, hip_hw=0.068, torso=0.285, shoulder_hw=0.088,
-                    waist=0.82, neck=0.065, head_rx=0.054, head_ry=0.067, upper_arm=0.175, forearm=0.15,
-                    hand=0.065, r_upper_arm=0.027, r_forearm=0.022, r_thigh=0.042, r_shin=0.031,
-                    r_neck=0.023, r_foot=0.021, half_width=0.5),
+    "target": _Body(
+        ankle_h=0.045,
+        shin=0.23,
+        thigh=0.245,
+        hip_hw=0.068,
+        torso=0.285,
+        shoulder_hw=0.088,
+        waist=0.82,
+        neck=0.065,
+        head_rx=0.054,
+        head_ry=0.067,
+        upper_arm=0.175,
+        forearm=0.15,
+        hand=0.065,
+        r_upper_arm=0.027,
+        r_forearm=0.022,
+        r_thigh=0.042,
+        r_shin=0.031,
+        r_neck=0.023,
+        r_foot=0.021,
+        half_width=0.5,
+    ),
     # Taller, broader shoulders, longer legs.
-    "source": _Body(ankle_h=0.045, shin=0.25, thigh=0.265, hip_hw=0.076, torso=0.255, shoulder_hw=0.126,
-                    waist=0.9, neck=0.06, head_rx=0.051, head_ry=0.064, upper_arm=0.18, forearm=0.155,
-                    hand=0.06, r_upper_arm=0.033, r_forearm=0.027, r_thigh=0.047, r_shin=0.034,
-                    r_neck=0.029, r_foot=0.022, half_width=0.62),
+    "source": _Body(
+        ankle_h=0.045,
+        shin=0.25,
+        thigh=0.265,
+        hip_hw=0.076,
+        torso=0.255,
+        shoulder_hw=0.126,
+        waist=0.9,
+        neck=0.06,
+        head_rx=0.051,
+        head_ry=0.064,
+        upper_arm=0.18,
+        forearm=0.155,
+        hand=0.06,
+        r_upper_arm=0.033,
+        r_forearm=0.027,
+        r_thigh=0.047,
+        r_shin=0.034,
+        r_neck=0.029,
+        r_foot=0.022,
+        half_width=0.62,
+    ),
 }
 _LOOKS = {
-    "target": _Look(skin=(236, 196, 166), hair=(178, 176, 172), top=(238, 238, 232), trousers=(38, 38, 48),
-                    shoes=(22, 22, 24), belt=None, sleeve_end=0.95, trouser_end=1.0, bun=True,
-                    fists=False),
-    "source": _Look(skin=(150, 100, 68), hair=(28, 22, 20), top=(36, 78, 186), trousers=(36, 78, 186),
-                    shoes=None, belt=(20, 20, 20), sleeve_end=0.6, trouser_end=0.82, bun=False,
-                    fists=True),
+    "target": _Look(
+        skin=(236, 196, 166),
+        hair=(178, 176, 172),
+        top=(238, 238, 232),
+        trousers=(38, 38, 48),
+        shoes=(22, 22, 24),
+        belt=None,
+        sleeve_end=0.95,
+        trouser_end=1.0,
+        bun=True,
+        fists=False,
+    ),
+    "source": _Look(
+        skin=(150, 100, 68),
+        hair=(28, 22, 20),
+        top=(36, 78, 186),
+        trousers=(36, 78, 186),
+        shoes=None,
+        belt=(20, 20, 20),
+        sleeve_end=0.6,
+        trouser_end=0.82,
+        bun=False,
+        fists=True,
+    ),
 }
 _CAMERAS = {
-    "target": _Camera(scale_far=0.52, scale_near=0.68, horizon=0.23, depth_period_s=(7.5, 10.5),
-                      drift_period_s=(14.0, 26.0)),
-    "source": _Camera(scale_far=0.72, scale_near=0.76, horizon=0.17, depth_period_s=(10.0, 16.0),
-                      drift_period_s=(10.0, 20.0)),
+    "target": _Camera(
+        scale_far=0.52, scale_near=0.68, horizon=0.23, depth_period_s=(7.5, 10.5), drift_period_s=(14.0, 26.0)
+    ),
+    "source": _Camera(
+        scale_far=0.72, scale_near=0.76, horizon=0.17, depth_period_s=(10.0, 16.0), drift_period_s=(10.0, 20.0)
+    ),
 }
 _SCENES = {
-    "target": _Scene(wall_top=(96, 128, 140), wall_bottom=(150, 168, 170), floor_far=(128, 122, 108),
-                     floor_near=(168, 158, 138), junction=0.72, style="courtyard"),
-    "source": _Scene(wall_top=(214, 196, 158), wall_bottom=(190, 166, 124), floor_far=(150, 102, 60),
-                     floor_near=(182, 128, 78), junction=0.73, style="dojo"),
+    "target": _Scene(
+        wall_top=(96, 128, 140),
+        wall_bottom=(150, 168, 170),
+        floor_far=(128, 122, 108),
+        floor_near=(168, 158, 138),
+        junction=0.72,
+        style="courtyard",
+    ),
+    "source": _Scene(
+        wall_top=(214, 196, 158),
+        wall_bottom=(190, 166, 124),
+        floor_far=(150, 102, 60),
+        floor_near=(182, 128, 78),
+        junction=0.73,
+        style="dojo",
+    ),
 }
 
 # --------------------------------------------------------------------------------------------
@@ -237,7 +305,7 @@ def _target_motion(rng: np.random.Generator, t: np.ndarray, drift: float) -> np.
     centre = _wave(rng, _CAMERAS["target"].drift_period_s)
     # Separate random streams for the two tracks, so that a shorter clip is the start of a
     # longer one (each track draws as many keys as its clip needs).
-    upper_rng, feet_rng = (np.random.default_rng(k) for k in rng.integers(0, 2 ** 63, size=2))
+    upper_rng, feet_rng = (np.random.default_rng(k) for k in rng.integers(0, 2**63, size=2))
 
     # Arms and torso: a new posture every 1.5-2.8 s, flowing through them on a spline.
     upper = _Timeline(-upper_rng.uniform(0.5, 2.5), _tai_chi_posture(upper_rng))
@@ -254,8 +322,10 @@ def _target_motion(rng: np.random.Generator, t: np.ndarray, drift: float) -> np.
 
 def _tai_chi_posture(rng: np.random.Generator) -> dict:
     """Arm and torso channels of one tai-chi-like posture, drawn at random."""
-    kind = rng.choice(["rest", "press", "raise", "open", "up", "cloud", "push", "whip"],
-                      p=[0.14, 0.12, 0.13, 0.1, 0.11, 0.18, 0.11, 0.11])
+    kind = rng.choice(
+        ["rest", "press", "raise", "open", "up", "cloud", "push", "whip"],
+        p=[0.14, 0.12, 0.13, 0.1, 0.11, 0.18, 0.11, 0.11],
+    )
     side = "L" if rng.random() < 0.5 else "R"
     sg = 1.0 if side == "L" else -1.0
     yaw = rng.uniform(-10, 10)
@@ -282,7 +352,9 @@ def _tai_chi_posture(rng: np.random.Generator) -> dict:
     elif kind == "cloud":  # one hand at face height palm in, the other in front of the belly
         a = rng.uniform(70, 115)
         arms.update(_arm(side, a, rng.uniform(25, 50), -rng.uniform(110, 150), rng.uniform(10, 40)))
-        arms.update(_arm(_other(side), rng.uniform(10, 35), rng.uniform(30, 50), -rng.uniform(50, 80), rng.uniform(20, 50)))
+        arms.update(
+            _arm(_other(side), rng.uniform(10, 35), rng.uniform(30, 50), -rng.uniform(50, 80), rng.uniform(20, 50))
+        )
         yaw = sg * rng.uniform(10, 28)
     elif kind == "push":  # both hands pushing forward at chest height
         for s in "LR":
@@ -293,7 +365,13 @@ def _tai_chi_posture(rng: np.random.Generator) -> dict:
         arms.update(_arm(side, a, rng.uniform(0, 15), a + rng.uniform(-10, 10), rng.uniform(0, 20)))
         arms.update(_arm(_other(side), b, rng.uniform(20, 45), b - rng.uniform(0, 30), rng.uniform(20, 50)))
         yaw = sg * rng.uniform(5, 20)
-    return {**arms, "crouch": rng.uniform(0.0, 0.13), "lean": rng.uniform(-6, 6), "yaw": yaw, "tilt": rng.uniform(-8, 8)}
+    return {
+        **arms,
+        "crouch": rng.uniform(0.0, 0.13),
+        "lean": rng.uniform(-6, 6),
+        "yaw": yaw,
+        "tilt": rng.uniform(-8, 8),
+    }
 
 
 def _tai_chi_feet(rng: np.random.Generator, end: float, centre) -> _Timeline:
@@ -301,8 +379,20 @@ def _tai_chi_feet(rng: np.random.Generator, end: float, centre) -> _Timeline:
     (body units), and now and then a knee raised high on one leg (golden rooster)."""
     width = rng.uniform(0.18, 0.32)
     c = centre(0.0)
-    feet = _Timeline(-0.5, {"aL_x": c + width / 2, "aL_lift": 0.0, "aL_z": 0.0, "aR_x": c - width / 2,
-                            "aR_lift": 0.0, "aR_z": 0.0, "kickL": 0.0, "kickR": 0.0, "weight": 0.0})
+    feet = _Timeline(
+        -0.5,
+        {
+            "aL_x": c + width / 2,
+            "aL_lift": 0.0,
+            "aL_z": 0.0,
+            "aR_x": c - width / 2,
+            "aR_lift": 0.0,
+            "aR_z": 0.0,
+            "kickL": 0.0,
+            "kickR": 0.0,
+            "weight": 0.0,
+        },
+    )
     while feet.t < end:
         feet.key(rng.uniform(0.3, 1.4), weight=rng.uniform(-0.5, 0.5))
         left, right = feet.pose["aL_x"], feet.pose["aR_x"]
@@ -311,8 +401,15 @@ def _tai_chi_feet(rng: np.random.Generator, end: float, centre) -> _Timeline:
             sg = 1.0 if side == "L" else -1.0
             x0 = feet.pose[f"a{side}_x"]
             feet.key(0.5, weight=-sg * 0.9)
-            feet.key(0.8, **{f"a{side}_lift": rng.uniform(0.15, 0.24), f"a{side}_x": x0 - sg * 0.04, f"a{side}_z": -0.12,
-                             f"kick{side}": 1.0})
+            feet.key(
+                0.8,
+                **{
+                    f"a{side}_lift": rng.uniform(0.15, 0.24),
+                    f"a{side}_x": x0 - sg * 0.04,
+                    f"a{side}_z": -0.12,
+                    f"kick{side}": 1.0,
+                },
+            )
             feet.key(rng.uniform(0.5, 1.2))
             feet.key(0.8, **{f"a{side}_lift": 0.0, f"a{side}_x": x0, f"a{side}_z": 0.0, f"kick{side}": 0.0})
             continue
@@ -343,8 +440,14 @@ def _source_motion(rng: np.random.Generator, t: np.ndarray, drift: float) -> np.
     c = centre(0.0) * drift
     lead = "L" if rng.random() < 0.5 else "R"  # the side whose foot is forward
     guard, chamber = (lambda: _guard(rng, lead)), (lambda side: _chamber(rng, side))
-    start = {**{n: 0.0 for n in _CHANNELS}, **guard(), "aL_x": c + width / 2, "aR_x": c - width / 2,
-             f"a{lead}_z": -0.1, f"a{_other(lead)}_z": 0.08}
+    start = {
+        **{n: 0.0 for n in _CHANNELS},
+        **guard(),
+        "aL_x": c + width / 2,
+        "aR_x": c - width / 2,
+        f"a{lead}_z": -0.1,
+        f"a{_other(lead)}_z": 0.08,
+    }
     tl = _Timeline(-rng.uniform(0.2, 1.0), start)
     moves = ["punch", "double", "high", "low", "middle", "kick", "step"]
     while tl.t < end:
@@ -353,49 +456,81 @@ def _source_motion(rng: np.random.Generator, t: np.ndarray, drift: float) -> np.
         side = lead if rng.random() < 0.5 else _other(lead)
         sg = 1.0 if side == "L" else -1.0
         if move in ("punch", "double"):
-            for s in ([side, _other(side)] if move == "double" else [side]):
+            for s in [side, _other(side)] if move == "double" else [side]:
                 g = 1.0 if s == "L" else -1.0
                 a, e = rng.uniform(70, 95), rng.uniform(0, 40)
-                tl.key(rng.uniform(0.1, 0.18), **_arm(s, a, e, a + rng.uniform(-8, 4), e + rng.uniform(-5, 5)),
-                       **chamber(_other(s)), yaw=-g * rng.uniform(15, 30))
+                tl.key(
+                    rng.uniform(0.1, 0.18),
+                    **_arm(s, a, e, a + rng.uniform(-8, 4), e + rng.uniform(-5, 5)),
+                    **chamber(_other(s)),
+                    yaw=-g * rng.uniform(15, 30),
+                )
                 tl.key(rng.uniform(0.08, 0.25))
             tl.key(rng.uniform(0.2, 0.35), **guard())
         elif move == "high":  # rising block: forearm across above the head
-            tl.key(rng.uniform(0.15, 0.25), **_arm(side, rng.uniform(140, 160), rng.uniform(0, 20),
-                                                   -rng.uniform(95, 112), rng.uniform(0, 20)), **chamber(_other(side)))
+            tl.key(
+                rng.uniform(0.15, 0.25),
+                **_arm(side, rng.uniform(140, 160), rng.uniform(0, 20), -rng.uniform(95, 112), rng.uniform(0, 20)),
+                **chamber(_other(side)),
+            )
             tl.key(rng.uniform(0.2, 0.4))
             tl.key(rng.uniform(0.25, 0.35), **guard())
         elif move == "low":  # downward block: arm swept down and out
             a = rng.uniform(20, 40)
-            tl.key(rng.uniform(0.15, 0.25), **_arm(side, a, rng.uniform(0, 15), a + rng.uniform(0, 10), rng.uniform(0, 15)),
-                   **chamber(_other(side)), crouch=rng.uniform(0.09, 0.14))
+            tl.key(
+                rng.uniform(0.15, 0.25),
+                **_arm(side, a, rng.uniform(0, 15), a + rng.uniform(0, 10), rng.uniform(0, 15)),
+                **chamber(_other(side)),
+                crouch=rng.uniform(0.09, 0.14),
+            )
             tl.key(rng.uniform(0.2, 0.4))
             tl.key(rng.uniform(0.25, 0.35), **guard())
         elif move == "middle":  # inside block: forearm upright at shoulder height
-            tl.key(rng.uniform(0.15, 0.25), **_arm(side, rng.uniform(45, 70), rng.uniform(10, 30), rng.uniform(150, 178),
-                                                   rng.uniform(0, 20)), **chamber(_other(side)))
+            tl.key(
+                rng.uniform(0.15, 0.25),
+                **_arm(side, rng.uniform(45, 70), rng.uniform(10, 30), rng.uniform(150, 178), rng.uniform(0, 20)),
+                **chamber(_other(side)),
+            )
             tl.key(rng.uniform(0.2, 0.4))
             tl.key(rng.uniform(0.25, 0.35), **guard())
         elif move == "kick":
             x0 = tl.pose[f"a{side}_x"]
             stand_x = tl.pose[f"a{_other(side)}_x"]
             hip_x = stand_x + sg * 0.1  # where the kicking hip will be with the weight on the other foot
-            arms = {**_arm("L", rng.uniform(30, 50), rng.uniform(20, 40), -rng.uniform(60, 100), rng.uniform(30, 60)),
-                    **_arm("R", rng.uniform(30, 50), rng.uniform(20, 40), -rng.uniform(60, 100), rng.uniform(30, 60))}
+            arms = {
+                **_arm("L", rng.uniform(30, 50), rng.uniform(20, 40), -rng.uniform(60, 100), rng.uniform(30, 60)),
+                **_arm("R", rng.uniform(30, 50), rng.uniform(20, 40), -rng.uniform(60, 100), rng.uniform(30, 60)),
+            }
             tl.key(rng.uniform(0.2, 0.3), weight=-sg * 1.0, crouch=0.03, **arms)
-            tl.key(rng.uniform(0.15, 0.22), **{f"a{side}_lift": rng.uniform(0.2, 0.26), f"a{side}_x": hip_x,
-                                               f"a{side}_z": -0.12, f"kick{side}": 1.0})
+            tl.key(
+                rng.uniform(0.15, 0.22),
+                **{
+                    f"a{side}_lift": rng.uniform(0.2, 0.26),
+                    f"a{side}_x": hip_x,
+                    f"a{side}_z": -0.12,
+                    f"kick{side}": 1.0,
+                },
+            )
             if rng.random() < 0.5:  # side kick, the upper body leaning away from it
-                ext = {f"a{side}_x": hip_x + sg * rng.uniform(0.36, 0.46), f"a{side}_lift": rng.uniform(0.3, 0.42),
-                       f"a{side}_z": 0.0, "lean": -sg * rng.uniform(8, 16)}
+                ext = {
+                    f"a{side}_x": hip_x + sg * rng.uniform(0.36, 0.46),
+                    f"a{side}_lift": rng.uniform(0.3, 0.42),
+                    f"a{side}_z": 0.0,
+                    "lean": -sg * rng.uniform(8, 16),
+                }
             else:  # front kick
-                ext = {f"a{side}_x": hip_x + sg * 0.04, f"a{side}_lift": rng.uniform(0.28, 0.38),
-                       f"a{side}_z": -rng.uniform(0.32, 0.42)}
+                ext = {
+                    f"a{side}_x": hip_x + sg * 0.04,
+                    f"a{side}_lift": rng.uniform(0.28, 0.38),
+                    f"a{side}_z": -rng.uniform(0.32, 0.42),
+                }
             tl.key(rng.uniform(0.12, 0.18), **ext)
             tl.key(rng.uniform(0.1, 0.25))
             tl.key(rng.uniform(0.12, 0.18), **{f"a{side}_lift": 0.22, f"a{side}_x": hip_x, f"a{side}_z": -0.12})
-            tl.key(rng.uniform(0.2, 0.3), **{f"a{side}_lift": 0.0, f"a{side}_x": x0, f"a{side}_z": 0.05,
-                                             f"kick{side}": 0.0})
+            tl.key(
+                rng.uniform(0.2, 0.3),
+                **{f"a{side}_lift": 0.0, f"a{side}_x": x0, f"a{side}_z": 0.05, f"kick{side}": 0.0},
+            )
             tl.key(rng.uniform(0.2, 0.3), weight=0.0, **guard())
         else:  # step: switch stance, steering towards the wandering centre
             left, right = tl.pose["aL_x"], tl.pose["aR_x"]
@@ -413,18 +548,26 @@ def _source_motion(rng: np.random.Generator, t: np.ndarray, drift: float) -> np.
             old = tl.pose[f"a{side}_x"]
             lead = _other(lead)
             tl.key(0.18, weight=-sg * 0.7, **{f"a{side}_lift": 0.08, f"a{side}_x": 0.5 * (old + new)})
-            tl.key(0.2, weight=0.0, **{f"a{side}_lift": 0.0, f"a{side}_x": new, f"a{lead}_z": -0.1,
-                                      f"a{_other(lead)}_z": 0.08}, **guard())
+            tl.key(
+                0.2,
+                weight=0.0,
+                **{f"a{side}_lift": 0.0, f"a{side}_x": new, f"a{lead}_z": -0.1, f"a{_other(lead)}_z": 0.08},
+                **guard(),
+            )
     return _track(*tl.arrays(_CHANNELS), t, spline=False)
 
 
 def _guard(rng: np.random.Generator, lead: str) -> dict:
     """Fighting guard: lead fist forward, rear fist by the chin, turned a little sideways."""
     sg = 1.0 if lead == "L" else -1.0
-    return {**_arm(lead, rng.uniform(25, 45), rng.uniform(35, 55), -rng.uniform(20, 60), rng.uniform(50, 70)),
-            **_arm(_other(lead), rng.uniform(15, 30), rng.uniform(20, 40), -rng.uniform(105, 130), rng.uniform(30, 50)),
-            "yaw": -sg * rng.uniform(8, 20), "crouch": rng.uniform(0.04, 0.1), "lean": rng.uniform(-3, 3),
-            "tilt": rng.uniform(-4, 4)}
+    return {
+        **_arm(lead, rng.uniform(25, 45), rng.uniform(35, 55), -rng.uniform(20, 60), rng.uniform(50, 70)),
+        **_arm(_other(lead), rng.uniform(15, 30), rng.uniform(20, 40), -rng.uniform(105, 130), rng.uniform(30, 50)),
+        "yaw": -sg * rng.uniform(8, 20),
+        "crouch": rng.uniform(0.04, 0.1),
+        "lean": rng.uniform(-3, 3),
+        "tilt": rng.uniform(-4, 4),
+    }
 
 
 def _chamber(rng: np.random.Generator, side: str) -> dict:
@@ -443,11 +586,17 @@ _N_POINTS = 37
 #: Face landmarks on the head: (index, azimuth around the head in radians, + towards the
 #: person's left; vertical offset in head half-heights, + down; how far they stick out).
 _FACE = (
-    (0, 0.0, 0.35, 1.12),                                  # nose
-    (1, 0.17, -0.05, 1.0), (2, 0.36, -0.05, 1.0), (3, 0.55, -0.05, 1.0),    # left eye
-    (4, -0.17, -0.05, 1.0), (5, -0.36, -0.05, 1.0), (6, -0.55, -0.05, 1.0),  # right eye
-    (7, 1.5, 0.02, 1.0), (8, -1.5, 0.02, 1.0),             # ears
-    (9, 0.3, 0.55, 1.0), (10, -0.3, 0.55, 1.0),            # mouth
+    (0, 0.0, 0.35, 1.12),  # nose
+    (1, 0.17, -0.05, 1.0),
+    (2, 0.36, -0.05, 1.0),
+    (3, 0.55, -0.05, 1.0),  # left eye
+    (4, -0.17, -0.05, 1.0),
+    (5, -0.36, -0.05, 1.0),
+    (6, -0.55, -0.05, 1.0),  # right eye
+    (7, 1.5, 0.02, 1.0),
+    (8, -1.5, 0.02, 1.0),  # ears
+    (9, 0.3, 0.55, 1.0),
+    (10, -0.3, 0.55, 1.0),  # mouth
 )
 
 
@@ -489,8 +638,12 @@ def _kinematics(body: _Body, ch: np.ndarray) -> np.ndarray:
     up_l, up_r = _smoothstep(lift["L"] / 0.08), _smoothstep(lift["R"] / 0.08)
     mid = 0.5 * (c["aL_x"] + c["aR_x"])
     half = 0.5 * (c["aL_x"] - c["aR_x"])
-    px = (mid + 0.7 * c["weight"] * half) * (1 - up_l) * (1 - up_r) + up_l * (1 - up_r) * (c["aR_x"] + 0.03) \
-        + up_r * (1 - up_l) * (c["aL_x"] - 0.03) + up_l * up_r * mid
+    px = (
+        (mid + 0.7 * c["weight"] * half) * (1 - up_l) * (1 - up_r)
+        + up_l * (1 - up_r) * (c["aR_x"] + 0.03)
+        + up_r * (1 - up_l) * (c["aL_x"] - 0.03)
+        + up_l * up_r * mid
+    )
     # Hips turn half as much as the shoulders.
     hip_off = np.stack([body.hip_hw * np.cos(0.5 * yaw), np.zeros(n), body.hip_hw * np.sin(0.5 * yaw)], -1)
     ankle_target = {s: np.stack([c[f"a{s}_x"], -(body.ankle_h + lift[s]), c[f"a{s}_z"]], -1) for s in "LR"}
@@ -502,12 +655,15 @@ def _kinematics(body: _Body, ch: np.ndarray) -> np.ndarray:
     for s, sg, up in (("L", 1.0, up_l), ("R", -1.0, up_r)):
         dx = c[f"a{s}_x"] - (px + sg * hip_off[:, 0])
         dz = c[f"a{s}_z"] - sg * hip_off[:, 2]
-        can = np.sqrt(np.maximum(reach ** 2 - dx ** 2 - dz ** 2, (0.3 * leg) ** 2)) + body.ankle_h + lift[s]
+        can = np.sqrt(np.maximum(reach**2 - dx**2 - dz**2, (0.3 * leg) ** 2)) + body.ankle_h + lift[s]
         height = np.minimum(height, can + 2.0 * up)
     pelvis = np.stack([px, -height, np.zeros(n)], -1)
     pts[:, _PELVIS_C] = pelvis
 
-    for s, sg, hip_i, knee_i, ankle_i, heel_i, toe_i in (("L", 1.0, 23, 25, 27, 29, 31), ("R", -1.0, 24, 26, 28, 30, 32)):
+    for s, sg, hip_i, knee_i, ankle_i, heel_i, toe_i in (
+        ("L", 1.0, 23, 25, 27, 29, 31),
+        ("R", -1.0, 24, 26, 28, 30, 32),
+    ):
         hip = pelvis + sg * hip_off
         # Knees bend forward and a little outwards when standing, upwards when kicking.
         stand_hint = _unit(np.array([sg * 0.2, 0.0, -0.98]))
@@ -532,8 +688,10 @@ def _kinematics(body: _Body, ch: np.ndarray) -> np.ndarray:
     sh_off = body.shoulder_hw * (across * np.cos(yaw)[:, None] + np.stack([np.zeros(n), np.zeros(n), np.sin(yaw)], -1))
     pts[:, _SHOULDER_C] = shoulder_c
 
-    for s, sg, sh_i, el_i, wr_i, pinky_i, index_i, thumb_i in (("L", 1.0, 11, 13, 15, 17, 19, 21),
-                                                              ("R", -1.0, 12, 14, 16, 18, 20, 22)):
+    for s, sg, sh_i, el_i, wr_i, pinky_i, index_i, thumb_i in (
+        ("L", 1.0, 11, 13, 15, 17, 19, 21),
+        ("R", -1.0, 12, 14, 16, 18, 20, 22),
+    ):
         shoulder = shoulder_c + sg * sh_off
         upper = _unit(np.stack([c[f"u{s}_{a}"] for a in "xyz"], -1))
         fore = _unit(np.stack([c[f"f{s}_{a}"] for a in "xyz"], -1))
@@ -581,8 +739,13 @@ def _place(pts: np.ndarray, body: _Body, cam: _Camera, depth: np.ndarray, width:
 
     # Extent of the drawn figure: limb widths around the points, hair on the head, soles.
     pad = scale[:, None] * max(body.r_thigh, body.r_upper_arm, body.r_foot)
-    lo = np.stack([(out[:, :33, 0] - pad).min(1), np.minimum((out[:, :33, 1] - pad).min(1),
-                   out[:, _HEAD, 1] - scale * body.head_ry * 1.55)], -1)
+    lo = np.stack(
+        [
+            (out[:, :33, 0] - pad).min(1),
+            np.minimum((out[:, :33, 1] - pad).min(1), out[:, _HEAD, 1] - scale * body.head_ry * 1.55),
+        ],
+        -1,
+    )
     hi = np.stack([(out[:, :33, 0] + pad).max(1), (out[:, :33, 1] + pad).max(1)], -1)
     lo, hi = lo.min(0), hi.max(0)
     size = np.array([width, height], dtype=np.float64)
@@ -622,11 +785,33 @@ def _capsule(img, p0, p1, r0: float, r1: float, color) -> None:
     length = (dx * dx + dy * dy) ** 0.5
     if length > 1e-6:
         nx, ny = -dy / length, dx / length
-        quad = np.array([[x0 + nx * r0, y0 + ny * r0], [x1 + nx * r1, y1 + ny * r1],
-                         [x1 - nx * r1, y1 - ny * r1], [x0 - nx * r0, y0 - ny * r0]])
+        quad = np.array(
+            [
+                [x0 + nx * r0, y0 + ny * r0],
+                [x1 + nx * r1, y1 + ny * r1],
+                [x1 - nx * r1, y1 - ny * r1],
+                [x0 - nx * r0, y0 - ny * r0],
+            ]
+        )
         cv2.fillConvexPoly(img, np.round(quad * _ONE).astype(np.int32), color, cv2.LINE_AA, _SHIFT)
-    cv2.circle(img, (int(round(x0 * _ONE)), int(round(y0 * _ONE))), max(1, int(round(r0 * _ONE))), color, -1, cv2.LINE_AA, _SHIFT)
-    cv2.circle(img, (int(round(x1 * _ONE)), int(round(y1 * _ONE))), max(1, int(round(r1 * _ONE))), color, -1, cv2.LINE_AA, _SHIFT)
+    cv2.circle(
+        img,
+        (int(round(x0 * _ONE)), int(round(y0 * _ONE))),
+        max(1, int(round(r0 * _ONE))),
+        color,
+        -1,
+        cv2.LINE_AA,
+        _SHIFT,
+    )
+    cv2.circle(
+        img,
+        (int(round(x1 * _ONE)), int(round(y1 * _ONE))),
+        max(1, int(round(r1 * _ONE))),
+        color,
+        -1,
+        cv2.LINE_AA,
+        _SHIFT,
+    )
 
 
 def _limb(img, p0, p1, r0: float, r1: float, color) -> None:
@@ -640,8 +825,9 @@ def _limb(img, p0, p1, r0: float, r1: float, color) -> None:
     lx, ly = nx * k, ny * k
     _capsule(img, (x0, y0), (x1, y1), r0, r1, _shade(color, 0.68))
     for f, shrink, c in ((0.16, 0.82, color), (0.45, 0.28, _shade(color, 1.22))):
-        _capsule(img, (x0 + lx * f * r0, y0 + ly * f * r0), (x1 + lx * f * r1, y1 + ly * f * r1),
-                 shrink * r0, shrink * r1, c)
+        _capsule(
+            img, (x0 + lx * f * r0, y0 + ly * f * r0), (x1 + lx * f * r1, y1 + ly * f * r1), shrink * r0, shrink * r1, c
+        )
 
 
 def _poly(img, points: np.ndarray, color) -> None:
@@ -730,29 +916,55 @@ def _draw_torso(img, p: np.ndarray, s: float, body: _Body, look: _Look) -> None:
     ra, rt = body.r_upper_arm * s, body.r_thigh * s
     # Pelvis block in trouser colour, down to the crotch.
     crotch = pc - up * 0.075 * s
-    _shaded_poly(img, np.array([hl + left * rt - up * 0.2 * rt, hl - up * rt, crotch, hr - up * rt,
-                                hr - left * rt - up * 0.2 * rt, hr - left * rt + up * rt, hl + left * rt + up * rt]),
-                 look.trousers)
+    _shaded_poly(
+        img,
+        np.array(
+            [
+                hl + left * rt - up * 0.2 * rt,
+                hl - up * rt,
+                crotch,
+                hr - up * rt,
+                hr - left * rt - up * 0.2 * rt,
+                hr - left * rt + up * rt,
+                hl + left * rt + up * rt,
+            ]
+        ),
+        look.trousers,
+    )
     waist_c = sc + (pc - sc) * 0.62
     wl = waist_c + (sl + (hl - sl) * 0.62 - waist_c) * body.waist
     wr = waist_c + (sr + (hr - sr) * 0.62 - waist_c) * body.waist
     hem = 0.45 * rt if look.belt is None else 0.75 * rt  # tai chi top hangs below the hips a little
     # Shoulder tops rise towards the neck (trapezius), so the neck does not look too long.
     rn = body.r_neck * s
-    outline = np.array([
-        sc + up * 0.045 * s + left * 1.1 * rn,  # neck, left side
-        sl + up * 0.9 * ra - left * 0.25 * ra, sl + left * 0.8 * ra + up * 0.35 * ra, sl + left * 0.95 * ra - up * 0.6 * ra,
-        wl, hl + left * 1.05 * rt - up * hem, hl - up * hem * 1.1,  # left flank down to the hem
-        hr - up * hem * 1.1, hr - left * 1.05 * rt - up * hem, wr,  # right flank up
-        sr - left * 0.95 * ra - up * 0.6 * ra, sr - left * 0.8 * ra + up * 0.35 * ra, sr + up * 0.9 * ra + left * 0.25 * ra,
-        sc + up * 0.045 * s - left * 1.1 * rn,  # neck, right side
-    ])
+    outline = np.array(
+        [
+            sc + up * 0.045 * s + left * 1.1 * rn,  # neck, left side
+            sl + up * 0.9 * ra - left * 0.25 * ra,
+            sl + left * 0.8 * ra + up * 0.35 * ra,
+            sl + left * 0.95 * ra - up * 0.6 * ra,
+            wl,
+            hl + left * 1.05 * rt - up * hem,
+            hl - up * hem * 1.1,  # left flank down to the hem
+            hr - up * hem * 1.1,
+            hr - left * 1.05 * rt - up * hem,
+            wr,  # right flank up
+            sr - left * 0.95 * ra - up * 0.6 * ra,
+            sr - left * 0.8 * ra + up * 0.35 * ra,
+            sr + up * 0.9 * ra + left * 0.25 * ra,
+            sc + up * 0.045 * s - left * 1.1 * rn,  # neck, right side
+        ]
+    )
     _shaded_poly(img, outline, look.top)
     neck_base = sc + up * 0.035 * s
     if look.belt is not None:
         # Gi: an inner V of skin at the chest, lapels, and the belt above the hips.
         v_bottom = sc + (pc - sc) * 0.32
-        _poly(img, np.array([neck_base + left * 0.55 * ra, v_bottom, neck_base - left * 0.55 * ra]), _shade(look.skin, 0.92))
+        _poly(
+            img,
+            np.array([neck_base + left * 0.55 * ra, v_bottom, neck_base - left * 0.55 * ra]),
+            _shade(look.skin, 0.92),
+        )
         lapel = _shade(look.top, 0.78)
         for sg in (1, -1):
             a = neck_base + sg * left * 0.7 * ra
@@ -782,20 +994,39 @@ def _draw_head(img, p: np.ndarray, s: float, body: _Body, look: _Look) -> None:
     rx, ry = body.head_rx * s, body.head_ry * s
     _limb(img, sc, neck_top, body.r_neck * s, body.r_neck * s, _shade(look.skin, 0.85))
     for ear in (7, 8):
-        cv2.ellipse(img, _fix(p[ear]), (max(1, int(0.18 * rx * _ONE)), max(1, int(0.3 * ry * _ONE))), angle, 0, 360,
-                    _shade(look.skin, 0.82), -1, cv2.LINE_AA, _SHIFT)
+        cv2.ellipse(
+            img,
+            _fix(p[ear]),
+            (max(1, int(0.18 * rx * _ONE)), max(1, int(0.3 * ry * _ONE))),
+            angle,
+            0,
+            360,
+            _shade(look.skin, 0.82),
+            -1,
+            cv2.LINE_AA,
+            _SHIFT,
+        )
     axes = (max(1, int(round(rx * _ONE))), max(1, int(round(ry * _ONE))))
     cv2.ellipse(img, _fix(head), axes, angle, 0, 360, _shade(look.skin, 0.75), -1, cv2.LINE_AA, _SHIFT)
     inner = (max(1, int(round(0.9 * rx * _ONE))), max(1, int(round(0.92 * ry * _ONE))))
-    cv2.ellipse(img, _fix(head + np.array(_LIGHT) * 0.08 * rx), inner, angle, 0, 360, look.skin, -1, cv2.LINE_AA, _SHIFT)
+    cv2.ellipse(
+        img, _fix(head + np.array(_LIGHT) * 0.08 * rx), inner, angle, 0, 360, look.skin, -1, cv2.LINE_AA, _SHIFT
+    )
     # Hair: a cap over the upper half of the head, shifted with the turn of the face.
     turn = float(p[0, 0] - head[0]) / max(rx, 1e-9)  # -1..1, where the nose is
     cap_c = head + up * 0.12 * ry
     cap_axes = (max(1, int(round(1.07 * rx * _ONE))), max(1, int(round(1.0 * ry * _ONE))))
     cv2.ellipse(img, _fix(cap_c), cap_axes, angle, 180 - 8 * turn, 360 - 8 * turn, look.hair, -1, cv2.LINE_AA, _SHIFT)
     if look.bun:
-        cv2.circle(img, _fix(head + up * 1.05 * ry), max(1, int(round(0.42 * rx * _ONE))), _shade(look.hair, 0.85), -1,
-                   cv2.LINE_AA, _SHIFT)
+        cv2.circle(
+            img,
+            _fix(head + up * 1.05 * ry),
+            max(1, int(round(0.42 * rx * _ONE))),
+            _shade(look.hair, 0.85),
+            -1,
+            cv2.LINE_AA,
+            _SHIFT,
+        )
     # Face: eyes, nose shadow, mouth.
     eye_r = max(0.7, 0.1 * rx)
     # Tiny heads: a lighter eye colour, as a sub-pixel dark eye would blur to it anyway.
@@ -816,8 +1047,18 @@ def _darken_ellipse(img, centre, axes, amount: float) -> None:
     if x1 <= x0 or y1 <= y0:
         return
     mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    cv2.ellipse(mask, _fix((centre[0] - x0, centre[1] - y0)), (max(1, int(axes[0] * _ONE)), max(1, int(axes[1] * _ONE))),
-                0, 0, 360, 255, -1, cv2.LINE_AA, _SHIFT)
+    cv2.ellipse(
+        mask,
+        _fix((centre[0] - x0, centre[1] - y0)),
+        (max(1, int(axes[0] * _ONE)), max(1, int(axes[1] * _ONE))),
+        0,
+        0,
+        360,
+        255,
+        -1,
+        cv2.LINE_AA,
+        _SHIFT,
+    )
     roi = img[y0:y1, x0:x1]
     roi[:] = (roi * (1.0 - amount * mask[..., None] / 255.0)).astype(np.uint8)
 
@@ -897,7 +1138,9 @@ def _motion(role: str, n_frames: int, seed: int, width: int, height: int):
     return placed, scale, ground
 
 
-def render_clip(role: str, n_frames: int, seed: int, width: int = 320, height: int = 256) -> tuple[np.ndarray, np.ndarray]:
+def render_clip(
+    role: str, n_frames: int, seed: int, width: int = 320, height: int = 256
+) -> tuple[np.ndarray, np.ndarray]:
     """Render a synthetic clip of one person in front of a static camera.
 
     role: "target" (slow tai chi, walks closer and away) or "source" (fast karate).

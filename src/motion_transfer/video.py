@@ -6,10 +6,10 @@ import hashlib
 import os
 import queue
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -52,10 +52,14 @@ def probe_video(path: Path, option: str = "video") -> VideoInfo:
     cap = cv2.VideoCapture(str(path))
     try:
         if not cap.isOpened():
-            raise UserError(f"{option}: '{path}' cannot be read as a video; give an mp4/avi/mov file that a player can open.")
+            raise UserError(
+                f"{option}: '{path}' cannot be read as a video; give an mp4/avi/mov file that a player can open."
+            )
         ok, frame = cap.read()
         if not ok or frame is None:
-            raise UserError(f"{option}: '{path}' contains no decodable frame; the file may be truncated or not a video.")
+            raise UserError(
+                f"{option}: '{path}' contains no decodable frame; the file may be truncated or not a video."
+            )
         fps = cap.get(cv2.CAP_PROP_FPS)
         count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
         h, w = frame.shape[:2]
@@ -141,7 +145,9 @@ class VideoWriter:
     the temporary file.
     """
 
-    def __init__(self, path: str | os.PathLike, fps: float, width: int, height: int, crf: int = 20, preset: str = "veryfast"):
+    def __init__(
+        self, path: str | os.PathLike, fps: float, width: int, height: int, crf: int = 20, preset: str = "veryfast"
+    ):
         import av  # imported here: only writers need PyAV
 
         self.path = Path(path)
@@ -165,7 +171,9 @@ class VideoWriter:
         frames = frames[None] if frames.ndim == 3 else frames
         for frame in frames:
             if frame.shape[:2] != (self.height, self.width):
-                frame = np.pad(frame, ((0, self.height - frame.shape[0]), (0, self.width - frame.shape[1]), (0, 0)), mode="edge")
+                frame = np.pad(
+                    frame, ((0, self.height - frame.shape[0]), (0, self.width - frame.shape[1]), (0, 0)), mode="edge"
+                )
             # OpenCV's RGB -> YUV 4:2:0 (BT.601, limited range, as libswscale's default) costs a
             # fifth of handing rgb24 frames to PyAV to convert (0.24 against 1.13 ms a 768x256 frame).
             yuv = cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2YUV_I420)

@@ -14,5 +14,11 @@ GENERATOR_CLASSES: dict[str, type[PoseToImageModule]] = {
     cls.__name__: cls for cls in (NearestNeighbourGenerator, VanillaGenerator, GANGenerator)
 }
 
-__all__ = ["GENERATOR_CLASSES", "GANGenerator", "LearnedGenerator", "NearestNeighbourGenerator", "PoseToImageModule",
-           "VanillaGenerator"]
+__all__ = [
+    "GENERATOR_CLASSES",
+    "GANGenerator",
+    "LearnedGenerator",
+    "NearestNeighbourGenerator",
+    "PoseToImageModule",
+    "VanillaGenerator",
+]

@@ -44,7 +44,9 @@ class PoseToImageModule(L.LightningModule):
     #: Which checkpoint of a run the demo, evaluation and report pick when none is given.
     preferred_checkpoint: str = "best"
 
-    def __init__(self, name: str, image_size: int = 64, target_key: str = "", target_name: str = "", grid_size: int = 8):
+    def __init__(
+        self, name: str, image_size: int = 64, target_key: str = "", target_name: str = "", grid_size: int = 8
+    ):
         super().__init__()
         self.model_name = name
         self.image_size = int(image_size)
@@ -54,15 +56,22 @@ class PoseToImageModule(L.LightningModule):
         self.started_from: str | None = None
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint[IDENTITY_KEY] = make_identity(self.model_name, type(self).__name__, self.image_size,
-                                                 self.hparams.get("target_key", ""), self.hparams.get("target_name", ""),
-                                                 self.started_from)
+        checkpoint[IDENTITY_KEY] = make_identity(
+            self.model_name,
+            type(self).__name__,
+            self.image_size,
+            self.hparams.get("target_key", ""),
+            self.hparams.get("target_name", ""),
+            self.started_from,
+        )
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self.started_from = checkpoint_identity(checkpoint).get("init_from")
 
     # -- generation ---------------------------------------------------------------------
-    def generate(self, vector: torch.Tensor, stick: torch.Tensor, placement: torch.Tensor | None = None) -> torch.Tensor:
+    def generate(
+        self, vector: torch.Tensor, stick: torch.Tensor, placement: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """(N, 26) vectors in [-1, 1], (N, 3, S, S) stick figures in [-1, 1] and optionally (N, 3)
         placements -> (N, 3, S, S) images."""
         raise NotImplementedError(f"{type(self).__name__} must implement generate()")
@@ -78,22 +87,32 @@ class PoseToImageModule(L.LightningModule):
         """
         clean, usable = sanitize(skeletons)
         if not usable.all():
-            warnings.warn(f"{int((~usable).sum())} of {len(usable)} skeletons were unusable (NaN, infinite or degenerate); the last usable pose was used instead")
+            warnings.warn(
+                f"{int((~usable).sum())} of {len(usable)} skeletons were unusable (NaN, infinite or "
+                "degenerate); the last usable pose was used instead",
+                stacklevel=2,
+            )
             clean = forward_fill(clean, usable)
         vector = torch.from_numpy(to_vector(clean)).to(self.device)
         stick = images_to_tensor(render_stick_figures(clean, self.image_size)).to(self.device)
         return vector, stick
 
     @torch.no_grad()
-    def generate_from_skeletons(self, skeletons: np.ndarray, batch_size: int = 64, placements: np.ndarray | None = None) -> torch.Tensor:
+    def generate_from_skeletons(
+        self, skeletons: np.ndarray, batch_size: int = 64, placements: np.ndarray | None = None
+    ) -> torch.Tensor:
         """(N, 13, 2) crop-coordinate skeletons (and optionally their (N, 3) placements; by default
         where the target usually stands) -> (N, 3, S, S) images in [-1, 1], on the CPU."""
         was_training = self.training
         self.eval()
         out = []
         for start in range(0, len(skeletons), batch_size):
-            vector, stick = self.make_inputs(skeletons[start:start + batch_size])
-            placement = None if placements is None else torch.as_tensor(np.asarray(placements[start:start + batch_size]), device=self.device)
+            vector, stick = self.make_inputs(skeletons[start : start + batch_size])
+            placement = (
+                None
+                if placements is None
+                else torch.as_tensor(np.asarray(placements[start : start + batch_size]), device=self.device)
+            )
             out.append(self.generate(vector, stick, placement).float().cpu())
         self.train(was_training)
         return torch.cat(out) if out else torch.empty(0, 3, self.image_size, self.image_size)
@@ -143,8 +162,21 @@ class LearnedGenerator(PoseToImageModule):
     of its weights (`ema_decay` > 0), used to draw outside training.
     """
 
-    def __init__(self, name: str, image_size: int, generator: str, base_filters: int, norm: str, upsample: str,
-                 dropout: bool, placement: bool, ema_decay: float, target_key: str, target_name: str, grid_size: int):
+    def __init__(
+        self,
+        name: str,
+        image_size: int,
+        generator: str,
+        base_filters: int,
+        norm: str,
+        upsample: str,
+        dropout: bool,
+        placement: bool,
+        ema_decay: float,
+        target_key: str,
+        target_name: str,
+        grid_size: int,
+    ):
         super().__init__(name, image_size, target_key, target_name, grid_size)
         check_choice("model.generator", generator, GENERATOR_INPUTS)
         if not 0.0 <= float(ema_decay) < 1.0:
@@ -164,7 +196,9 @@ class LearnedGenerator(PoseToImageModule):
         if self.uses_placement and self.trainer.datamodule is not None:
             self.default_placement = torch.from_numpy(self.trainer.datamodule.typical_placement()).to(self.device)
 
-    def network_input(self, vector: torch.Tensor, stick: torch.Tensor, placement: torch.Tensor | None = None) -> torch.Tensor:
+    def network_input(
+        self, vector: torch.Tensor, stick: torch.Tensor, placement: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """What the network reads: the vector or the stick figure (`input_kind`), with the placement."""
         return self.with_placement(vector if self.input_kind == "vector" else stick, placement)
 
@@ -192,6 +226,8 @@ class LearnedGenerator(PoseToImageModule):
             update_ema(self.ema_generator, self.generator, self.ema_decay, int(self.ema_updates))
             self.ema_updates += 1
 
-    def generate(self, vector: torch.Tensor, stick: torch.Tensor, placement: torch.Tensor | None = None) -> torch.Tensor:
+    def generate(
+        self, vector: torch.Tensor, stick: torch.Tensor, placement: torch.Tensor | None = None
+    ) -> torch.Tensor:
         network = self.generator if self.training else self.inference_network()
         return network(self.network_input(vector, stick, placement))

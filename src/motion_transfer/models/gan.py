@@ -53,12 +53,26 @@ class GANGenerator(LearnedGenerator):
     ):
         check_choice("model.discriminator", discriminator, DISCRIMINATORS)
         check_choice("model.gan_loss", gan_loss, GAN_LOSSES)
-        super().__init__(name, image_size, generator, base_filters, norm, upsample, dropout, placement, ema_decay,
-                         target_key, target_name, grid_size)
+        super().__init__(
+            name,
+            image_size,
+            generator,
+            base_filters,
+            norm,
+            upsample,
+            dropout,
+            placement,
+            ema_decay,
+            target_key,
+            target_name,
+            grid_size,
+        )
         self.save_hyperparameters()
         self.automatic_optimization = False
         # Conditional: D sees (stick figure, image) stacked on channels.
-        self.discriminator = define_D(discriminator, 6 if conditional else 3, image_size, d_base_filters, d_layers, d_norm)
+        self.discriminator = define_D(
+            discriminator, 6 if conditional else 3, image_size, d_base_filters, d_layers, d_norm
+        )
 
     def discriminate(self, stick: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
         """Logits that `image` is real (for the pose in `stick` when conditional)."""
@@ -96,10 +110,15 @@ class GANGenerator(LearnedGenerator):
         n = len(real)
         self.log_dict(
             {
-                "train/g_loss": g_loss, "train/g_adv": g_adv, "train/g_l1": g_l1, "train/d_loss": d_loss,
-                "train/d_real": torch.sigmoid(logits_real).mean(), "train/d_fake": torch.sigmoid(logits_fake).mean(),
+                "train/g_loss": g_loss,
+                "train/g_adv": g_adv,
+                "train/g_l1": g_l1,
+                "train/d_loss": d_loss,
+                "train/d_real": torch.sigmoid(logits_real).mean(),
+                "train/d_fake": torch.sigmoid(logits_fake).mean(),
             },
-            prog_bar=False, batch_size=n,
+            prog_bar=False,
+            batch_size=n,
         )
         self.log("train/g_l1_bar", g_l1, prog_bar=True, batch_size=n, logger=False)
 

@@ -29,8 +29,14 @@ class NearestNeighbourGenerator(PoseToImageModule):
     # The index keeps the training frames as they are: no data.jitter.
     takes_augmentation = False
 
-    def __init__(self, name: str = "nearest", image_size: int = 64, target_key: str = "", target_name: str = "",
-                 grid_size: int = 8):
+    def __init__(
+        self,
+        name: str = "nearest",
+        image_size: int = 64,
+        target_key: str = "",
+        target_name: str = "",
+        grid_size: int = 8,
+    ):
         super().__init__(name, image_size, target_key, target_name, grid_size)
         self.save_hyperparameters()
         self.automatic_optimization = False
@@ -42,7 +48,7 @@ class NearestNeighbourGenerator(PoseToImageModule):
 
     # -- building the index ------------------------------------------------------------------
     @classmethod
-    def indexed_on(cls, datamodule, name: str = "nearest") -> "NearestNeighbourGenerator":
+    def indexed_on(cls, datamodule, name: str = "nearest") -> NearestNeighbourGenerator:
         """Built in memory on a prepared datamodule's training frames (no checkpoint needed)."""
         model = cls(name, datamodule.image_size, datamodule.target_key, datamodule.target_name)
         train = datamodule.train_set
@@ -117,7 +123,9 @@ class NearestNeighbourGenerator(PoseToImageModule):
         runs only inside each query's best group. Ties go to the lowest row, as in argmin.
         """
         if len(self.index_vectors) == 0:
-            raise RuntimeError("the nearest-neighbour index is empty: fit the model (one epoch) or call set_index first")
+            raise RuntimeError(
+                "the nearest-neighbour index is empty: fit the model (one epoch) or call set_index first"
+            )
         if len(vector) == 0:
             return torch.empty(0, dtype=torch.long, device=self.index_vectors.device)
         index, squared_norms = self._grouped_index()
@@ -131,8 +139,18 @@ class NearestNeighbourGenerator(PoseToImageModule):
             for start in range(0, rows, tile):
                 width = min(tile, rows - start)
                 distances = workspace[: n * width].view(n, width)
-                torch.addmm(squared_norms[start : start + width], queries, index[start : start + width].T, alpha=-2, out=distances)
-                torch.amin(distances.view(n, width // GROUP, GROUP), dim=2, out=group_minima[:, start // GROUP : (start + width) // GROUP])
+                torch.addmm(
+                    squared_norms[start : start + width],
+                    queries,
+                    index[start : start + width].T,
+                    alpha=-2,
+                    out=distances,
+                )
+                torch.amin(
+                    distances.view(n, width // GROUP, GROUP),
+                    dim=2,
+                    out=group_minima[:, start // GROUP : (start + width) // GROUP],
+                )
             best_group = group_minima.argmin(dim=1)
             if rows <= tile:  # one tile: its distances are still in the workspace
                 in_group = distances.view(n, groups, GROUP)[torch.arange(n, device=index.device), best_group]
@@ -157,6 +175,8 @@ class NearestNeighbourGenerator(PoseToImageModule):
             self._grouped = (key, padded, squared_norms)
         return self._grouped[1], self._grouped[2]
 
-    def generate(self, vector: torch.Tensor, stick: torch.Tensor, placement: torch.Tensor | None = None) -> torch.Tensor:
+    def generate(
+        self, vector: torch.Tensor, stick: torch.Tensor, placement: torch.Tensor | None = None
+    ) -> torch.Tensor:
         rows = self.nearest_indices(vector)
         return self.index_images[rows].float() / 127.5 - 1.0

@@ -41,8 +41,20 @@ class VanillaGenerator(LearnedGenerator):
         grid_size: int = 8,
     ):
         check_choice("model.loss", loss, RECONSTRUCTION_LOSSES)
-        super().__init__(name, image_size, generator, base_filters, norm, upsample, dropout, placement, ema_decay,
-                         target_key, target_name, grid_size)
+        super().__init__(
+            name,
+            image_size,
+            generator,
+            base_filters,
+            norm,
+            upsample,
+            dropout,
+            placement,
+            ema_decay,
+            target_key,
+            target_name,
+            grid_size,
+        )
         self.save_hyperparameters()
         self.criterion = RECONSTRUCTION_LOSSES[loss]
 
@@ -53,4 +65,6 @@ class VanillaGenerator(LearnedGenerator):
         return loss
 
     def configure_optimizers(self):
-        return torch.optim.Adam(self.generator.parameters(), lr=self.hparams.lr, betas=(self.hparams.beta1, self.hparams.beta2))
+        return torch.optim.Adam(
+            self.generator.parameters(), lr=self.hparams.lr, betas=(self.hparams.beta1, self.hparams.beta2)
+        )
