@@ -140,9 +140,9 @@ def placement_features(boxes: np.ndarray, frame_size: tuple[int, int]) -> np.nda
     """(N, 3) crop boxes (cx, cy, side) in pixels of a (width, height) frame -> (N, 3) float32 in
     about [-1, 1]: where the crop lies in the frame and how large it is.
 
-    A crop removes where the person stands, which the background depends on (measured on taichi2's
-    held-out frames: the mean of the 50 training crops with the nearest boxes scores 20.6 dB
-    PSNR, the mean training image 20.2). Generators given these features can put it back.
+    A crop removes where the person stands, which the background depends on (docs/results.md,
+    "Why placement matters", says how that was measured). Generators given these features can
+    put it back.
     """
     width, height = float(frame_size[0]), float(frame_size[1])
     boxes = np.asarray(boxes, dtype=np.float64)

@@ -1,9 +1,9 @@
 """Stick-figure rendering: coloured, anti-aliased limbs at any size.
 
 One renderer serves both uses: network inputs (figure on black) and overlays on video frames.
-OpenCV's anti-aliased line rasteriser draws only the pixels a limb touches, which measured 100x
-faster at 256 px than a vectorised distance field over the whole (frames, limbs, H, W) grid; the
-joint arithmetic (fixed-point coordinates, NaN checks) is still done on whole arrays.
+OpenCV's anti-aliased line rasteriser draws only the pixels a limb touches, far less work at 256 px
+than a vectorised distance field over the whole (frames, limbs, H, W) grid; the joint arithmetic
+(fixed-point coordinates, NaN checks) is still done on whole arrays.
 """
 
 from __future__ import annotations

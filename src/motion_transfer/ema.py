@@ -1,7 +1,7 @@
 """An exponential moving average (EMA) of a generator's weights, used for inference.
 
-Held-out scores of a generator trained on one short clip jump from epoch to epoch (PSNR by
-0.5 dB here); the average of the recent weights is steadier and usually better than any single
+Held-out scores of a generator trained on one short clip jump from epoch to epoch (val/psnr in
+`make tensorboard`); the average of the recent weights is steadier and usually better than any single
 one of them, as in Progressive GAN, StyleGAN and most diffusion models.
 """
 

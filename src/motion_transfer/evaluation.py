@@ -55,8 +55,9 @@ def evaluate_generator(
     pose: DictConfig | dict,
     batch_size: int = 64,
     with_floors: bool = True,
-) -> dict:
-    """All figures for one generator on the held-out frames, as a JSON-ready dict."""
+) -> tuple[dict, torch.Tensor]:
+    """All figures for one generator on the held-out frames, as a JSON-ready dict, and the
+    generated frames (N, 3, S, S) in [-1, 1]."""
     skeletons, placements, real = held_out(datamodule)
     start = time.perf_counter()
     # Each frame's own placement, as its own pose: both are inputs (for models that read them).

@@ -4,30 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-#: MediaPipe Pose landmark indices kept by the lab's reduced skeleton, in this order.
+#: MediaPipe Pose landmark indices kept by the lab's reduced skeleton, in this order: nose, left and
+#: right shoulder, elbow, wrist, hip, knee, ankle (left before right).
 REDUCED_LANDMARKS = (0, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)
-JOINT_NAMES = (
-    "nose",
-    "left_shoulder",
-    "right_shoulder",
-    "left_elbow",
-    "right_elbow",
-    "left_wrist",
-    "right_wrist",
-    "left_hip",
-    "right_hip",
-    "left_knee",
-    "right_knee",
-    "left_ankle",
-    "right_ankle",
-)
 NUM_JOINTS = len(REDUCED_LANDMARKS)
 NUM_LANDMARKS = 33
 VECTOR_SIZE = 2 * NUM_JOINTS
 
 NOSE = 0
 SHOULDERS = (1, 2)
-HIPS = (7, 8)
 ANKLES = (11, 12)
 #: Index of the virtual neck (mid-shoulder) point appended by `with_neck`.
 NECK = NUM_JOINTS

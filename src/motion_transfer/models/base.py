@@ -83,7 +83,7 @@ class PoseToImageModule(L.LightningModule):
         """(N, 13, 2) crop-coordinate skeletons -> (vector, stick) tensors on this module's device.
 
         Unusable skeletons (NaN, infinite, far outside the crop, all-zero) are replaced by the
-        last usable one, with a warning; if none is usable, a ValueError says so.
+        last usable one, with a warning (skeleton.NEUTRAL_POSE when none is usable).
         """
         clean, usable = sanitize(skeletons)
         if not usable.all():

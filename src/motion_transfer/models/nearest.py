@@ -7,12 +7,13 @@ import torch
 from .base import PoseToImageModule
 
 #: The query works on tiles of QUERY_BLOCK queries x INDEX_TILE index rows (4 MiB of float32
-#: distances), so the work per index row is the same at 10k rows as at 100k: a whole
-#: 256 x 100k distance matrix (100 MB) falls out of the caches and cost 14.5x the 10k query.
+#: distances), so the work per index row is the same at 10k rows as at 100k, where a whole
+#: 256 x 100k distance matrix (100 MB) would fall out of the caches (`make bench` prints the
+#: cost per query at 1k, 10k and 100k rows).
 QUERY_BLOCK = 256
 INDEX_TILE = 4096
-#: Rows per group of the two-stage minimum: amin over groups is vectorised and about 8x faster
-#: than argmin over a row (measured here), and the argmin then scans only the winning group.
+#: Rows per group of the two-stage minimum: amin over groups is vectorised, unlike argmin over a
+#: row, and the argmin then scans only the winning group.
 GROUP = 64
 
 
