@@ -1,18 +1,49 @@
-"""Shared fixtures: the project's real Hydra configs, a scratch output folder, the real clips."""
+"""Shared fixtures: the project's real Hydra configs composed small, tiny trained checkpoints, the real clips.
+
+Most end-to-end tests compose a real config with Hydra's compose API (`Small.compose`) and call
+the package function of the entry point in this process. Subprocesses (`Small.run`, `run_script`)
+are kept for what only a process shows: exit statuses, `error:` lines, signals, DDP, the last
+stdout line and what reaches stderr.
+"""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+# Lightning gives its loggers a handler on the stderr of the moment it is first imported: here,
+# the session's, not the capture of one test (closed after it, then written to by later tests).
+import lightning.pytorch  # noqa: F401
 import pytest
+
+import motion_transfer.cli  # noqa: F401 - registers data.crop's structured config before any compose
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 CONFIG_DIR = ROOT / "configs"
 os.environ["MOTION_TRANSFER_ROOT"] = str(ROOT)
+
+LEARNED = ("vanilla", "vanilla_image", "gan", "gan_lab")
+MODELS = ("nearest", *LEARNED)
+#: The tiny synthetic clip: 80 frames (43 to train, 12 to validate) at 32 px.
+TINY_DATA = ("data.synthetic_frames=80", "data.image_size=32", "data.batch_size=8", "data.progress=false")
+#: What each config gets besides the data, to stay small and quiet.
+TASK_OVERRIDES = {
+    "train": (
+        "logger=none",
+        "trainer.max_epochs=1",
+        "trainer.enable_progress_bar=false",
+        "trainer.log_every_n_steps=1",
+    ),
+    "demo": ("synthetic_source_frames=30", "panel_size=64"),
+}
+#: Lines on stderr that a run must not show: native notices of MediaPipe, Lightning's chatter,
+#: and the carriage returns of progress bars drawn into a pipe.
+STDERR_NOISE = ("TensorFlow Lite", "W0000", "inference_feedback_manager", "GPU available", "LeafSpec", "\r")
 
 
 @pytest.fixture(scope="session")
@@ -24,14 +55,23 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
-def session_outputs(tmp_path_factory) -> Path:
-    """An outputs/ folder shared by the tests of one session, so caches are built once."""
-    return tmp_path_factory.mktemp("outputs")
+def real_outputs(shared_data, tmp_path_factory) -> Path:
+    """An outputs/ folder whose cache/ holds karate1 and taichi2 at the default crop: MediaPipe
+    runs over each real clip once a session, for every test that points paths.output_dir here."""
+    from motion_transfer.cache import load_or_build_video_cache
+    from motion_transfer.crop import CropParams
+
+    outputs = tmp_path_factory.mktemp("real")
+    for name in ("karate1", "taichi2"):
+        load_or_build_video_cache(shared_data / f"{name}.mp4", outputs / "cache", CropParams(), progress=False)
+    return outputs
 
 
-def run_script(script: str, *overrides: str, outputs: Path, timeout: float = 600, env: dict | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+def run_script(
+    script: str, *overrides: str, outputs: Path, timeout: float = 600, env: dict | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess:
     """Run an entry point (src/<script>.py) as a user would, with outputs in `outputs`."""
-    cmd = [sys.executable, str(ROOT / "src" / f"{script}.py"), f"paths.output_dir={outputs}", "data.progress=false", *overrides]
+    cmd = [sys.executable, str(ROOT / "src" / f"{script}.py"), f"paths.output_dir={outputs}", *overrides]
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env)
 
@@ -41,15 +81,29 @@ def last_line(text: str) -> str:
     return lines[-1] if lines else ""
 
 
-def compose(config_name: str, overrides: list[str], output_dir: Path):
-    """Compose a real config from configs/ as Hydra would for a run writing into output_dir."""
+def printed_path(result: subprocess.CompletedProcess, label: str) -> Path:
+    """The path an entry point printed as its last stdout line, `<label>: <path>`."""
+    line = last_line(result.stdout)
+    assert line.startswith(f"{label}: "), (line, result.stderr[-3000:])
+    return Path(line.split(": ", 1)[1])
+
+
+def compose(config_name: str, overrides: list[str], output_dir: Path | None = None):
+    """Compose a real config from configs/ as Hydra would for a run writing into output_dir
+    (default: the new run folder Hydra would make, hydra.run.dir).
+
+    HydraConfig is set, so `tasks.run_dir()` and `${hydra:runtime.output_dir}` point at the run
+    folder: run the task before composing another config.
+    """
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import open_dict
 
+    assert output_dir or any(o.startswith("paths.output_dir=") for o in overrides), "write under tmp_path, not outputs/"
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         cfg = hydra_compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
+    output_dir = Path(output_dir or cfg.hydra.run.dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     with open_dict(cfg):
         cfg.hydra.runtime.output_dir = str(output_dir)
@@ -58,3 +112,148 @@ def compose(config_name: str, overrides: list[str], output_dir: Path):
     with open_dict(cfg):
         del cfg["hydra"]
     return cfg
+
+
+def model_overrides(model: str | None) -> list[str]:
+    """model=NAME, with narrow networks for the learned ones."""
+    if model is None:
+        return []
+    out = [f"model={model}"]
+    if model in LEARNED:
+        out.append("model.base_filters=8")
+    if model.startswith("gan"):
+        out.append("model.d_base_filters=8")
+    return out
+
+
+class Small:
+    """The project's configs composed small (the tiny synthetic clip, narrow networks, no logger,
+    no progress bars), writing under `outputs` (paths.output_dir)."""
+
+    def __init__(self, outputs: Path):
+        self.outputs = Path(outputs)
+
+    def overrides(self, config_name: str, *extra: str, model: str | None = None) -> list[str]:
+        return [
+            f"paths.output_dir={self.outputs}",
+            *TINY_DATA,
+            *TASK_OVERRIDES.get(config_name, ()),
+            *model_overrides(model),
+            *extra,
+        ]
+
+    def compose(self, config_name: str, *extra: str, model: str | None = None):
+        """The composed config, its run folder made as Hydra makes it (outputs/<task>/<time>)."""
+        return compose(config_name, self.overrides(config_name, *extra, model=model))
+
+    def datamodule(self):
+        """The tiny clip's datamodule, prepared (its cache under outputs/cache)."""
+        from motion_transfer.loading import prepare_datamodule
+
+        return prepare_datamodule(self.compose("evaluate").data)
+
+    def run(self, script: str, *extra: str, model: str | None = None, **kwargs) -> subprocess.CompletedProcess:
+        """The entry point src/<script>.py in a new process, with the same small overrides."""
+        return run_script(script, *self.overrides(script, *extra, model=model), outputs=self.outputs, **kwargs)
+
+
+@pytest.fixture
+def small(tmp_path) -> Small:
+    """Small configs writing into this test's own folder."""
+    return Small(tmp_path)
+
+
+class Trained:
+    """Tiny checkpoints trained once per session, 3 batches each, in runs under `small.outputs`/train:
+
+    vanilla; vanilla_image (its defaults: placement and weight average); gan started from that
+    U-Net (init_from; upsample=transpose to share its shape). Tests may read them and write runs
+    of other tasks beside them, but must not train into this folder (the newest checkpoint of a
+    model must stay the one here).
+    """
+
+    def __init__(self, small: Small):
+        from motion_transfer.training import run_training
+
+        self.small = small
+        self.ckpts: dict[str, Path] = {}
+
+        def train(model: str, *extra: str) -> None:
+            cfg = small.compose("train", "+trainer.limit_train_batches=3", *extra, model=model)
+            self.ckpts[model] = run_training(cfg)
+
+        train("vanilla")
+        train("vanilla_image")
+        train("gan", "model.upsample=transpose", f"init_from={self.ckpts['vanilla_image']}")
+
+    @property
+    def outputs(self) -> Path:
+        return self.small.outputs
+
+    def last(self, model: str) -> Path:
+        return self.ckpts[model].parent / "last.ckpt"
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory) -> Trained:
+    return Trained(Small(tmp_path_factory.mktemp("trained")))
+
+
+def user_error(fn: Callable, *args) -> str:
+    """The one-sentence message of the user's mistake that fn(*args) raises (as the entry points
+    would print it after `error: `), failing if it raises a crash or nothing."""
+    from motion_transfer.errors import user_message
+
+    try:
+        fn(*args)
+    except Exception as err:  # noqa: BLE001 - classified as report_user_errors does
+        message = user_message(err)
+        assert message is not None, f"a crash, not a user's mistake: {err!r}"
+        return message
+    pytest.fail(f"{getattr(fn, '__name__', fn)} raised no error")
+
+
+#: The package function each entry point runs (src/<name>.py), by config name.
+TASKS = {
+    "train": "motion_transfer.training:run_training",
+    "demo": "motion_transfer.demo:run_demo",
+    "evaluate": "motion_transfer.evaluation:run_evaluation",
+    "report": "motion_transfer.report:run_report",
+    "export": "motion_transfer.export:run_export",
+    "interpolate": "motion_transfer.interpolation:run_interpolation",
+    "preprocess": "motion_transfer.preprocess:run_preprocess",
+    "bench": "motion_transfer.bench:run_bench",
+}
+
+
+def entry_point_error(config_name: str, overrides: list[str], capsys) -> str:
+    """The `error:` line of `python src/<config_name>.py <overrides>`, run in this process as
+    tasks.run_task runs it (the command line checked, then the task under report_user_errors);
+    fails unless it ends with status 2 after that one line and no traceback."""
+    import importlib
+
+    from motion_transfer.cli import check_overrides
+    from motion_transfer.errors import USER_ERROR_EXIT, report_user_errors
+
+    module, function = TASKS[config_name].split(":")
+    task = getattr(importlib.import_module(module), function)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        check_overrides(config_name, overrides)
+        report_user_errors(task)(compose(config_name, overrides))
+    err = capsys.readouterr().err
+    assert exit_info.value.code == USER_ERROR_EXIT, err[-2000:]
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1, err[-2000:]
+    return lines[0]
+
+
+def wait_for(predicate: Callable[[], object], timeout: float, interval: float = 0.05) -> bool:
+    """Poll `predicate` until it holds (True) or `timeout` seconds have passed (False)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())

@@ -1,29 +1,47 @@
-import json
-import time
+"""The skeleton cache: built once and reused, rebuilt when damaged or forced, never trusted half-written."""
+
+import os
+import subprocess
 
 import numpy as np
 import pytest
 
-from motion_transfer.cache import CropParams, SkeletonCache, load_or_build_synthetic_cache, load_or_build_video_cache
-from motion_transfer.errors import UserError
+from motion_transfer.cache import (
+    CacheDamaged,
+    CropParams,
+    SkeletonCache,
+    _remove_abandoned_temporaries,
+    load_or_build_synthetic_cache,
+    load_or_build_video_cache,
+)
 
 SMALL = CropParams(crop_size=64)
 
 
+def _mark(cache):
+    """A file the builder does not write: gone once the folder is rebuilt."""
+    marker = cache.path / "marker"
+    marker.write_text("this folder as first built")
+    return marker
+
+
 def test_synthetic_cache_is_built_then_reused(tmp_path):
     first = load_or_build_synthetic_cache("target", 40, 0, tmp_path, SMALL)
-    stamp = (first.path / "meta.json").stat().st_mtime_ns
+    marker = _mark(first)
     second = load_or_build_synthetic_cache("target", 40, 0, tmp_path, SMALL)
-    assert second.path == first.path
-    assert (second.path / "meta.json").stat().st_mtime_ns == stamp  # not rebuilt
+    assert second.path == first.path and marker.is_file()  # not rebuilt
     assert first.crops.shape == (40, 64, 64, 3) and first.skeletons.shape == (40, 13, 2)
     assert first.meta["n_detected"] == 40 and first.meta["kind"] == "synthetic"
     # Other parameters or another seed: another cache.
     assert load_or_build_synthetic_cache("target", 40, 1, tmp_path, SMALL).path != first.path
+    assert (
+        load_or_build_synthetic_cache("target", 40, 0, tmp_path, CropParams(crop_size=64, margin=0.2)).path
+        != first.path
+    )
     # force=True rebuilds in place.
-    time.sleep(0.01)
     rebuilt = load_or_build_synthetic_cache("target", 40, 0, tmp_path, SMALL, force=True)
-    assert rebuilt.path == first.path and (rebuilt.path / "meta.json").stat().st_mtime_ns != stamp
+    assert rebuilt.path == first.path and not marker.exists()
+    np.testing.assert_array_equal(np.asarray(rebuilt.crops), np.asarray(first.crops))
     assert not list(tmp_path.glob(".tmp-*")) and not list(tmp_path.glob(".old-*"))
 
 
@@ -33,57 +51,78 @@ def test_skeletons_are_inside_their_crops(tmp_path):
     assert cache.skeletons.min() > 0.02 and cache.skeletons.max() < 0.98
 
 
-@pytest.mark.parametrize("damage", ["truncate", "delete", "meta"])
+@pytest.mark.parametrize("damage", ["truncate", "delete", "meta", "version"])
 def test_a_damaged_cache_is_rebuilt(tmp_path, damage):
     cache = load_or_build_synthetic_cache("target", 30, 0, tmp_path, SMALL)
+    reference = np.array(cache.crops)
     crops = cache.path / "crops.npy"
     if damage == "truncate":
         with open(crops, "r+b") as f:
             f.truncate(crops.stat().st_size // 2)
     elif damage == "delete":
         (cache.path / "skeletons.npy").unlink()
-    else:
+    elif damage == "meta":
         (cache.path / "meta.json").write_text("{not json")
-    with pytest.raises(Exception):
+    else:
+        (cache.path / "meta.json").write_text(
+            (cache.path / "meta.json").read_text().replace('"version": 2', '"version": 1')
+        )
+    with pytest.raises(CacheDamaged):
         SkeletonCache.load(cache.path)
     again = load_or_build_synthetic_cache("target", 30, 0, tmp_path, SMALL)
-    assert again.crops.shape == (30, 64, 64, 3)
-    np.testing.assert_array_equal(np.asarray(again.crops), np.asarray(load_or_build_synthetic_cache("target", 30, 0, tmp_path, SMALL).crops))
+    assert again.path == cache.path
+    np.testing.assert_array_equal(np.asarray(again.crops), reference)
+    SkeletonCache.load(cache.path)
 
 
 def test_unfinished_temporary_folders_are_never_loaded(tmp_path):
-    cache = load_or_build_synthetic_cache("target", 30, 0, tmp_path, SMALL)
-    meta = json.loads((cache.path / "meta.json").read_text())
-    assert set(meta["files"]) == {"crops.npy", "landmarks.npy", "skeletons.npy", "boxes.npy", "detected.npy"}
+    """A build killed while writing leaves `.tmp-<name>-*` with some of the arrays (and no
+    meta.json, written last): the cache is built again under its final name, not taken from it."""
+    complete = load_or_build_synthetic_cache("target", 30, 0, tmp_path / "complete", SMALL)
+    final_name = complete.path.name
+    unfinished = tmp_path / "cache" / f".tmp-{final_name}-killed"
+    unfinished.mkdir(parents=True)
+    (unfinished / ".owner").write_text("999999999")
+    np.save(unfinished / "crops.npy", np.zeros((30, 64, 64, 3), np.uint8))  # the wrong pixels, half the files
+    cache = load_or_build_synthetic_cache("target", 30, 0, tmp_path / "cache", SMALL)
+    assert cache.path == tmp_path / "cache" / final_name
+    np.testing.assert_array_equal(np.asarray(cache.crops), np.asarray(complete.crops))
+    assert np.asarray(cache.crops).any()
+    assert set(cache.meta["files"]) == {"crops.npy", "landmarks.npy", "skeletons.npy", "boxes.npy", "detected.npy"}
+    with pytest.raises(CacheDamaged, match="meta.json"):
+        SkeletonCache.load(unfinished)
+
+
+def test_abandoned_temporaries_are_removed_and_live_ones_kept(tmp_path):
+    """Before a video cache is built, temporaries whose writer is gone are deleted."""
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # its process id no longer runs
+    folders = {"dead": str(gone.pid), "live": str(os.getpid()), "garbled": "not a process id"}
+    for name, owner in folders.items():
+        (tmp_path / f".tmp-{name}").mkdir()
+        (tmp_path / f".tmp-{name}" / ".owner").write_text(owner)
+        (tmp_path / f".tmp-{name}" / "crops.npy").write_bytes(b"\0" * 64)
+    (tmp_path / ".tmp-no-owner").mkdir()
+    _remove_abandoned_temporaries(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".tmp-live"]
 
 
 @pytest.mark.real_data
-def test_real_video_cache_reuse_and_rebuild(shared_data, tmp_path):
-    params = CropParams(crop_size=128)
-    cache = load_or_build_video_cache(shared_data / "karate1.mp4", tmp_path, params, progress=False)
+def test_real_video_cache_reuse_and_rebuild(shared_data, real_outputs):
+    params = CropParams()
+    cache = load_or_build_video_cache(shared_data / "karate1.mp4", real_outputs / "cache", params, progress=False)
     meta = cache.meta
     assert meta["n_frames"] == 192 and meta["fps"] == pytest.approx(25.0)
     # Pose found in at least 85% of karate1.mp4 (a cross-fade near frame 150 hides the man).
     assert meta["n_detected"] / meta["n_frames"] >= 0.85
     assert meta["n_missing"] == len(meta["missing_frames"]) == int((~cache.detected).sum())
     assert np.isnan(cache.landmarks[~cache.detected]).all()
-    assert meta["source"]["sha256"] and meta["params"]["crop_size"] == 128
-    stamp = (cache.path / "meta.json").stat().st_mtime_ns
-    assert load_or_build_video_cache(shared_data / "karate1.mp4", tmp_path, params, progress=False).path == cache.path
-    assert (cache.path / "meta.json").stat().st_mtime_ns == stamp
-    rebuilt = load_or_build_video_cache(shared_data / "karate1.mp4", tmp_path, params, force=True, progress=False)
-    assert (rebuilt.path / "meta.json").stat().st_mtime_ns != stamp
-    np.testing.assert_array_equal(rebuilt.detected, cache.detected)
-
-
-@pytest.mark.real_data
-def test_bad_video_paths_are_user_errors(shared_data, tmp_path):
-    empty = tmp_path / "empty.mp4"
-    empty.write_bytes(b"")
-    text = tmp_path / "notes.mp4"
-    text.write_text("this is not a video\n" * 50)
-    for path in (tmp_path / "missing.mp4", tmp_path, empty, text, shared_data / "test.jpg"):
-        with pytest.raises(UserError) as err:
-            load_or_build_video_cache(path, tmp_path / "cache", progress=False)
-        assert str(path.name) in str(err.value) or str(path) in str(err.value)
-    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
+    assert meta["source"]["sha256"] and meta["params"]["crop_size"] == 256
+    marker = _mark(cache)
+    again = load_or_build_video_cache(shared_data / "karate1.mp4", real_outputs / "cache", params, progress=False)
+    assert again.path == cache.path and marker.is_file()
+    rebuilt = load_or_build_video_cache(
+        shared_data / "karate1.mp4", real_outputs / "cache", params, force=True, progress=False
+    )
+    assert rebuilt.path == cache.path and not marker.exists()
+    np.testing.assert_array_equal(rebuilt.detected, cache.detected)  # MediaPipe finds the same frames again

@@ -1,6 +1,13 @@
 import numpy as np
 
-from motion_transfer.crop import body_extent, crop_boxes, crop_frame, to_crop_coordinates, to_frame_coordinates
+from motion_transfer.crop import (
+    CropParams,
+    body_extent,
+    crop_boxes,
+    crop_frame,
+    to_crop_coordinates,
+    to_frame_coordinates,
+)
 
 
 def _walking_person(n=200, fps=25.0, seed=0):
@@ -21,7 +28,7 @@ def _walking_person(n=200, fps=25.0, seed=0):
 def test_boxes_hold_the_whole_body_with_margin_in_every_frame():
     lm, fps = _walking_person()
     margin = 0.12
-    boxes = crop_boxes(lm, np.ones(len(lm), bool), fps, margin=margin)
+    boxes = crop_boxes(lm, np.ones(len(lm), bool), fps, CropParams(margin=margin))
     ext = body_extent(lm)
     half = boxes[:, 2] / 2
     lo = boxes[:, :2] - half[:, None]
@@ -78,5 +85,21 @@ def test_crop_coordinates_match_the_pixels():
 def test_placement_features_say_where_the_crop_lies_in_the_frame():
     from motion_transfer.crop import placement_features
 
-    boxes = np.array([[480, 360, 720], [0, 0, 360], [960, 720, 1440]], dtype=np.float64)  # centre; top-left; bottom-right
+    boxes = np.array(
+        [[480, 360, 720], [0, 0, 360], [960, 720, 1440]], dtype=np.float64
+    )  # centre; top-left; bottom-right
     np.testing.assert_allclose(placement_features(boxes, (960, 720)), [[0, 0, 1], [-1, -1, 0], [1, 1, 3]], atol=1e-6)
+
+
+def test_smoothing_windows_come_from_the_parameters():
+    lm, fps = _walking_person()
+    detected = np.ones(len(lm), bool)
+    steady = crop_boxes(lm, detected, fps, CropParams(centre_smoothing_s=0.0, size_smoothing_s=0.0))
+    smooth = crop_boxes(lm, detected, fps)
+    assert np.abs(np.diff(steady[:, 0], 2)).max() > 3 * np.abs(np.diff(smooth[:, 0], 2)).max()
+
+
+def test_crop_params_are_importable_from_the_cache_too():
+    from motion_transfer import cache
+
+    assert cache.CropParams is CropParams

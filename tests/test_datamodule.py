@@ -18,7 +18,14 @@ def test_time_split_keeps_a_gap_around_validation():
 
 @pytest.fixture(scope="module")
 def datamodule(tmp_path_factory):
-    dm = SkeletonImageDataModule(synthetic_frames=120, image_size=32, batch_size=8, cache_dir=str(tmp_path_factory.mktemp("cache")), crop={"crop_size": 64}, progress=False)
+    dm = SkeletonImageDataModule(
+        synthetic_frames=120,
+        image_size=32,
+        batch_size=8,
+        cache_dir=str(tmp_path_factory.mktemp("cache")),
+        crop={"crop_size": 64},
+        progress=False,
+    )
     dm.prepare_data()
     dm.setup("fit")
     return dm
@@ -48,25 +55,38 @@ def test_fixed_validation_batch_is_the_same_every_time(datamodule):
 
 @pytest.mark.parametrize("size", [64, 128, 256])
 def test_larger_image_sizes_work(tmp_path, size):
-    dm = SkeletonImageDataModule(synthetic_frames=60, image_size=size, batch_size=4, cache_dir=str(tmp_path), progress=False, val_fraction=0.2, gap_s=0.2)
+    dm = SkeletonImageDataModule(
+        synthetic_frames=60,
+        image_size=size,
+        batch_size=4,
+        cache_dir=str(tmp_path),
+        progress=False,
+        val_fraction=0.2,
+        gap_s=0.2,
+    )
     dm.setup("fit")
     assert dm.train_set[0]["image"].shape == (3, size, size)
 
 
-@pytest.mark.parametrize("kwargs, option", [
-    ({"image_size": 100}, "data.image_size"),
-    ({"batch_size": 0}, "data.batch_size"),
-    ({"kind": "webcam"}, "data.kind"),
-    ({"kind": "video"}, "data.target_video"),
-    ({"val_fraction": 0.0}, "data.val_fraction"),
-])
+@pytest.mark.parametrize(
+    "kwargs, option",
+    [
+        ({"image_size": 100}, "data.image_size"),
+        ({"batch_size": 0}, "data.batch_size"),
+        ({"kind": "webcam"}, "data.kind"),
+        ({"kind": "video"}, "data.target_video"),
+        ({"val_fraction": 0.0}, "data.val_fraction"),
+    ],
+)
 def test_bad_options_name_themselves(kwargs, option):
     with pytest.raises(UserError, match=option.replace(".", r"\.")):
         SkeletonImageDataModule(**kwargs)
 
 
 def test_a_clip_too_short_for_the_split_is_refused(tmp_path):
-    dm = SkeletonImageDataModule(synthetic_frames=30, cache_dir=str(tmp_path), progress=False, gap_s=1.0, val_fraction=0.5)
+    dm = SkeletonImageDataModule(
+        synthetic_frames=30, cache_dir=str(tmp_path), progress=False, gap_s=1.0, val_fraction=0.5
+    )
     with pytest.raises(UserError, match="too few"):
         dm.setup("fit")
 
@@ -80,7 +100,12 @@ def test_jitter_moves_the_stick_figure_the_image_and_the_vector_together():
 
     skeletons = np.random.default_rng(0).uniform(0.3, 0.7, (6, 13, 2)).astype(np.float32)
     stick = images_to_tensor(render_stick_figures(skeletons, 64))
-    batch = {"stick": stick, "image": stick.clone(), "vector": torch.from_numpy(to_vector(skeletons)), "index": torch.arange(6)}
+    batch = {
+        "stick": stick,
+        "image": stick.clone(),
+        "vector": torch.from_numpy(to_vector(skeletons)),
+        "index": torch.arange(6),
+    }
     out = jitter_pairs(batch, 4, torch.Generator().manual_seed(1))
     assert torch.equal(out["stick"], out["image"]) and torch.equal(out["index"], batch["index"])
     assert not torch.equal(out["stick"], stick)
@@ -103,3 +128,30 @@ def test_batches_outside_training_are_not_jittered():
     dm = SkeletonImageDataModule(jitter=0.1)
     batch = {"stick": torch.zeros(2, 3, 64, 64), "image": torch.zeros(2, 3, 64, 64), "vector": torch.zeros(2, 26)}
     assert dm.on_after_batch_transfer(batch, 0) is batch  # no trainer: evaluation, demo, validation
+
+
+def test_the_configs_set_the_measured_defaults(tmp_path):
+    from conftest import compose
+
+    cfg = compose("train", ["model=vanilla_image", f"paths.output_dir={tmp_path}"])
+    assert cfg.data.jitter == 0.0625 and cfg.trainer.max_time is None
+    assert dict(cfg.data.crop) == {
+        "crop_size": 256,
+        "margin": 0.12,
+        "centre_smoothing_s": 0.5,
+        "size_smoothing_s": 1.0,
+        "min_detection_confidence": 0.5,
+        "min_tracking_confidence": 0.5,
+    }  # crop.CropParams' own defaults
+    later = compose("train", ["trainer.max_time=00:00:01:00", f"paths.output_dir={tmp_path}"])
+    assert later.trainer.max_time == "00:00:01:00"  # no + needed
+
+
+def test_the_crop_options_can_be_set_on_the_command_line(tmp_path):
+    from conftest import compose
+    from motion_transfer.loading import prepare_datamodule
+
+    cfg = compose("train", [f"paths.output_dir={tmp_path}", "data.crop.crop_size=64", "data.crop.margin=0.2"])
+    datamodule = prepare_datamodule(cfg.data)
+    assert datamodule.crop_params.crop_size == 64 and datamodule.crop_params.margin == 0.2
+    assert datamodule.cache.crops.shape[1:] == (64, 64, 3)

@@ -1,14 +1,15 @@
 """The demo end to end, as a user runs it: synthetic default, real clips, learned checkpoints."""
 
+import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import av
 import pytest
 
-from conftest import compose, last_line, run_script
-from motion_transfer.training import run_training
-
-SMALL = ["data.synthetic_frames=80", "data.image_size=32", "data.crop.crop_size=64", "synthetic_source_frames=30", "panel_size=64"]
+from conftest import ROOT, STDERR_NOISE, TINY_DATA, compose, last_line, user_error
+from motion_transfer.demo import run_demo
 
 
 def _video_facts(path: Path) -> tuple[int, float, str]:
@@ -18,72 +19,86 @@ def _video_facts(path: Path) -> tuple[int, float, str]:
         return frames, float(stream.average_rate), stream.codec_context.name
 
 
-def test_demo_on_the_embedded_default(session_outputs):
-    result = run_script("demo", "model=nearest", outputs=session_outputs)
-    assert result.returncode == 0, result.stderr[-3000:]
-    line = last_line(result.stdout)
+def test_demo_on_the_embedded_default_beside_another_run(small):
+    """`python src/demo.py model=nearest` as a user runs it, while a second demo runs at the same
+    time into the same outputs/: each gets its own run folder and leaves the other's files alone.
+    Its stderr (a pipe here) carries no progress-bar frames."""
+    demo = [sys.executable, str(ROOT / "src" / "demo.py"), f"paths.output_dir={small.outputs}"]
+    default = subprocess.Popen(
+        [*demo, "model=nearest"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    other = subprocess.Popen(
+        [*demo, *TINY_DATA, "synthetic_source_frames=30", "panel_size=64"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    out, err = default.communicate(timeout=600)
+    other_out, other_err = other.communicate(timeout=600)
+    assert default.returncode == 0, err[-3000:]
+    assert other.returncode == 0, other_err[-3000:]
+    line = last_line(out)
     assert line.startswith("video: ")
     video = Path(line.split(": ", 1)[1])
-    assert video.is_absolute() and video.name == "transfer.mp4"
-    frames, fps, codec = _video_facts(video)
-    assert (frames, fps, codec) == (200, 25.0, "h264")
+    assert video.is_absolute() and video.name == "transfer.mp4" and video.parent.parent == small.outputs / "demo"
+    assert _video_facts(video) == (200, 25.0, "h264")
     assert _video_facts(video.parent / "generated.mp4")[0] == 200
     assert not list(video.parent.glob(".*partial*"))
+    assert not [noise for noise in STDERR_NOISE if noise in err], err[-3000:]
+
+    other_video = Path(last_line(other_out).split(": ", 1)[1])
+    assert other_video.parent != video.parent and other_video.parent.parent == video.parent.parent
+    assert _video_facts(other_video)[0] == 30
 
 
 @pytest.mark.real_data
-def test_demo_on_the_real_clips(shared_data, session_outputs):
-    result = run_script("demo", "model=nearest", "data=video", f"data.target_video={shared_data / 'taichi2.mp4'}",
-                        f"source_video={shared_data / 'karate1.mp4'}", outputs=session_outputs, timeout=900)
-    assert result.returncode == 0, result.stderr[-3000:]
-    video = Path(last_line(result.stdout).split(": ", 1)[1])
-    frames, fps, codec = _video_facts(video)
-    assert (frames, fps, codec) == (192, 25.0, "h264")
+def test_demo_on_the_real_clips(shared_data, real_outputs, capsys):
+    cfg = compose(
+        "demo",
+        [
+            "model=nearest",
+            f"paths.output_dir={real_outputs}",
+            "data=video",
+            f"data.target_video={shared_data / 'taichi2.mp4'}",
+            f"source_video={shared_data / 'karate1.mp4'}",
+            "data.progress=false",
+        ],
+    )
+    video = run_demo(cfg)
+    assert _video_facts(video) == (192, 25.0, "h264")
     # Frames where no person was found in the source are counted and reported.
-    assert "without a person: 22" in result.stdout
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """A quick checkpoint of each learned model on the small synthetic clip."""
-    outputs = tmp_path_factory.mktemp("outputs")
-    ckpts = {}
-    for model in ("vanilla", "vanilla_image", "gan"):
-        extra = ["model.d_base_filters=8"] if model == "gan" else []
-        cfg = compose("train", [f"model={model}", f"paths.output_dir={outputs}", "model.base_filters=8", "trainer.max_epochs=1", "logger=none",
-                                "data.progress=false", "trainer.enable_progress_bar=false", *[o for o in SMALL if o.startswith("data.")], *extra],
-                      outputs / "train" / model)
-        ckpts[model] = run_training(cfg)
-    return outputs, ckpts
+    assert "without a person: 22" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("model", ["vanilla", "vanilla_image", "gan"])
 def test_demo_with_a_learned_checkpoint(trained, model):
-    outputs, ckpts = trained
-    result = run_script("demo", f"model={model}", f"ckpt_path={ckpts[model]}", *SMALL, outputs=outputs)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert _video_facts(Path(last_line(result.stdout).split(": ", 1)[1]))[0] == 30
+    video = run_demo(trained.small.compose("demo", f"ckpt_path={trained.ckpts[model]}", model=model))
+    assert _video_facts(video)[0] == 30
+    assert _video_facts(video.parent / "generated.mp4")[0] == 30
 
 
-def test_demo_finds_the_newest_checkpoint_of_the_model(trained):
-    outputs, ckpts = trained
-    result = run_script("demo", "model=gan", *SMALL, outputs=outputs)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "gan" in result.stderr and str(ckpts["gan"].parent.parent.name) in result.stderr
+def test_demo_finds_the_newest_checkpoint_of_the_model(trained, caplog):
+    with caplog.at_level(logging.INFO, logger="motion_transfer"):
+        video = run_demo(trained.small.compose("demo", model="gan"))
+    assert _video_facts(video)[0] == 30
+    # The GAN's run: its last checkpoint (adversarial runs prefer it to the best val/l1).
+    assert f"using the newest checkpoint of gan on this target: {trained.last('gan')}" in caplog.text
 
 
-def test_demo_refuses_a_checkpoint_of_another_model_or_size(trained, tmp_path):
-    outputs, ckpts = trained
-    wrong_model = run_script("demo", "model=vanilla", f"ckpt_path={ckpts['gan']}", *SMALL, outputs=outputs)
-    assert wrong_model.returncode == 2 and "'gan' model" in wrong_model.stderr and "Traceback" not in wrong_model.stderr
-    wrong_size = run_script("demo", "model=gan", f"ckpt_path={ckpts['gan']}", *SMALL, "data.image_size=64", outputs=outputs)
-    assert wrong_size.returncode == 2 and "32 px" in wrong_size.stderr
+def test_demo_refuses_a_checkpoint_of_another_model_or_size(trained):
+    gan = trained.ckpts["gan"]
+    wrong_model = user_error(run_demo, trained.small.compose("demo", f"ckpt_path={gan}", model="vanilla"))
+    assert "'gan' model" in wrong_model and "model=gan" in wrong_model
+    wrong_size = user_error(
+        run_demo, trained.small.compose("demo", f"ckpt_path={gan}", "data.image_size=64", model="gan")
+    )
+    assert "32 px" in wrong_size and "data.image_size=32" in wrong_size
 
 
-def test_demo_says_how_to_train_when_no_checkpoint_exists(tmp_path):
-    result = run_script("demo", "model=vanilla_image", *SMALL, outputs=tmp_path)
-    assert result.returncode == 2
-    assert "python src/train.py model=vanilla_image" in result.stderr and "Traceback" not in result.stderr
+def test_demo_says_how_to_train_when_no_checkpoint_exists(small):
+    message = user_error(run_demo, small.compose("demo", model="vanilla_image"))
+    assert "python src/train.py model=vanilla_image" in message and "data.image_size=32" in message
 
 
 def test_the_encoder_thread_runs_jobs_in_order_and_hands_failures_back():
@@ -149,7 +164,9 @@ def test_a_generator_failure_mid_video_keeps_the_frames_already_written(tmp_path
     crops = np.zeros((n, 32, 32, 3), dtype=np.uint8)
     poses = np.random.default_rng(0).uniform(0.3, 0.7, (n, 13, 2)).astype(np.float32)
     with pytest.raises(RuntimeError, match="generator failed"):
-        write_transfer_videos(_StubGenerator(fail_on=2), crops, poses, poses, 25.0, tmp_path, batch=4, size=32, progress=False)
+        write_transfer_videos(
+            _StubGenerator(fail_on=2), crops, poses, poses, 25.0, tmp_path, batch=4, size=32, progress=False
+        )
     assert _video_facts(tmp_path / "transfer.mp4")[0] == 8
     assert _video_facts(tmp_path / "generated.mp4")[0] == 8
     assert not list(tmp_path.glob(".*partial*"))
@@ -161,10 +178,19 @@ def test_colours_survive_the_h264_round_trip(tmp_path):
 
     from motion_transfer.video import VideoWriter
 
-    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255), (0, 0, 0), (128, 128, 128), (200, 180, 40), (30, 90, 160)]
+    colours = [
+        (255, 0, 0),
+        (0, 255, 0),
+        (0, 0, 255),
+        (255, 255, 255),
+        (0, 0, 0),
+        (128, 128, 128),
+        (200, 180, 40),
+        (30, 90, 160),
+    ]
     frame = np.zeros((64, 128, 3), np.uint8)
     for i, colour in enumerate(colours):
-        frame[(i // 4) * 32:(i // 4 + 1) * 32, (i % 4) * 32:(i % 4 + 1) * 32] = colour
+        frame[(i // 4) * 32 : (i // 4 + 1) * 32, (i % 4) * 32 : (i % 4 + 1) * 32] = colour
     writer = VideoWriter(tmp_path / "colours.mp4", 25, 128, 64)
     writer.write(np.repeat(frame[None], 3, axis=0))
     writer.close()
@@ -198,7 +224,9 @@ def test_panels_drawn_on_the_worker_keep_the_frames_in_order(tmp_path, show, mon
     levels = np.linspace(0.1, 0.9, n, dtype=np.float32)
     poses = np.repeat(levels[:, None, None], 13, axis=1).repeat(2, axis=2)
     crops = np.zeros((n, 32, 32, 3), dtype=np.uint8)
-    write_transfer_videos(_BrightnessGenerator(), crops, poses, poses, 25.0, tmp_path, batch=3, size=32, progress=False, show=show)
+    write_transfer_videos(
+        _BrightnessGenerator(), crops, poses, poses, 25.0, tmp_path, batch=3, size=32, progress=False, show=show
+    )
     with av.open(str(tmp_path / "generated.mp4")) as container:
         decoded = np.array([f.to_ndarray(format="rgb24").mean() for f in container.decode(video=0)])
     assert len(decoded) == n
@@ -207,11 +235,11 @@ def test_panels_drawn_on_the_worker_keep_the_frames_in_order(tmp_path, show, mon
         assert np.abs(np.array(shown, dtype=float) - levels * 255).max() < 2
 
 
-def test_show_without_a_display_writes_the_videos_and_says_so(session_outputs, monkeypatch):
+def test_show_without_a_display_writes_the_videos_and_says_so(small, monkeypatch, caplog):
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
-    result = run_script("demo", *SMALL, "show=true", outputs=session_outputs)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "no display" in result.stderr
-    assert Path(last_line(result.stdout).split(": ", 1)[1]).is_file()
+    with caplog.at_level(logging.WARNING, logger="motion_transfer"):
+        video = run_demo(small.compose("demo", "show=true", model="nearest"))
+    assert "no display" in caplog.text
+    assert _video_facts(video)[0] == 30

@@ -4,8 +4,24 @@ import pytest
 from motion_transfer.drawing import draw_skeletons, images_to_tensor, render_stick_figures, tensor_to_images
 from motion_transfer.skeleton import LIMB_COLORS, LIMBS
 
-STANDING = np.array([[0.5, 0.15], [0.6, 0.28], [0.4, 0.28], [0.68, 0.42], [0.32, 0.42], [0.72, 0.55], [0.28, 0.55],
-                     [0.57, 0.55], [0.43, 0.55], [0.58, 0.72], [0.42, 0.72], [0.6, 0.9], [0.4, 0.9]], np.float32)
+STANDING = np.array(
+    [
+        [0.5, 0.15],
+        [0.6, 0.28],
+        [0.4, 0.28],
+        [0.68, 0.42],
+        [0.32, 0.42],
+        [0.72, 0.55],
+        [0.28, 0.55],
+        [0.57, 0.55],
+        [0.43, 0.55],
+        [0.58, 0.72],
+        [0.42, 0.72],
+        [0.6, 0.9],
+        [0.4, 0.9],
+    ],
+    np.float32,
+)
 
 
 @pytest.mark.parametrize("size", [32, 64, 128, 256, 300])

@@ -1,24 +1,23 @@
 """Evaluation: metric functions on known cases, pose consistency on real crops, end to end, schema."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import compose, last_line, run_script
-from motion_transfer.cache import CropParams, load_or_build_video_cache
+from motion_transfer.cache import SkeletonCache
 from motion_transfer.datamodule import resize_crops
+from motion_transfer.evaluation import run_evaluation
 from motion_transfer.metrics import image_metrics, pose_consistency
-from motion_transfer.training import run_training
-
-SMALL = ["data.synthetic_frames=120", "data.image_size=32", "data.crop.crop_size=64", "data.progress=false"]
+from motion_transfer.report import run_report
 
 
 def _image(seed=0, size=32):
     g = torch.Generator().manual_seed(seed)
-    smooth = torch.nn.functional.interpolate(torch.rand(1, 3, size // 4, size // 4, generator=g), size=size, mode="bilinear")
+    smooth = torch.nn.functional.interpolate(
+        torch.rand(1, 3, size // 4, size // 4, generator=g), size=size, mode="bilinear"
+    )
     return smooth * 2 - 1
 
 
@@ -55,26 +54,43 @@ def test_sharpness_and_checkerboard_ratios_on_known_cases():
 
 
 @pytest.mark.real_data
-def test_pose_consistency_finds_the_pose_on_real_crops(shared_data, tmp_path):
-    cache = load_or_build_video_cache(shared_data / "karate1.mp4", tmp_path, CropParams(crop_size=128), progress=False)
+def test_pose_consistency_finds_the_pose_on_real_crops(real_outputs):
+    (folder,) = (real_outputs / "cache").glob("karate1-*")
+    cache = SkeletonCache.load(folder)
     frames = np.flatnonzero(cache.detected)[:100:10]
     crops = resize_crops(np.asarray(cache.crops)[frames], 64)
     figures = pose_consistency(crops, np.asarray(cache.skeletons)[frames])
     assert figures["pose_detection_rate"] >= 0.8
     assert figures["pose_joint_error"] < 0.12
-    assert figures["pose_joint_error_median"] < 0.12 and figures["pose_joint_error_upper"] < 0.12 and figures["pose_joint_error_lower"] < 0.12
+    assert (
+        figures["pose_joint_error_median"] < 0.12
+        and figures["pose_joint_error_upper"] < 0.12
+        and figures["pose_joint_error_lower"] < 0.12
+    )
     # A pose whose legs are moved by half a body height: the lower body says so, the upper body does not.
     moved = np.asarray(cache.skeletons)[frames].copy()
     moved[:, 9:] += [0.0, -0.5] * (moved[:, 12:13, 1:] - moved[:, :1, 1:])
     wrong_legs = pose_consistency(crops, moved)
     assert wrong_legs["pose_joint_error_lower"] > 0.3 > 0.12 > wrong_legs["pose_joint_error_upper"]
     # A blank image holds no person.
-    assert pose_consistency(np.zeros((2, 64, 64, 3), np.uint8), np.asarray(cache.skeletons)[frames[:2]])["pose_detection_rate"] == 0.0
+    assert (
+        pose_consistency(np.zeros((2, 64, 64, 3), np.uint8), np.asarray(cache.skeletons)[frames[:2]])[
+            "pose_detection_rate"
+        ]
+        == 0.0
+    )
 
 
 SCHEMA = {
-    "model": str, "image_size": int, "target": dict, "split": dict, "metrics": dict, "floors": dict, "ceiling": dict,
-    "generation_fps": float, "checkpoint": (str, type(None)),
+    "model": str,
+    "image_size": int,
+    "target": dict,
+    "split": dict,
+    "metrics": dict,
+    "floors": dict,
+    "ceiling": dict,
+    "generation_fps": float,
+    "checkpoint": (str, type(None)),
 }
 
 
@@ -82,52 +98,66 @@ def _check_schema(metrics):
     for key, kind in SCHEMA.items():
         assert isinstance(metrics[key], kind), key
     for figures in [metrics["metrics"], *metrics["floors"].values()]:
-        assert set(figures) == {"ssim", "psnr", "l1", "sharpness", "checkerboard", "pose_detection_rate", "pose_joint_error", "pose_joint_error_median",
-                                "pose_joint_error_upper", "pose_joint_error_lower"}
+        assert set(figures) == {
+            "ssim",
+            "psnr",
+            "l1",
+            "sharpness",
+            "checkerboard",
+            "pose_detection_rate",
+            "pose_joint_error",
+            "pose_joint_error_median",
+            "pose_joint_error_upper",
+            "pose_joint_error_lower",
+        }
     assert set(metrics["floors"]) == {"mean_image", "last_training_frame"}
     assert set(metrics["split"]) == {"train_frames", "val_frames", "val_start", "gap_frames"}
 
 
-def test_evaluate_nearest_end_to_end(tmp_path):
-    result = run_script("evaluate", "model=nearest", *SMALL, outputs=tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
-    line = last_line(result.stdout)
-    assert line.startswith("metrics: ")
-    path = Path(line.split(": ", 1)[1])
+def test_evaluate_nearest_end_to_end(small):
+    path = run_evaluation(small.compose("evaluate", model="nearest"))
+    assert path.name == "metrics.json"
     metrics = json.loads(path.read_text())
     _check_schema(metrics)
+    assert metrics["model"] == "nearest" and metrics["checkpoint"] is None
     assert (path.parent / "samples.png").is_file() and list((path.parent / "tensorboard").iterdir())
     assert metrics["split"]["val_start"] - metrics["split"]["gap_frames"] >= metrics["split"]["train_frames"]
+    assert not list(path.parent.glob(".*partial*"))
 
 
-def test_evaluate_a_learned_model_from_its_checkpoint(tmp_path):
-    cfg = compose("train", ["model=vanilla_image", "model.base_filters=8", "trainer.max_epochs=1", "logger=none", f"paths.output_dir={tmp_path}",
-                            "trainer.enable_progress_bar=false", *SMALL], tmp_path / "train" / "run")
-    ckpt = run_training(cfg)
-    result = run_script("evaluate", "model=vanilla_image", f"ckpt_path={ckpt}", *SMALL, outputs=tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
-    metrics = json.loads(Path(last_line(result.stdout).split(": ", 1)[1]).read_text())
+def test_evaluate_a_learned_model_from_its_checkpoint_and_report_every_model(trained):
+    ckpt = trained.ckpts["vanilla_image"]
+    metrics = json.loads(
+        run_evaluation(trained.small.compose("evaluate", f"ckpt_path={ckpt}", model="vanilla_image")).read_text()
+    )
     _check_schema(metrics)
     assert metrics["model"] == "vanilla_image" and metrics["checkpoint"] == str(ckpt)
-    # The report finds that checkpoint by itself and puts every model in one table.
-    report = run_script("report", "models=[nearest,vanilla_image,gan]", *SMALL, outputs=tmp_path)
-    assert report.returncode == 0, report.stderr[-2000:]
-    table = Path(last_line(report.stdout).split(": ", 1)[1]).read_text()
-    assert "| nearest |" in table and "| vanilla_image | `run/" in table and "none: `python src/train.py model=gan`" in table
-    assert (Path(last_line(report.stdout).split(": ", 1)[1]).parent / "report.png").is_file()
+    # The report finds the checkpoints by itself and puts every model in one table.
+    report = run_report(trained.small.compose("report", "models=[nearest,vanilla_image,gan,gan_lab]"))
+    table = report.read_text()
+    assert "| nearest | built now |" in table
+    assert f"| vanilla_image | `{ckpt.parent.parent.name}/{ckpt.name}` |" in table
+    assert f"| gan | `{trained.last('gan').parent.parent.name}/last.ckpt` |" in table  # the GAN's preferred one
+    assert "| gan_lab | none: `python src/train.py model=gan_lab`" in table
+    assert "*mean image* | floor" in table and "*real crops* | ceiling" in table
+    assert (report.parent / "report.png").is_file()
+    assert set(json.loads((report.parent / "metrics.json").read_text())["models"]) == {
+        "nearest",
+        "vanilla_image",
+        "gan",
+    }
 
 
-def test_evaluation_gives_each_held_out_frame_its_own_placement(tmp_path):
+def test_evaluation_gives_each_held_out_frame_its_own_placement(small):
     """A model that reads placements is scored with each frame's own, as with its own pose."""
     from motion_transfer.evaluation import evaluate_generator, held_out
-    from motion_transfer.loading import prepare_datamodule
-    from motion_transfer.models import VanillaImageGenerator
+    from motion_transfer.models import VanillaGenerator
 
-    datamodule = prepare_datamodule(compose("evaluate", ["model=nearest", f"paths.output_dir={tmp_path}", *SMALL], tmp_path / "run").data)
+    datamodule = small.datamodule()
     skeletons, placements, _ = held_out(datamodule)
-    assert placements.shape == (len(skeletons), 3) and np.ptp(placements, axis=0).max() > 0.01  # the synthetic camera follows
+    assert placements.shape == (len(skeletons), 3) and np.ptp(placements, axis=0).max() > 0.01  # the camera follows
     torch.manual_seed(0)
-    model = VanillaImageGenerator(image_size=32, base_filters=8, placement=True).eval()
+    model = VanillaGenerator("vanilla_image", image_size=32, generator="unet", base_filters=8, placement=True).eval()
     model.default_placement = torch.tensor([0.9, 0.9, 0.9])
     _, fake = evaluate_generator(model, datamodule, {"enabled": False}, with_floors=False)
     torch.testing.assert_close(fake, model.generate_from_skeletons(skeletons, placements=placements))

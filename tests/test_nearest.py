@@ -77,24 +77,25 @@ def test_a_new_index_replaces_the_cached_one():
     model, skeletons, _ = _index(100)
     first = model.nearest_indices(torch.from_numpy(to_vector(skeletons[:3])))
     assert first.tolist() == [0, 1, 2]
-    model.set_index(torch.from_numpy(to_vector(skeletons[::-1].copy())), torch.zeros(100, 3, 16, 16, dtype=torch.uint8), torch.arange(100))
+    model.set_index(
+        torch.from_numpy(to_vector(skeletons[::-1].copy())),
+        torch.zeros(100, 3, 16, 16, dtype=torch.uint8),
+        torch.arange(100),
+    )
     assert model.nearest_indices(torch.from_numpy(to_vector(skeletons[:3]))).tolist() == [99, 98, 97]
     with torch.no_grad():
         model.index_vectors.copy_(torch.from_numpy(to_vector(skeletons)))  # changed in place
     assert model.nearest_indices(torch.from_numpy(to_vector(skeletons[:3]))).tolist() == [0, 1, 2]
 
 
-def test_nearest_keeps_its_frames_unjittered(tmp_path):
+def test_nearest_keeps_its_frames_unjittered(small):
     """data.jitter moves training pairs for learned models; the nearest index keeps the real frames."""
-    from conftest import compose
     from motion_transfer.training import run_training
 
-    overrides = ["model=nearest", f"paths.output_dir={tmp_path}", "data.synthetic_frames=80", "data.image_size=32", "data.crop.crop_size=64",
-                 "data.progress=false", "trainer.enable_progress_bar=false", "logger=none", "data.jitter=0.2"]
-    best = run_training(compose("train", overrides, tmp_path / "run"))
+    best = run_training(small.compose("train", "data.jitter=0.2", model="nearest"))
     state = torch.load(best, weights_only=True)["state_dict"]
-    from motion_transfer.loading import build_nearest, prepare_datamodule
-
-    reference = build_nearest(prepare_datamodule(compose("train", overrides, tmp_path / "ref").data))
+    reference = NearestNeighbourGenerator.indexed_on(small.datamodule())
+    assert reference.model_name == "nearest" and len(reference.index_frames) == len(state["index_frames"])
     assert torch.equal(state["index_images"], reference.index_images)
     assert torch.equal(state["index_vectors"], reference.index_vectors)
+    assert torch.equal(state["index_frames"], reference.index_frames)  # every training frame, the last short batch too

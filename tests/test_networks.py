@@ -51,11 +51,30 @@ def small_kwargs(cls: type[nn.Module], image_size: int = 64) -> dict:
     """Narrow versions of each network (base_filters=8, the MLP at 32 px) so the tests stay fast."""
     return {
         MLPGenerator: {"in_features": 26, "image_size": 32},  # 3 M parameters rather than 13 M at 64 px
-        ConvDecoderGenerator: {"in_features": 26, "image_size": image_size, "base_filters": 8, "norm": "batch", "upsample": "transpose"},
-        UNetGenerator: {"in_channels": 3, "out_channels": 3, "image_size": image_size, "base_filters": 8, "norm": "batch",
-                        "dropout": False, "upsample": "transpose"},
+        ConvDecoderGenerator: {
+            "in_features": 26,
+            "image_size": image_size,
+            "base_filters": 8,
+            "norm": "batch",
+            "upsample": "transpose",
+        },
+        UNetGenerator: {
+            "in_channels": 3,
+            "out_channels": 3,
+            "image_size": image_size,
+            "base_filters": 8,
+            "norm": "batch",
+            "dropout": False,
+            "upsample": "transpose",
+        },
         PatchDiscriminator: {"in_channels": 6, "base_filters": 8, "n_layers": 3, "norm": "batch"},
-        DCGANDiscriminator: {"in_channels": 3, "image_size": image_size, "base_filters": 8, "norm": "batch", "sigmoid": True},
+        DCGANDiscriminator: {
+            "in_channels": 3,
+            "image_size": image_size,
+            "base_filters": 8,
+            "norm": "batch",
+            "sigmoid": True,
+        },
     }[cls]
 
 
@@ -133,7 +152,9 @@ def test_patch_discriminator_returns_a_map_of_logits(image_size):
     assert (y < 0).any() or (y > 1).any()  # logits, not probabilities
 
 
-@pytest.mark.parametrize("image_size, norm", [(64, "batch"), (64, "instance"), (64, "none"), (128, "batch"), (256, "batch")])
+@pytest.mark.parametrize(
+    "image_size, norm", [(64, "batch"), (64, "instance"), (64, "none"), (128, "batch"), (256, "batch")]
+)
 def test_dcgan_discriminator_gives_one_probability_per_image(image_size, norm):
     x = torch.randn(BATCH, 3, image_size, image_size)
     probs = DCGANDiscriminator(3, image_size, base_filters=4, norm=norm)(x)
@@ -183,7 +204,12 @@ def test_patch_discriminator_is_pix2pix_70x70():
     net = PatchDiscriminator()
     convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
     assert [(c.in_channels, c.out_channels, c.stride[0]) for c in convs] == [
-        (6, 64, 2), (64, 128, 2), (128, 256, 2), (256, 512, 1), (512, 1, 1)]
+        (6, 64, 2),
+        (64, 128, 2),
+        (128, 256, 2),
+        (256, 512, 1),
+        (512, 1, 1),
+    ]
     assert isinstance(net.model[-1], nn.Conv2d)  # no sigmoid
 
 
@@ -213,10 +239,17 @@ def test_unet_innermost_level_has_no_norm_on_its_way_down():
 
 
 def test_bias_only_where_no_batch_norm_follows():
-    convs = [m for m in UNetGenerator(base_filters=8, norm="batch").modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    convs = [
+        m
+        for m in UNetGenerator(base_filters=8, norm="batch").modules()
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))
+    ]
     assert [c.bias is not None for c in convs].count(True) == 1  # the last, into Tanh
-    assert all(c.bias is not None for c in UNetGenerator(base_filters=8, norm="instance").modules()
-               if isinstance(c, (nn.Conv2d, nn.ConvTranspose2d)))
+    assert all(
+        c.bias is not None
+        for c in UNetGenerator(base_filters=8, norm="instance").modules()
+        if isinstance(c, (nn.Conv2d, nn.ConvTranspose2d))
+    )
 
 
 # ---- the U-Net's skips ---------------------------------------------------------------------
@@ -350,14 +383,22 @@ def test_exports_to_onnx_with_a_dynamic_batch(cls):
     exporter traces each network, and onnxruntime agrees with PyTorch on another batch size."""
     import onnx  # noqa: F401 - a dev dependency: missing means failing, not skipping
     import onnxruntime as ort
+
     kwargs = {**small_kwargs(cls), **({"upsample": "resize"} if "upsample" in small_kwargs(cls) else {})}
     net = cls(**kwargs).eval()
     x = example_input(cls, kwargs)
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # deprecation notices of the TorchScript exporter
-        torch.onnx.export(net, (x,), buffer, dynamo=False, input_names=["x"], output_names=["y"],
-                          dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}})
+        torch.onnx.export(
+            net,
+            (x,),
+            buffer,
+            dynamo=False,
+            input_names=["x"],
+            output_names=["y"],
+            dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}},
+        )
     x3 = torch.cat([x, x[:1]])
     session = ort.InferenceSession(buffer.getvalue(), providers=["CPUExecutionProvider"])
     (y,) = session.run(None, {"x": x3.numpy()})

@@ -3,7 +3,6 @@ import pytest
 
 from motion_transfer.normalization import clip_stats, median_smooth, normalize_poses
 from motion_transfer.skeleton import ankle_point, body_height
-
 from test_drawing import STANDING
 
 

@@ -2,7 +2,14 @@ import numpy as np
 import pytest
 
 from motion_transfer.skeleton import (
-    NUM_JOINTS, REDUCED_LANDMARKS, body_height, forward_fill, from_vector, reduce_landmarks, sanitize, to_vector,
+    NUM_JOINTS,
+    REDUCED_LANDMARKS,
+    body_height,
+    forward_fill,
+    from_vector,
+    reduce_landmarks,
+    sanitize,
+    to_vector,
 )
 
 

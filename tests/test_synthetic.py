@@ -119,6 +119,7 @@ def test_the_two_people_differ(target, source):
 
     assert shoulder_to_leg(s_lm) > shoulder_to_leg(t_lm) + 0.05  # broader
     assert np.median(_body_height(s_lm)) > 1.05 * np.median(_body_height(t_lm))  # taller in the frame
+
     # Outfits: the target's top is white, the source wears a blue gi (colour on the torso).
     def torso_colour(frames, lm):
         mid = _torso_point(lm)
@@ -130,8 +131,10 @@ def test_the_two_people_differ(target, source):
     assert s_col[2] > s_col[0] + 60
     # And they move differently: the karateka's arms move in fast bursts (90th percentile of the
     # elbow and wrist speeds, in body heights per frame).
-    speed = [np.percentile(np.linalg.norm(np.diff(lm[:, 13:17, :2], axis=0), axis=-1) / _body_height(lm)[1:, None], 90)
-             for lm in (t_lm, s_lm)]
+    speed = [
+        np.percentile(np.linalg.norm(np.diff(lm[:, 13:17, :2], axis=0), axis=-1) / _body_height(lm)[1:, None], 90)
+        for lm in (t_lm, s_lm)
+    ]
     assert speed[1] > 2 * speed[0]
 
 
@@ -149,13 +152,14 @@ def test_landmarks_sit_on_the_drawn_body(role, target, source):
 def test_poses_are_varied(target, source):
     (_, t_lm), (_, s_lm) = target, source
     wrists_y = t_lm[:, [15, 16], 1]
-    assert (wrists_y < t_lm[:, [0], 1]).any()           # a hand above the head
-    assert (wrists_y > t_lm[:, [23, 24], 1]).any()      # hands hanging below the hips
+    assert (wrists_y < t_lm[:, [0], 1]).any()  # a hand above the head
+    assert (wrists_y > t_lm[:, [23, 24], 1]).any()  # hands hanging below the hips
     reach = np.abs(t_lm[:, [15, 16], 0] - t_lm[:, [11, 12], 0]) / _body_height(t_lm)[:, None]
-    assert reach.max() > 0.25                           # an arm out to the side
+    assert reach.max() > 0.25  # an arm out to the side
     # The karateka lifts a foot well off the floor (a kick) at some point.
     lift = np.abs(s_lm[:, 27, 1] - s_lm[:, 28, 1]) / _body_height(s_lm)
     assert lift.max() > 0.15
+
     # Knees bend: the hip-knee-ankle angle goes well below straight.
     def knee_angle(lm, hip, knee, ankle):
         a, b = lm[:, hip, :2] - lm[:, knee, :2], lm[:, ankle, :2] - lm[:, knee, :2]

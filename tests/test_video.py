@@ -15,7 +15,7 @@ def clip(tmp_path_factory):
     path = tmp_path_factory.mktemp("clip") / "bar.mp4"
     frames = np.zeros((30, 48, 64, 3), dtype=np.uint8)
     for i in range(30):
-        frames[i, :, 2 * i:2 * i + 4] = 255
+        frames[i, :, 2 * i : 2 * i + 4] = 255
     writer = VideoWriter(path, 25.0, 64, 48)
     writer.write(frames)
     writer.close()

@@ -60,6 +60,8 @@ def find_latest_checkpoint(train_dir: Path, model_name: str, target_key: str, im
     the one its class prefers (`preferred_checkpoint`: best*.ckpt or last.ckpt), else any."""
     candidates = []
     for path in Path(train_dir).glob("*/checkpoints/*.ckpt"):
+        if path.name.startswith("."):  # a checkpoint still being written under its temporary name
+            continue
         try:
             identity = checkpoint_identity(torch.load(path, map_location="cpu", weights_only=True))
         except Exception:  # noqa: BLE001 - unreadable files are simply not candidates

@@ -20,10 +20,13 @@ def register_structured_configs() -> None:
     """`data.crop` is crop.CropParams itself (its defaults and types, written once), stored in
     Hydra's ConfigStore under data/crop/default, where configs/data/*.yaml pick it."""
     from hydra.core.config_store import ConfigStore
+    from omegaconf import OmegaConf
 
     from .crop import CropParams
 
-    ConfigStore.instance().store(group="data/crop", name="default", node=CropParams)
+    node = OmegaConf.structured(CropParams)
+    OmegaConf.set_readonly(node, False)  # a frozen dataclass in code, but an option on the command line
+    ConfigStore.instance().store(group="data/crop", name="default", node=node)
 
 
 # Before any config is composed: by the entry points, the report, the bench and the tests.
