@@ -259,6 +259,50 @@ def bench_demo(
     return out
 
 
+def bench_full_frame_demo(
+    source, source_frames, datamodule, models: list[str], size: int, repeats: int, device: str = "cpu"
+) -> dict:
+    """The full-frame demo (the person pasted into the target's plate at the video's resolution,
+    and the source | result panel) against generation alone. `source_frames()` gives a fresh
+    iterator over the source's frames (decoding is part of the demo). The plate is used whether or
+    not the target's camera was found static: the cost is the same."""
+    from .demo import prepare_source_poses
+    from .fullframe import source_points_in_frame, target_boxes_for, write_full_frame_videos
+
+    raw, normalised, _ = prepare_source_poses(source, datamodule.training_skeletons(), "global", 5)
+    points = source_points_in_frame(raw, np.asarray(source.boxes))
+    boxes = target_boxes_for(points, datamodule)
+    out = {"frame_size": list(datamodule.plate.shape[1::-1])}
+    for name in models:
+        model = _model(name, size, device)
+        with tempfile.TemporaryDirectory() as tmp:
+            c = compared(
+                lambda: model.layers_from_skeletons(normalised, 64),
+                lambda: write_full_frame_videos(
+                    model,
+                    source_frames(),
+                    points,
+                    normalised,
+                    boxes,
+                    datamodule.plate,
+                    source.fps,
+                    Path(tmp),
+                    progress=False,
+                ),
+                repeats,
+                device=device,
+            )
+        n = len(raw)
+        out[name] = {
+            "frames": n,
+            "demo_fps": n / c["ours_s"],
+            "generation_fps": n / c["baseline_s"],
+            "ratio": c["ratio"],
+            "ratio_range": c["ratio_range"],
+        }
+    return out
+
+
 def _demo_stages(
     model,
     crops: np.ndarray,
@@ -445,6 +489,18 @@ def run_bench(cfg: DictConfig) -> Path:
     result["demo"] = bench_demo(
         source, datamodule.training_skeletons(), list(b.models), datamodule.image_size, repeats, device
     )
+    log.info("full-frame demo")
+    if b.source_video:
+        from .video import iter_frames
+
+        frames = lambda: iter_frames(Path(b.source_video))  # noqa: E731
+    else:
+        from .synthetic import render_clip
+
+        frames = lambda: iter(render_clip("source", 200, 1)[0])  # noqa: E731
+    result["full_frame_demo"] = bench_full_frame_demo(
+        source, frames, datamodule, list(b.models), datamodule.image_size, repeats, device
+    )
     log.info("training")
     result["training"] = bench_training(
         datamodule, list(b.models), int(b.train_steps), max(1, (repeats + 1) // 2), device
@@ -491,6 +547,15 @@ def format_table(result: dict) -> str:
             f"  {k:14s} {v['demo_fps']:7.1f} fps vs {v['generation_fps']:7.1f} ({_ratio(v)}); ms a frame alone: "
             f"{stages}"
         )
+    full = result.get("full_frame_demo")
+    if full:
+        width, height = full["frame_size"]
+        lines.append(f"full-frame demo ({width}x{height} output) vs generation alone:")
+        lines += [
+            f"  {k:14s} {v['demo_fps']:7.1f} fps vs {v['generation_fps']:7.1f} ({_ratio(v)})"
+            for k, v in full.items()
+            if k != "frame_size"
+        ]
     lines.append("training, Lightning vs plain PyTorch loop (images/s):")
     lines += [
         f"  {k:14s} {v['lightning_images_per_s']:7.1f} vs {v['plain_images_per_s']:7.1f} ({_ratio(v)})"

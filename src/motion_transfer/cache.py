@@ -1,9 +1,14 @@
 """The skeleton cache: a video turned once into person crops and skeletons, reused afterwards.
 
 A cache folder holds `crops.npy` (N, R, R, 3) uint8 RGB crops at the working resolution R,
+`masks.npy` (N, R, R) uint8 0..255 the person's masks cropped exactly like the crops (MediaPipe's
+segmentation for videos, the exact coverage for synthetic clips; zero where no person was found),
 `landmarks.npy` (N, 33, 4) MediaPipe landmarks in frame pixels (NaN where no person was found),
 `skeletons.npy` (N, 13, 2) the reduced skeleton in crop coordinates [0, 1], `boxes.npy` (N, 3)
-the crop boxes (cx, cy, side) in frame pixels, `detected.npy` (N,) bool, and `meta.json`.
+the crop boxes (cx, cy, side) in frame pixels, `detected.npy` (N,) bool, `plate.npy` (H, W, 3)
+uint8 RGB the background plate at the video's full resolution (plate.estimate_plate, from at
+most plate.MAX_PLATE_FRAMES frames spread over the clip; meta.json's "plate" says how good it
+is: static_camera, residual, inpainted_fraction, frames_used), and `meta.json`.
 It is keyed by the content of the source file and the parameters, written into a temporary
 folder and renamed into place, so a folder under its final name is always complete; meta.json
 records every array's size, so a damaged folder is noticed and rebuilt.
@@ -21,20 +26,26 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from . import crop as cropping
 from .crop import CropParams
 from .errors import UserError
+from .plate import MAX_PLATE_FRAMES, PlateEstimate, estimate_plate, sample_indices
 from .progress import progress_bar
 from .skeleton import NUM_LANDMARKS, reduce_landmarks
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 2
-ARRAY_NAMES = ("crops", "landmarks", "skeletons", "boxes", "detected")
+CACHE_VERSION = 3
+#: Per-frame arrays (first axis N).
+ARRAY_NAMES = ("crops", "masks", "landmarks", "skeletons", "boxes", "detected")
+#: Every .npy file of a cache folder: the per-frame arrays and the background plate.
+FILE_NAMES = ARRAY_NAMES + ("plate",)
 # Frames decoded during pose extraction are kept for the crop pass up to this size; beyond it
-# the video is decoded a second time instead.
+# the video is decoded a second time instead. Masks are always kept, PNG-compressed and cut to
+# the person's bounding box (~15-20 kB a frame at 960x720), until their boxes are known.
 _FRAME_MEMORY_BUDGET = 3 << 30
 
 
@@ -50,10 +61,13 @@ class CacheDamaged(Exception):
 class SkeletonCache:
     path: Path
     crops: np.ndarray
+    masks: np.ndarray
     landmarks: np.ndarray
     skeletons: np.ndarray
     boxes: np.ndarray
     detected: np.ndarray
+    #: (H, W, 3) uint8 RGB background plate at the video's resolution; meta["plate"] describes it.
+    plate: np.ndarray
     meta: dict
 
     @property
@@ -82,18 +96,23 @@ class SkeletonCache:
         if meta.get("version") != CACHE_VERSION:
             raise CacheDamaged(f"{path}: cache version {meta.get('version')} != {CACHE_VERSION}")
         arrays = {}
-        for name in ARRAY_NAMES:
+        for name in FILE_NAMES:
             file = path / f"{name}.npy"
             expected = meta.get("files", {}).get(f"{name}.npy")
             if not file.is_file() or expected is None or file.stat().st_size != expected:
                 raise CacheDamaged(f"{path}: {name}.npy missing or of the wrong size")
             try:
-                arrays[name] = np.load(file, mmap_mode="r" if name == "crops" else None)
+                arrays[name] = np.load(file, mmap_mode="r" if name in ("crops", "masks") else None)
             except (OSError, ValueError) as err:
                 raise CacheDamaged(f"{path}: {name}.npy unreadable ({err})") from err
         n = meta["n_frames"]
-        if any(len(a) != n for a in arrays.values()):
+        if any(len(arrays[a]) != n for a in ARRAY_NAMES):
             raise CacheDamaged(f"{path}: arrays disagree on the frame count")
+        if arrays["masks"].shape != arrays["crops"].shape[:3]:
+            raise CacheDamaged(f"{path}: masks.npy does not match crops.npy")
+        width, height = meta.get("frame_size", (0, 0))
+        if arrays["plate"].shape != (height, width, 3) or not isinstance(meta.get("plate"), dict):
+            raise CacheDamaged(f"{path}: plate.npy does not match the frame size, or meta.json lacks 'plate'")
         return cls(path=path, meta=meta, **arrays)
 
 
@@ -109,7 +128,7 @@ def _write_atomically(folder: Path, arrays: dict[str, np.ndarray], meta: dict) -
     try:
         (tmp / ".owner").write_text(str(os.getpid()))
         files = {}
-        for name in ARRAY_NAMES:
+        for name in FILE_NAMES:
             np.save(tmp / f"{name}.npy", arrays[name])
             files[f"{name}.npy"] = (tmp / f"{name}.npy").stat().st_size
         meta = {**meta, "files": files}
@@ -138,47 +157,166 @@ def _remove_abandoned_temporaries(root: Path) -> None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _as_mask_uint8(mask: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
+    """A frame's person mask as (H, W) uint8 0..255: floats in [0, 1] are scaled; None is empty."""
+    if mask is None:
+        return np.zeros(shape, dtype=np.uint8)
+    mask = np.asarray(mask)
+    if mask.dtype != np.uint8:
+        mask = np.clip(np.round(mask.astype(np.float32) * 255.0), 0, 255).astype(np.uint8)
+    if mask.shape != shape:
+        raise ValueError(f"a mask of shape {mask.shape} for a frame of {shape}")
+    return mask
+
+
 def assemble_cache_arrays(
-    frames: Iterable[np.ndarray], landmarks: np.ndarray, detected: np.ndarray, fps: float, params: CropParams
+    frames: Iterable[np.ndarray],
+    landmarks: np.ndarray,
+    detected: np.ndarray,
+    fps: float,
+    params: CropParams,
+    masks: Iterable[np.ndarray | None] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Crop every frame around the person and express the skeletons in crop coordinates.
+    """Crop every frame and its person mask around the person and express the skeletons in crop coordinates.
 
     frames: iterable of (H, W, 3) uint8 RGB, in order, as many as landmarks; landmarks (N, 33, 4)
-    in pixels (rows of undetected frames are ignored); detected (N,) bool.
+    in pixels (rows of undetected frames are ignored); detected (N,) bool; masks: iterable of
+    (H, W) person masks in step with the frames (float in [0, 1] or uint8 0..255; None, or a
+    frame without a person, gives an empty mask), or None for no masks at all. Masks are cropped
+    by the same transform as the frames (crop.crop_frame, bilinear) into (N, R, R) uint8.
     """
     landmarks = np.asarray(landmarks, dtype=np.float32).copy()
     detected = np.asarray(detected, dtype=bool)
     landmarks[~detected] = np.nan
     boxes = cropping.crop_boxes(landmarks, detected, fps, params)
     n = len(detected)
-    crops = np.empty((n, params.crop_size, params.crop_size, 3), dtype=np.uint8)
+    size = params.crop_size
+    crops = np.empty((n, size, size, 3), dtype=np.uint8)
+    mask_crops = np.zeros((n, size, size), dtype=np.uint8)
+    mask_iter = iter(masks) if masks is not None else None
     i = -1
     for i, frame in enumerate(frames):
         if i >= n:
             break
-        crops[i] = cropping.crop_frame(frame, boxes[i], params.crop_size)
+        crops[i] = cropping.crop_frame(frame, boxes[i], size)
+        mask = next(mask_iter, None) if mask_iter is not None else None
+        if mask is not None and detected[i]:
+            mask_crops[i] = cropping.crop_frame(_as_mask_uint8(mask, frame.shape[:2]), boxes[i], size)
     if i + 1 < n:
         raise ValueError(f"got {i + 1} frames for {n} landmark rows")
     skeletons = cropping.to_crop_coordinates(reduce_landmarks(landmarks).astype(np.float64), boxes)
-    return {"crops": crops, "landmarks": landmarks, "skeletons": skeletons, "boxes": boxes, "detected": detected}
+    return {
+        "crops": crops,
+        "masks": mask_crops,
+        "landmarks": landmarks,
+        "skeletons": skeletons,
+        "boxes": boxes,
+        "detected": detected,
+    }
 
 
-def _extract_landmarks(
-    video, params: CropParams, progress: bool, option: str
-) -> tuple[np.ndarray, np.ndarray, list[np.ndarray] | None]:
-    """Run MediaPipe over every frame. Returns landmarks (N, 33, 4), detected (N,), and the frames if kept."""
+class _MaskStore:
+    """The full-resolution person masks of a clip, held until the crop boxes are known: each cut
+    to the bounding box of its non-zero pixels and PNG-compressed (MediaPipe's masks are ~0
+    away from the person: ~15-20 kB a frame at 960x720 instead of 690 kB)."""
+
+    def __init__(self, height: int, width: int):
+        self.shape = (height, width)
+        self._items: list[tuple[int, int, bytes] | None] = []
+
+    def append(self, mask: np.ndarray | None) -> None:
+        if mask is None:
+            self._items.append(None)
+            return
+        ys = np.flatnonzero(mask.any(axis=1))
+        if len(ys) == 0:
+            self._items.append(None)
+            return
+        xs = np.flatnonzero(mask.any(axis=0))
+        y0, y1, x0, x1 = int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1
+        ok, png = cv2.imencode(".png", np.ascontiguousarray(mask[y0:y1, x0:x1]), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+        if not ok:
+            raise RuntimeError("could not compress a person mask")
+        self._items.append((y0, x0, png.tobytes()))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self):
+        for item in self._items:
+            if item is None:
+                yield None
+                continue
+            y0, x0, png = item
+            part = cv2.imdecode(np.frombuffer(png, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+            mask = np.zeros(self.shape, dtype=np.uint8)
+            mask[y0 : y0 + part.shape[0], x0 : x0 + part.shape[1]] = part
+            yield mask
+
+
+class _PlateSampler:
+    """Keeps at most MAX_PLATE_FRAMES frames and their full-resolution masks, spread evenly over
+    a clip, for the background plate: memory does not grow with the clip's length.
+
+    With the frame count known up front (the header), the indices are chosen once; without it,
+    every `stride`-th frame is kept, and the stride doubles whenever twice the quota is held."""
+
+    def __init__(self, expected_frames: int, count: int = MAX_PLATE_FRAMES):
+        self.count = int(count)
+        self.wanted = set(sample_indices(expected_frames, self.count).tolist()) if expected_frames > 0 else None
+        self.stride = 1
+        self.items: list[tuple[int, np.ndarray, np.ndarray]] = []
+
+    def offer(self, index: int, frame: np.ndarray, mask: np.ndarray | None) -> None:
+        if self.wanted is not None:
+            take = index in self.wanted
+        else:
+            take = index % self.stride == 0
+        if not take:
+            return
+        self.items.append((index, frame, _as_mask_uint8(mask, frame.shape[:2])))
+        if self.wanted is None and len(self.items) >= 2 * self.count:
+            self.items = self.items[::2]
+            self.stride *= 2
+
+    def estimate(self) -> PlateEstimate:
+        items = self.items
+        if len(items) > self.count:
+            items = [items[i] for i in sample_indices(len(items), self.count)]
+        frames = np.stack([frame for _, frame, _ in items])
+        masks = np.stack([mask for _, _, mask in items])
+        return estimate_plate(frames, masks)
+
+
+@dataclass
+class _Extraction:
+    landmarks: np.ndarray
+    detected: np.ndarray
+    frames: list[np.ndarray] | None
+    masks: _MaskStore
+    plate: _PlateSampler
+
+
+def _extract_landmarks(video, params: CropParams, progress: bool, option: str) -> _Extraction:
+    """Run MediaPipe over every frame: landmarks (N, 33, 4), detected (N,), the frames if they fit
+    the memory budget, the person masks (compressed), and the plate's sample of frames."""
     from .pose import PoseExtractor
     from .video import decoded_ahead
 
     rows, found, kept = [], [], []
     keep = video.width * video.height * 3 * max(video.frame_count, 1) <= _FRAME_MEMORY_BUDGET
+    masks = _MaskStore(video.height, video.width)
+    sampler = _PlateSampler(video.frame_count)
     missing = np.full((NUM_LANDMARKS, 4), np.nan, dtype=np.float32)
     bar = progress_bar(video.frame_count or None, f"poses {video.path.name}", enabled=progress, leave=False)
     with PoseExtractor(params.min_detection_confidence, params.min_tracking_confidence) as extract:
-        for frame in decoded_ahead(video.path):
-            lm = extract(frame)
+        for i, frame in enumerate(decoded_ahead(video.path)):
+            lm, mask = extract.extract(frame)
+            mask = None if lm is None or mask is None else _as_mask_uint8(mask, frame.shape[:2])
             rows.append(missing if lm is None else lm)
             found.append(lm is not None)
+            masks.append(mask)
+            sampler.offer(i, frame, mask)
             if keep:
                 kept.append(frame)
             bar.update()
@@ -192,7 +330,7 @@ def _extract_landmarks(
             f"{option}: '{video.path}' stops decoding after {len(rows)} of its {video.frame_count} frames; "
             "the file looks truncated (still downloading?): give the complete file."
         )
-    return np.stack(rows), np.array(found, dtype=bool), kept if keep else None
+    return _Extraction(np.stack(rows), np.array(found, dtype=bool), kept if keep else None, masks, sampler)
 
 
 def load_or_build_video_cache(
@@ -219,7 +357,9 @@ def load_or_build_video_cache(
     cache_root.mkdir(parents=True, exist_ok=True)
     _remove_abandoned_temporaries(cache_root)
     log.info("building the skeleton cache of %s into %s", path, folder)
-    landmarks, detected, frames = _extract_landmarks(video, params, progress, option)
+    extraction = _extract_landmarks(video, params, progress, option)
+    landmarks, detected, frames = extraction.landmarks, extraction.detected, extraction.frames
+    extraction.frames = None  # the decoded frames go once the crops are cut (the plate keeps its sample)
     n, n_found = len(detected), int(detected.sum())
     if n_found == 0:
         raise UserError(
@@ -227,8 +367,16 @@ def load_or_build_video_cache(
             "is fully visible."
         )
     arrays = assemble_cache_arrays(
-        frames if frames is not None else iter_frames(path), landmarks, detected, video.fps, params
+        frames if frames is not None else iter_frames(path),
+        landmarks,
+        detected,
+        video.fps,
+        params,
+        masks=extraction.masks,
     )
+    del frames
+    plate = extraction.plate.estimate()
+    arrays["plate"] = plate.plate
     meta = {
         "version": CACHE_VERSION,
         "key": key,
@@ -243,9 +391,18 @@ def load_or_build_video_cache(
         "n_missing": n - n_found,
         "missing_frames": np.flatnonzero(~detected).tolist(),
         "params": asdict(params),
+        "plate": plate.meta(),
     }
     _write_atomically(folder, arrays, meta)
     log.info("pose found in %d of %d frames (%.1f%%) of %s", n_found, n, 100.0 * n_found / n, path.name)
+    log.info(
+        "background plate of %s: residual %.1f grey levels (%s camera), %.1f%% inpainted, from %d frames",
+        path.name,
+        plate.residual,
+        "static" if plate.static_camera else "moving",
+        100.0 * plate.inpainted_fraction,
+        plate.frames_used,
+    )
     return SkeletonCache.load(folder)
 
 
@@ -253,7 +410,7 @@ def load_or_build_synthetic_cache(
     role: str, n_frames: int, seed: int, cache_root: Path, params: CropParams = CropParams(), force: bool = False
 ) -> SkeletonCache:
     """The cache of a procedurally rendered clip (the embedded default), with exact skeletons."""
-    from .synthetic import SYNTHETIC_FPS, render_clip
+    from .synthetic import SYNTHETIC_FPS, render_clip_with_masks
 
     identity = {"synthetic": role, "n_frames": n_frames, "seed": seed}
     key = _cache_key(identity, params)
@@ -262,9 +419,13 @@ def load_or_build_synthetic_cache(
         cached = _try_load(folder)
         if cached is not None:
             return cached
-    frames, landmarks = render_clip(role, n_frames, seed)
+    clip = render_clip_with_masks(role, n_frames, seed)
+    frames = clip.frames
     detected = np.ones(len(frames), dtype=bool)
-    arrays = assemble_cache_arrays(frames, landmarks, detected, SYNTHETIC_FPS, params)
+    arrays = assemble_cache_arrays(frames, clip.landmarks, detected, SYNTHETIC_FPS, params, masks=clip.masks)
+    picks = sample_indices(len(frames))
+    plate = estimate_plate(frames[picks], clip.masks[picks])
+    arrays["plate"] = plate.plate
     meta = {
         "version": CACHE_VERSION,
         "key": key,
@@ -279,6 +440,7 @@ def load_or_build_synthetic_cache(
         "n_missing": 0,
         "missing_frames": [],
         "params": asdict(params),
+        "plate": plate.meta(),
     }
     _write_atomically(folder, arrays, meta)
     return SkeletonCache.load(folder)

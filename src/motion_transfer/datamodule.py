@@ -14,9 +14,10 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from .cache import CropParams, SkeletonCache, load_or_build_synthetic_cache, load_or_build_video_cache
-from .crop import placement_features
+from .crop import crop_frame, placement_features
 from .drawing import render_stick_figures
 from .errors import UserError
+from .plate import STATIC_CAMERA_MAX_RESIDUAL
 from .skeleton import sanitize, to_vector
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,8 @@ SUPPORTED_IMAGE_SIZES = (32, 64, 128, 256)
 DATA_KINDS = ("synthetic", "video")
 #: Fewest training frames a split may leave.
 MIN_TRAIN_FRAMES = 16
+#: A user's background image may differ from the frames' aspect ratio by this share (then it is resized).
+BACKGROUND_ASPECT_TOLERANCE = 0.01
 
 
 @dataclass(frozen=True)
@@ -54,23 +57,35 @@ def time_split(usable: np.ndarray, val_fraction: float, gap: int) -> TimeSplit:
     return TimeSplit(train=train, val=val, gap=gap)
 
 
+#: Per-pixel entries of a batch that move together under jitter, with their channel counts.
+_JITTERED = (("stick", 3), ("image", 3), ("mask", 1), ("plate", 3))
+
+
 def jitter_pairs(
     batch: dict[str, torch.Tensor], max_shift: int, generator: torch.Generator | None = None
 ) -> dict[str, torch.Tensor]:
-    """Move each training pair (stick figure, image, and the pose vector with them) by one random
-    offset of up to `max_shift` pixels, repeating edge pixels (pix2pix's random jitter).
+    """Move each training pair (stick figure, image, and the pose vector, person mask and plate
+    crop with them, where the batch has them) by one random offset of up to `max_shift` pixels,
+    repeating edge pixels (pix2pix's random jitter).
 
     A generator then cannot tie the background to exact pixel positions of the poses it saw.
     """
-    stick, image = batch["stick"], batch["image"]
+    keys = [(k, c) for k, c in _JITTERED if k in batch]
+    image = batch["image"]
     n, _, h, w = image.shape
-    both = F.pad(torch.cat([stick, image], dim=1), (max_shift,) * 4, mode="replicate")
+    stacked = torch.cat([batch[k].to(image.dtype) for k, _ in keys], dim=1)
+    padded = F.pad(stacked, (max_shift,) * 4, mode="replicate")
     offsets = torch.randint(0, 2 * max_shift + 1, (n, 2), generator=generator)
-    moved = torch.stack([both[i, :, y : y + h, x : x + w] for i, (x, y) in enumerate(offsets.tolist())])
+    moved = torch.stack([padded[i, :, y : y + h, x : x + w] for i, (x, y) in enumerate(offsets.tolist())])
     # Content moves by (max_shift - offset) pixels; the vector holds crop coordinates scaled to [-1, 1].
     shift = (max_shift - offsets).to(batch["vector"]) * torch.tensor([2.0 / w, 2.0 / h]).to(batch["vector"])
     vector = (batch["vector"].view(n, -1, 2) + shift[:, None, :]).view(n, -1)
-    return {**batch, "stick": moved[:, :3], "image": moved[:, 3:], "vector": vector}
+    out = {**batch, "vector": vector}
+    start = 0
+    for key, channels in keys:
+        out[key] = moved[:, start : start + channels].to(batch[key].dtype)
+        start += channels
+    return out
 
 
 def resize_crops(crops: np.ndarray, size: int) -> np.ndarray:
@@ -83,29 +98,58 @@ def resize_crops(crops: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
+def resize_masks(masks: np.ndarray, size: int) -> np.ndarray:
+    """(N, R, R) uint8 -> (N, size, size) uint8 with area averaging, like resize_crops."""
+    if masks.shape[1] == size:
+        return np.array(masks, copy=True)
+    out = np.empty((len(masks), size, size), dtype=np.uint8)
+    for i, m in enumerate(masks):
+        out[i] = cv2.resize(np.asarray(m), (size, size), interpolation=cv2.INTER_AREA)
+    return out
+
+
 class PairDataset(Dataset):
-    """In-memory pairs; images stay uint8 until asked for, to keep 256-px clips small."""
+    """In-memory pairs; images stay uint8 until asked for, to keep 256-px clips small.
+
+    Items: vector (26,), stick and image (3, S, S) in [-1, 1], placement (3,), index (); with
+    masks and plates given also mask (1, S, S) float32 in [0, 1], the person's mask, and plate
+    (3, S, S) float32 in [-1, 1], the background plate cut at the frame's own crop box.
+    """
 
     def __init__(
-        self, skeletons: np.ndarray, sticks: np.ndarray, images: np.ndarray, indices: np.ndarray, placements: np.ndarray
+        self,
+        skeletons: np.ndarray,
+        sticks: np.ndarray,
+        images: np.ndarray,
+        indices: np.ndarray,
+        placements: np.ndarray,
+        masks: np.ndarray | None = None,
+        plates: np.ndarray | None = None,
     ):
         self.vectors = torch.from_numpy(to_vector(skeletons))
         self.placements = torch.from_numpy(np.asarray(placements, dtype=np.float32))
         self.sticks = torch.from_numpy(np.ascontiguousarray(sticks)).permute(0, 3, 1, 2)
         self.images = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
         self.indices = torch.from_numpy(np.asarray(indices, dtype=np.int64))
+        self.masks = None if masks is None else torch.from_numpy(np.ascontiguousarray(masks))[:, None]
+        self.plates = None if plates is None else torch.from_numpy(np.ascontiguousarray(plates)).permute(0, 3, 1, 2)
 
     def __len__(self) -> int:
         return len(self.indices)
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        return {
+        item = {
             "vector": self.vectors[i],
             "stick": self.sticks[i].float() / 127.5 - 1.0,
             "image": self.images[i].float() / 127.5 - 1.0,
             "placement": self.placements[i],
             "index": self.indices[i],
         }
+        if self.masks is not None:
+            item["mask"] = self.masks[i].float() / 255.0
+        if self.plates is not None:
+            item["plate"] = self.plates[i].float() / 127.5 - 1.0
+        return item
 
 
 class SkeletonImageDataModule(L.LightningDataModule):
@@ -113,6 +157,11 @@ class SkeletonImageDataModule(L.LightningDataModule):
 
     kind="synthetic" renders the embedded default clip; kind="video" reads `target_video`
     through the skeleton cache. Images are in [-1, 1] at `image_size`.
+
+    Full-frame output: `plate` (H, W, 3) uint8 RGB is the target's background at the frames'
+    size, the cache's estimate or the user's image `background` (png/jpg of the frame size or of
+    its aspect ratio); `static_camera` says whether it can be used (always True for a user's
+    image). Each item also carries the person's `mask` and the `plate` cut at its crop box.
     """
 
     def __init__(
@@ -131,6 +180,7 @@ class SkeletonImageDataModule(L.LightningDataModule):
         crop: dict | None = None,
         force_rebuild: bool = False,
         progress: bool = True,
+        background: str | None = None,
     ):
         super().__init__()
         if kind not in DATA_KINDS:
@@ -173,7 +223,20 @@ class SkeletonImageDataModule(L.LightningDataModule):
             )
         self.force_rebuild = bool(force_rebuild)
         self.progress = bool(progress)
+        self.background = str(background) if background else None
+        if self.background is not None and not Path(self.background).expanduser().is_file():
+            raise UserError(
+                f"data.background='{self.background}' is not a file: give a still image of the target's scene "
+                "(png or jpg, the size of the target's frames), or data.background=null to estimate it from the video."
+            )
         self.cache: SkeletonCache | None = None
+        #: (H, W, 3) uint8 RGB background plate of the target's frames (after setup).
+        self.plate: np.ndarray | None = None
+        #: Whether the plate fits every frame (a static camera, or a user's image).
+        self.static_camera: bool = False
+        #: (N, S, S) uint8 person masks and (N, S, S, 3) uint8 plate crops of every frame (after setup).
+        self.frame_masks: np.ndarray | None = None
+        self.frame_plates: np.ndarray | None = None
         self.split: TimeSplit | None = None
         self.train_set: PairDataset | None = None
         self.val_set: PairDataset | None = None
@@ -210,6 +273,7 @@ class SkeletonImageDataModule(L.LightningDataModule):
                 "training frames "
                 "and 1 validation frame); use a longer video or lower those values."
             )
+        self._setup_plate(cache)
         self.train_set = self._pairs(skeletons, self.split.train)
         self.val_set = self._pairs(skeletons, self.split.val)
         log.info(
@@ -223,7 +287,73 @@ class SkeletonImageDataModule(L.LightningDataModule):
     def _pairs(self, skeletons: np.ndarray, indices: np.ndarray) -> PairDataset:
         images = resize_crops(self.cache.crops[indices], self.image_size)
         sticks = render_stick_figures(skeletons[indices], self.image_size)
-        return PairDataset(skeletons[indices], sticks, images, indices, self.placements(indices))
+        return PairDataset(
+            skeletons[indices],
+            sticks,
+            images,
+            indices,
+            self.placements(indices),
+            masks=self.frame_masks[indices],
+            plates=self.frame_plates[indices],
+        )
+
+    # -- the background -------------------------------------------------------------------
+    def _setup_plate(self, cache: SkeletonCache) -> None:
+        """The plate (the user's or the cache's), whether it can be used, and per frame the mask
+        and plate crop at image_size."""
+        if self.background is not None:
+            self.plate = self._load_background(tuple(cache.meta["frame_size"]))
+            self.static_camera = True
+        else:
+            self.plate = np.asarray(cache.plate)
+            info = cache.meta["plate"]
+            self.static_camera = bool(info["static_camera"])
+            if not self.static_camera:
+                log.warning(
+                    "the camera of the target clip '%s' seems to move (background plate residual %.1f grey levels, "
+                    "static up to %.1f): full-frame output falls back to crop output; give a still image of the scene "
+                    "with data.background=IMAGE to use it anyway",
+                    cache.name,
+                    float(info["residual"]),
+                    STATIC_CAMERA_MAX_RESIDUAL,
+                )
+        self.frame_masks = resize_masks(np.asarray(cache.masks), self.image_size)
+        self.frame_plates = self.plate_crops(np.asarray(cache.boxes))
+
+    def plate_crops(self, boxes: np.ndarray) -> np.ndarray:
+        """(M, 3) crop boxes (cx, cy, side) in frame pixels -> (M, S, S, 3) uint8 RGB crops of the
+        plate, cut like the cache's crops (crop.crop_frame at the cache's crop size, then area
+        resized to image_size), so that they line up with the images."""
+        size = self.crop_params.crop_size
+        boxes = np.asarray(boxes, dtype=np.float64)
+        out = np.empty((len(boxes), self.image_size, self.image_size, 3), dtype=np.uint8)
+        for i, box in enumerate(boxes):
+            cut = crop_frame(self.plate, box, size)
+            if size != self.image_size:
+                cut = cv2.resize(cut, (self.image_size, self.image_size), interpolation=cv2.INTER_AREA)
+            out[i] = cut
+        return out
+
+    def _load_background(self, frame_size: tuple[int, int]) -> np.ndarray:
+        """The user's background image as (H, W, 3) uint8 RGB at the frames' (width, height)."""
+        path = Path(self.background).expanduser()
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise UserError(f"data.background: '{path}' is not a readable image; give a png or jpg file.")
+        width, height = int(frame_size[0]), int(frame_size[1])
+        h, w = image.shape[:2]
+        if (w, h) != (width, height):
+            aspect, target = w / h, width / height
+            if abs(aspect - target) > BACKGROUND_ASPECT_TOLERANCE * target:
+                raise UserError(
+                    f"data.background: '{path}' is {w}x{h} pixels but the target's frames are {width}x{height} "
+                    f"(aspect {target:.3f}, the image's {aspect:.3f}); give an image of {width}x{height} pixels or of "
+                    "the same aspect ratio."
+                )
+            shrink = w > width
+            image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+            log.info("data.background: '%s' resized from %dx%d to the frames' %dx%d", path, w, h, width, height)
+        return np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
 
     def placements(self, indices: np.ndarray) -> np.ndarray:
         """(N, 3) where the crops of these frames lie in the frame (see crop.placement_features)."""

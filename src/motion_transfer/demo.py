@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -17,16 +18,28 @@ from .cache import SkeletonCache, load_or_build_synthetic_cache, load_or_build_v
 from .datamodule import SkeletonImageDataModule, resize_crops
 from .drawing import draw_skeletons, render_stick_figures, tensor_to_images
 from .errors import UserError
+from .fullframe import source_points_in_frame, target_boxes_for, write_full_frame_videos
 from .loading import prepare_data_and_model
 from .normalization import NORMALIZE_MODES, median_smooth, normalize_poses
 from .progress import progress_bar
 from .skeleton import forward_fill, sanitize
 from .tasks import start_run
-from .video import X264_PRESETS, BackgroundWorker, VideoWriter
+from .video import X264_PRESETS, BackgroundWorker, VideoWriter, iter_frames
 
 log = logging.getLogger(__name__)
 
 PANEL_LABELS = ("source", "pose", "generated")
+OUTPUT_MODES = ("full", "crop")
+
+
+def source_frames(cfg: DictConfig, source: SkeletonCache) -> Iterator[np.ndarray]:
+    """The source clip's full frames in order, decoded (or rendered) one at a time."""
+    if cfg.data.kind == "synthetic" and not cfg.get("source_video"):
+        from .synthetic import render_clip
+
+        frames, _ = render_clip("source", int(cfg.synthetic_source_frames), int(cfg.seed) + 1)
+        return iter(frames)
+    return iter_frames(Path(cfg.source_video))
 
 
 def load_source(cfg: DictConfig, datamodule: SkeletonImageDataModule) -> SkeletonCache:
@@ -186,6 +199,10 @@ def run_demo(cfg: DictConfig) -> Path:
         raise UserError(f"batch_size={cfg.batch_size} must be at least 1.")
     if int(cfg.smoothing.window) < 1:
         raise UserError(f"smoothing.window={cfg.smoothing.window} must be 1 (off) or more frames.")
+    if cfg.output.mode not in OUTPUT_MODES:
+        raise UserError(f"output.mode={cfg.output.mode!r} is not known; use one of {', '.join(OUTPUT_MODES)}.")
+    if int(cfg.output.max_side) < 64:
+        raise UserError(f"output.max_side={cfg.output.max_side} must be at least 64 pixels.")
     if cfg.video_preset not in X264_PRESETS:
         raise UserError(
             f"video_preset={cfg.video_preset!r} is not an x264 preset; use one of {', '.join(X264_PRESETS)}."
@@ -200,19 +217,40 @@ def run_demo(cfg: DictConfig) -> Path:
         show = False
     window = int(cfg.smoothing.window) | 1
     raw, normalised, n_missing = prepare_source_poses(source, datamodule.training_skeletons(), cfg.normalize, window)
-    transfer_path, generated_path = write_transfer_videos(
-        model,
-        np.asarray(source.crops),
-        raw,
-        normalised,
-        source.fps,
-        out_dir,
-        int(cfg.batch_size),
-        int(cfg.panel_size),
-        progress=datamodule.progress,
-        show=show,
-        preset=str(cfg.video_preset),
-    )
+    full_frame = cfg.output.mode == "full" and datamodule.static_camera  # else the datamodule warned
+    if full_frame and show:
+        log.warning("show=true is for the crop output (output.mode=crop); writing the videos only")
+    if full_frame:
+        points = source_points_in_frame(raw, np.asarray(source.boxes))
+        transfer_path, generated_path = write_full_frame_videos(
+            model,
+            source_frames(cfg, source),
+            points,
+            normalised,
+            target_boxes_for(points, datamodule),
+            datamodule.plate,
+            source.fps,
+            out_dir,
+            int(cfg.batch_size),
+            int(cfg.output.max_side),
+            float(cfg.output.feather),
+            progress=datamodule.progress,
+            preset=str(cfg.video_preset),
+        )
+    else:
+        transfer_path, generated_path = write_transfer_videos(
+            model,
+            np.asarray(source.crops),
+            raw,
+            normalised,
+            source.fps,
+            out_dir,
+            int(cfg.batch_size),
+            int(cfg.panel_size),
+            progress=datamodule.progress,
+            show=show,
+            preset=str(cfg.video_preset),
+        )
     n = len(raw)
     log.info(
         "source '%s': %d frames, %d without a person (held the last pose); %s, normalize=%s",

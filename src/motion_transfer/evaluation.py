@@ -19,6 +19,7 @@ from omegaconf import DictConfig
 from .atomic import write_json_atomically
 from .datamodule import SkeletonImageDataModule
 from .drawing import tensor_to_images
+from .frame_metrics import full_frame_figures, val_composites
 from .metrics import image_metrics, pose_consistency
 from .models import PoseToImageModule
 
@@ -57,12 +58,14 @@ def evaluate_generator(
     with_floors: bool = True,
 ) -> tuple[dict, torch.Tensor]:
     """All figures for one generator on the held-out frames, as a JSON-ready dict, and the
-    generated frames (N, 3, S, S) in [-1, 1]."""
+    generated crops (N, 3, S, S) in [-1, 1] (for a model that draws alpha, composited over the
+    plate's crop at each frame's box: what crop output shows)."""
     skeletons, placements, real = held_out(datamodule)
     start = time.perf_counter()
     # Each frame's own placement, as its own pose: both are inputs (for models that read them).
-    fake = model.generate_from_skeletons(skeletons, batch_size, placements)
+    rgb, alpha = model.layers_from_skeletons(skeletons, batch_size, placements)
     generation_s = time.perf_counter() - start
+    fake = val_composites(rgb, alpha, datamodule) if model.draws_alpha else rgb
     result = {
         "model": model.model_name,
         "image_size": datamodule.image_size,
@@ -76,6 +79,8 @@ def evaluate_generator(
         "metrics": score(fake, real, skeletons, pose),
         "generation_fps": float(len(skeletons) / max(generation_s, 1e-9)),
     }
+    if datamodule.static_camera:
+        result["full_frame"] = full_frame_figures(rgb, alpha, fake, datamodule)
     if with_floors:
         result["floors"] = {
             name: score(pred, real, skeletons, pose) for name, pred in floor_predictions(datamodule, len(real)).items()
@@ -135,9 +140,10 @@ def _log_to_tensorboard(result: dict, folder: Path) -> None:
     from torch.utils.tensorboard import SummaryWriter
 
     with SummaryWriter(str(folder / "tensorboard")) as writer:
-        for group, figures in [("eval", result["metrics"])] + [
-            (f"floor_{k}", v) for k, v in result.get("floors", {}).items()
-        ]:
+        groups = [("eval", result["metrics"])]
+        groups += [(f"floor_{k}", v) for k, v in result.get("floors", {}).items()]
+        groups += [(f"full_frame_{k}", v) for k, v in result.get("full_frame", {}).items()]
+        for group, figures in groups:
             for name, value in figures.items():
                 if np.isfinite(value):
                     writer.add_scalar(f"{group}/{name}", value, 0)

@@ -15,7 +15,8 @@ from .models import PoseToImageModule
 
 class GeneratorNetwork(nn.Module):
     """The generator's network alone: (N, 26) pose vectors or (N, 3, S, S) stick figures, and
-    (N, 3) placements for a model built with placement=true -> (N, 3, S, S)."""
+    (N, 3) placements for a model built with placement=true -> image (N, 3, S, S) in [-1, 1], and
+    alpha (N, 1, S, S) in [0, 1] for a model that draws it."""
 
     def __init__(self, model: PoseToImageModule):
         super().__init__()
@@ -32,16 +33,21 @@ class GeneratorNetwork(nn.Module):
         )
         self.input_names = ["pose", "placement"] if model.uses_placement else ["pose"]
         self.example = (pose, torch.zeros(1, 3)) if model.uses_placement else (pose,)
+        self.output_names = ["image", "alpha"] if model.draws_alpha else ["image"]
 
-    def forward(self, pose: torch.Tensor, placement: torch.Tensor | None = None) -> torch.Tensor:
-        return self.model.inference_network()(self.model.with_placement(pose, placement))
+    def forward(self, pose: torch.Tensor, placement: torch.Tensor | None = None):
+        return (
+            self.model.generate_layers(pose, pose, placement)
+            if self.model.draws_alpha
+            else (self.model.inference_network()(self.model.with_placement(pose, placement)))
+        )
 
 
 def export_onnx(model: PoseToImageModule, path: Path) -> Path:
     """Write `path` (ONNX, opset 17, dynamic batch) and return it. Input 'pose' (and 'placement'
-    for a model that reads it), output 'image'."""
+    for a model that reads it), outputs 'image' (and 'alpha' for a model that draws it)."""
     network = GeneratorNetwork(model).eval()
-    axes = {name: {0: "batch"} for name in [*network.input_names, "image"]}
+    axes = {name: {0: "batch"} for name in [*network.input_names, *network.output_names]}
     with torch.no_grad(), atomic_file(path) as tmp:
         torch.onnx.export(
             network,
@@ -49,7 +55,7 @@ def export_onnx(model: PoseToImageModule, path: Path) -> Path:
             str(tmp),
             dynamo=False,
             input_names=network.input_names,
-            output_names=["image"],
+            output_names=network.output_names,
             dynamic_axes=axes,
             opset_version=17,
         )

@@ -70,7 +70,7 @@ def detect_skeletons(images: np.ndarray, pose_size: int = 256, pad_fraction: flo
     from .pose import PoseExtractor
 
     out = np.full((len(images), 13, 2), np.nan, dtype=np.float32)
-    with PoseExtractor(static_image_mode=True) as extract:
+    with PoseExtractor(static_image_mode=True, segmentation=False) as extract:
         for i, image in enumerate(images):
             padded, pad = prepare_for_pose(np.ascontiguousarray(image), pose_size, pad_fraction)
             landmarks = extract(padded)

@@ -129,14 +129,15 @@ def _check_positive(**values: int) -> None:
 
 
 class MLPGenerator(nn.Module):
-    """The lab's network, exactly: Linear 256, 512, 1024 with ReLU, then Linear 3*S*S and Tanh.
+    """The lab's network, exactly: Linear 256, 512, 1024 with ReLU, then Linear C*S*S and Tanh.
 
-    (N, in_features) -> (N, 3, S, S). At S=64: 26 -> 256 -> 512 -> 1024 -> 12288, 13.2 M parameters.
+    (N, in_features) -> (N, C, S, S), C = out_channels (3 in the lab's). At S=64, C=3:
+    26 -> 256 -> 512 -> 1024 -> 12288, 13.2 M parameters.
     """
 
-    def __init__(self, in_features: int = 26, image_size: int = 64):
+    def __init__(self, in_features: int = 26, image_size: int = 64, out_channels: int = 3):
         super().__init__()
-        _check_positive(in_features=in_features, image_size=image_size)
+        _check_positive(in_features=in_features, image_size=image_size, out_channels=out_channels)
         self.image_size = image_size
         self.model = nn.Sequential(
             nn.Linear(in_features, 256),
@@ -145,19 +146,19 @@ class MLPGenerator(nn.Module):
             nn.ReLU(True),
             nn.Linear(512, 1024),
             nn.ReLU(True),
-            nn.Linear(1024, 3 * image_size * image_size),
+            nn.Linear(1024, out_channels * image_size * image_size),
             nn.Tanh(),
             # A module rather than .view(N, ...) in forward: the batch size stays symbolic on export.
-            nn.Unflatten(1, (3, image_size, image_size)),
+            nn.Unflatten(1, (out_channels, image_size, image_size)),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, in_features) -> (N, 3, S, S) in [-1, 1]."""
+        """(N, in_features) -> (N, C, S, S) in [-1, 1]."""
         return self.model(x)
 
 
 class ConvDecoderGenerator(nn.Module):
-    """DCGAN-style decoder from a vector: (N, in_features) -> (N, 3, S, S).
+    """DCGAN-style decoder from a vector: (N, in_features) -> (N, out_channels, S, S).
 
     The vector, seen as a 1x1 map, goes through ConvTranspose2d(k4) to a 4x4 map; then each stage
     doubles H and W with norm + ReLU; the last stage gives 3 channels and Tanh. Channels mirror
@@ -173,9 +174,10 @@ class ConvDecoderGenerator(nn.Module):
         base_filters: int = 64,
         norm: str = "batch",
         upsample: str = "transpose",
+        out_channels: int = 3,
     ):
         super().__init__()
-        _check_positive(in_features=in_features, base_filters=base_filters)
+        _check_positive(in_features=in_features, base_filters=base_filters, out_channels=out_channels)
         n_up = _num_halvings(image_size) - 2  # 4 -> image_size
         norm_layer, up, bias = get_norm_layer(norm), get_upsample_layer(upsample), _conv_bias(norm)
         # Channels of the maps at 4x4, 8x8, ..., S/2 x S/2.
@@ -190,11 +192,11 @@ class ConvDecoderGenerator(nn.Module):
         ]
         for c_in, c_out in zip(widths[:-1], widths[1:]):
             layers += [up(c_in, c_out, bias), norm_layer(c_out), nn.ReLU(True)]
-        layers += [up(widths[-1], 3, True), nn.Tanh()]
+        layers += [up(widths[-1], out_channels, True), nn.Tanh()]
         self.model = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, in_features) -> (N, 3, S, S) in [-1, 1]."""
+        """(N, in_features) -> (N, out_channels, S, S) in [-1, 1]."""
         return self.model(x)
 
 
@@ -384,17 +386,21 @@ def define_G(
     upsample: str = "transpose",
     dropout: bool = False,
     placement: bool = False,
+    out_channels: int = 3,
 ) -> nn.Module:
-    """A generator by name. mlp: the lab's 26 -> 256 -> 512 -> 1024 -> 3*S*S network; conv: a
+    """A generator by name. mlp: the lab's 26 -> 256 -> 512 -> 1024 -> C*S*S network; conv: a
     DCGAN-style decoder from the same vector; unet: pix2pix's U-Net from the stick-figure image.
-    With `placement`, PLACEMENT_FEATURES more input features (vector) or channels (image)."""
+    With `placement`, PLACEMENT_FEATURES more input features (vector) or channels (image).
+    out_channels: 3 (colour) or 4 (colour and the person's alpha)."""
     extra = PLACEMENT_FEATURES if placement else 0
     if kind == "mlp":
-        return MLPGenerator(VECTOR_SIZE + extra, image_size)
+        return MLPGenerator(VECTOR_SIZE + extra, image_size, out_channels)
     if kind == "conv":
-        return init_weights(ConvDecoderGenerator(VECTOR_SIZE + extra, image_size, base_filters, norm, upsample))
+        return init_weights(
+            ConvDecoderGenerator(VECTOR_SIZE + extra, image_size, base_filters, norm, upsample, out_channels)
+        )
     if kind == "unet":
-        return init_weights(UNetGenerator(3 + extra, 3, image_size, base_filters, norm, dropout, upsample))
+        return init_weights(UNetGenerator(3 + extra, out_channels, image_size, base_filters, norm, dropout, upsample))
     raise ValueError(f"model.generator={kind!r} is not known; use one of {', '.join(GENERATOR_INPUTS)}")
 
 

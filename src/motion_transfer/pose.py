@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
+import cv2
 import numpy as np
 
 from .skeleton import NUM_LANDMARKS
@@ -41,6 +42,11 @@ class PoseExtractor:
     mediapipe wheel (0 and 2 would be downloaded at run time). Video mode (`static_image_mode=False`)
     tracks the person from frame to frame, which is both faster and steadier than detecting anew.
     Call with frames of one clip in order; use a new extractor per clip.
+
+    With `segmentation=True` (the default) MediaPipe also segments the person
+    (`enable_segmentation`, with `smooth_segmentation` to steady the mask over a clip): `extract`
+    returns the mask with the landmarks; it costs about a tenth more time per frame. Pass
+    `segmentation=False` where only landmarks are needed.
     """
 
     def __init__(
@@ -48,6 +54,7 @@ class PoseExtractor:
         min_detection_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5,
         static_image_mode: bool = False,
+        segmentation: bool = True,
     ):
         import mediapipe as mp  # heavy import, only when extracting
 
@@ -57,7 +64,8 @@ class PoseExtractor:
                 static_image_mode=static_image_mode,
                 model_complexity=1,
                 smooth_landmarks=True,
-                enable_segmentation=False,
+                enable_segmentation=bool(segmentation),
+                smooth_segmentation=bool(segmentation),
                 min_detection_confidence=min_detection_confidence,
                 min_tracking_confidence=min_tracking_confidence,
             )
@@ -67,9 +75,18 @@ class PoseExtractor:
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray | None:
         """(H, W, 3) uint8 RGB -> (33, 4) float32 landmarks (x, y in pixels, z, visibility), or None."""
+        return self.extract(rgb)[0]
+
+    def extract(self, rgb: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(H, W, 3) uint8 RGB -> (landmarks, mask).
+
+        landmarks: (33, 4) float32 as `__call__` gives them, or None where no person was found;
+        mask: (H, W) float32 in [0, 1], MediaPipe's `segmentation_mask` (1 = person), or None
+        where no person was found or the extractor was built with `segmentation=False`.
+        """
         result = self._pose.process(np.ascontiguousarray(rgb))
         if result.pose_landmarks is None:
-            return None
+            return None, None
         self._silenced.restore()  # the landmark model has started: its notices are behind us
         h, w = rgb.shape[:2]
         lm = np.array([(p.x, p.y, p.z, p.visibility) for p in result.pose_landmarks.landmark], dtype=np.float32)
@@ -77,7 +94,12 @@ class PoseExtractor:
         lm[:, 1] *= h
         lm[:, 2] *= w  # MediaPipe's z uses roughly the same scale as x
         assert lm.shape == (NUM_LANDMARKS, 4)
-        return lm
+        mask = getattr(result, "segmentation_mask", None)
+        if mask is not None:
+            mask = np.clip(np.asarray(mask, dtype=np.float32), 0.0, 1.0)
+            if mask.shape != (h, w):  # MediaPipe returns it frame-sized; make sure of it
+                mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_LINEAR)
+        return lm, mask
 
     def close(self) -> None:
         self._silenced.restore()

@@ -18,6 +18,17 @@ from ..networks import GENERATOR_INPUTS, define_G
 from ..skeleton import forward_fill, sanitize, to_vector
 
 
+def composite(rgb: torch.Tensor, alpha: torch.Tensor, plate: torch.Tensor) -> torch.Tensor:
+    """The person over the background: alpha * rgb + (1 - alpha) * plate, (N, 3, S, S)."""
+    return plate + alpha * (rgb - plate)
+
+
+def mask_iou(alpha: torch.Tensor, mask: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+    """Intersection over union of two (N, 1, S, S) masks in [0, 1], thresholded, over the batch."""
+    a, m = alpha > threshold, mask > threshold
+    return (a & m).sum().float() / (a | m).sum().clamp_min(1).float()
+
+
 def check_choice(option: str, value: str, allowed) -> None:
     """Refuse an unknown string choice with a message naming the option and the allowed values."""
     if value not in allowed:
@@ -43,6 +54,9 @@ class PoseToImageModule(L.LightningModule):
     takes_augmentation: bool = True
     #: Which checkpoint of a run the demo, evaluation and report pick when none is given.
     preferred_checkpoint: str = "best"
+    #: Whether `generate_layers` gives the person's own alpha (a mask), so that the output can be
+    #: composited over a background plate; else the alpha is all ones (the whole crop is drawn).
+    draws_alpha: bool = True
 
     def __init__(
         self, name: str, image_size: int = 64, target_key: str = "", target_name: str = "", grid_size: int = 8
@@ -69,12 +83,25 @@ class PoseToImageModule(L.LightningModule):
         self.started_from = checkpoint_identity(checkpoint).get("init_from")
 
     # -- generation ---------------------------------------------------------------------
-    def generate(
+    def generate_layers(
         self, vector: torch.Tensor, stick: torch.Tensor, placement: torch.Tensor | None = None
-    ) -> torch.Tensor:
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(N, 26) vectors in [-1, 1], (N, 3, S, S) stick figures in [-1, 1] and optionally (N, 3)
-        placements -> (N, 3, S, S) images."""
-        raise NotImplementedError(f"{type(self).__name__} must implement generate()")
+        placements -> the person's colours (N, 3, S, S) in [-1, 1] and alpha (N, 1, S, S) in [0, 1]
+        (all ones for a generator that draws the whole crop)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement generate_layers()")
+
+    def generate(
+        self,
+        vector: torch.Tensor,
+        stick: torch.Tensor,
+        placement: torch.Tensor | None = None,
+        plate: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """(N, 3, S, S) images in [-1, 1]: the colours alone, or composited over `plate` (N, 3, S, S),
+        the background's crop at the same boxes: alpha * colours + (1 - alpha) * plate."""
+        rgb, alpha = self.generate_layers(vector, stick, placement)
+        return rgb if plate is None else composite(rgb, alpha, plate)
 
     def forward(self, vector: torch.Tensor, stick: torch.Tensor, placement: torch.Tensor | None = None) -> torch.Tensor:
         return self.generate(vector, stick, placement)
@@ -98,14 +125,15 @@ class PoseToImageModule(L.LightningModule):
         return vector, stick
 
     @torch.no_grad()
-    def generate_from_skeletons(
+    def layers_from_skeletons(
         self, skeletons: np.ndarray, batch_size: int = 64, placements: np.ndarray | None = None
-    ) -> torch.Tensor:
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(N, 13, 2) crop-coordinate skeletons (and optionally their (N, 3) placements; by default
-        where the target usually stands) -> (N, 3, S, S) images in [-1, 1], on the CPU."""
+        where the target usually stands) -> colours (N, 3, S, S) in [-1, 1] and alpha (N, 1, S, S),
+        on the CPU."""
         was_training = self.training
         self.eval()
-        out = []
+        rgbs, alphas = [], []
         for start in range(0, len(skeletons), batch_size):
             vector, stick = self.make_inputs(skeletons[start : start + batch_size])
             placement = (
@@ -113,13 +141,32 @@ class PoseToImageModule(L.LightningModule):
                 if placements is None
                 else torch.as_tensor(np.asarray(placements[start : start + batch_size]), device=self.device)
             )
-            out.append(self.generate(vector, stick, placement).float().cpu())
+            rgb, alpha = self.generate_layers(vector, stick, placement)
+            rgbs.append(rgb.float().cpu())
+            alphas.append(alpha.float().cpu())
         self.train(was_training)
-        return torch.cat(out) if out else torch.empty(0, 3, self.image_size, self.image_size)
+        if not rgbs:
+            return torch.empty(0, 3, self.image_size, self.image_size), torch.empty(
+                0, 1, self.image_size, self.image_size
+            )
+        return torch.cat(rgbs), torch.cat(alphas)
+
+    def generate_from_skeletons(
+        self,
+        skeletons: np.ndarray,
+        batch_size: int = 64,
+        placements: np.ndarray | None = None,
+        plates: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """`layers_from_skeletons` as (N, 3, S, S) images: the colours, or composited over `plates`
+        (N, 3, S, S) in [-1, 1], the background's crops at each frame's box."""
+        rgb, alpha = self.layers_from_skeletons(skeletons, batch_size, placements)
+        return rgb if plates is None else composite(rgb, alpha, plates)
 
     # -- validation -----------------------------------------------------------------------
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        fake = self.generate(batch["vector"], batch["stick"], batch.get("placement"))
+        rgb, alpha = self.generate_layers(batch["vector"], batch["stick"], batch.get("placement"))
+        fake = composite(rgb, alpha, batch["plate"]) if self.draws_alpha else rgb
         real = batch["image"]
         mse = F.mse_loss(fake, real)
         # PSNR over [0, 1] images: the [-1, 1] range has peak-to-peak 2.
@@ -128,6 +175,8 @@ class PoseToImageModule(L.LightningModule):
         self.log("val/l1", F.l1_loss(fake, real), prog_bar=True, batch_size=n, sync_dist=True)
         self.log("val/mse", mse, batch_size=n, sync_dist=True)
         self.log("val/psnr", psnr, batch_size=n, sync_dist=True)
+        if self.draws_alpha:
+            self.log("val/mask_iou", mask_iou(alpha, batch["mask"]), batch_size=n, sync_dist=True)
 
     def on_validation_epoch_end(self) -> None:
         self._log_image_grid("val/samples")
@@ -147,7 +196,9 @@ class PoseToImageModule(L.LightningModule):
         was_training = self.training
         self.eval()
         with torch.no_grad():
-            fake = self.generate(batch["vector"], batch["stick"], batch.get("placement"))
+            fake = self.generate(
+                batch["vector"], batch["stick"], batch.get("placement"), batch["plate"] if self.draws_alpha else None
+            )
         self.train(was_training)
         rows = torch.stack([batch["stick"], batch["image"], fake.float()], dim=1).flatten(0, 1)
         grid = torchvision.utils.make_grid(rows.cpu(), nrow=3, normalize=True, value_range=(-1, 1))
@@ -157,9 +208,13 @@ class PoseToImageModule(L.LightningModule):
 class LearnedGenerator(PoseToImageModule):
     """A generator with a network, `generator`, built by name (`networks.define_G`).
 
-    Optionally it reads where the crop lies in its frame (`placement`: (N, 3), falling back on
-    `default_placement`, where the target usually stands), and keeps an exponential moving average
-    of its weights (`ema_decay` > 0), used to draw outside training.
+    With `alpha` (the default) the network draws the person's colours and alpha (a fourth output
+    channel): training compares its composite over the background plate's crop with the real crop,
+    and its alpha with MediaPipe's mask (`lambda_mask`), so the network spends its capacity on the
+    person and the background comes from the plate (after Liquid Warping GAN). Optionally it reads
+    where the crop lies in its frame (`placement`: (N, 3), falling back on `default_placement`,
+    where the target usually stands), and keeps an exponential moving average of its weights
+    (`ema_decay` > 0), used to draw outside training.
     """
 
     def __init__(
@@ -173,6 +228,8 @@ class LearnedGenerator(PoseToImageModule):
         dropout: bool,
         placement: bool,
         ema_decay: float,
+        alpha: bool,
+        lambda_mask: float,
         target_key: str,
         target_name: str,
         grid_size: int,
@@ -181,8 +238,15 @@ class LearnedGenerator(PoseToImageModule):
         check_choice("model.generator", generator, GENERATOR_INPUTS)
         if not 0.0 <= float(ema_decay) < 1.0:
             raise ValueError(f"model.ema_decay={ema_decay} must be in [0, 1) (0: off, 0.999: a typical average)")
+        if float(lambda_mask) < 0:
+            raise ValueError(f"model.lambda_mask={lambda_mask} must be 0 or more")
         self.input_kind = GENERATOR_INPUTS[generator]
-        self.generator = define_G(generator, image_size, base_filters, norm, upsample, dropout, placement)
+        self.draws_alpha = bool(alpha)
+        self.lambda_mask = float(lambda_mask)
+        #: Whether training composites over the plate: not when the target's camera moves (no plate).
+        self.composite_in_training = True
+        out_channels = 4 if self.draws_alpha else 3
+        self.generator = define_G(generator, image_size, base_filters, norm, upsample, dropout, placement, out_channels)
         self.ema_decay = float(ema_decay)
         if self.ema_decay > 0:
             self.ema_generator = make_ema(self.generator)
@@ -193,8 +257,12 @@ class LearnedGenerator(PoseToImageModule):
 
     # -- where the crop lies in the frame ---------------------------------------------------
     def on_fit_start(self) -> None:
-        if self.uses_placement and self.trainer.datamodule is not None:
-            self.default_placement = torch.from_numpy(self.trainer.datamodule.typical_placement()).to(self.device)
+        datamodule = self.trainer.datamodule
+        if datamodule is None:
+            return
+        if self.uses_placement:
+            self.default_placement = torch.from_numpy(datamodule.typical_placement()).to(self.device)
+        self.composite_in_training = datamodule.static_camera
 
     def network_input(
         self, vector: torch.Tensor, stick: torch.Tensor, placement: torch.Tensor | None = None
@@ -226,8 +294,20 @@ class LearnedGenerator(PoseToImageModule):
             update_ema(self.ema_generator, self.generator, self.ema_decay, int(self.ema_updates))
             self.ema_updates += 1
 
-    def generate(
+    def generate_layers(
         self, vector: torch.Tensor, stick: torch.Tensor, placement: torch.Tensor | None = None
-    ) -> torch.Tensor:
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         network = self.generator if self.training else self.inference_network()
-        return network(self.network_input(vector, stick, placement))
+        out = network(self.network_input(vector, stick, placement))
+        if not self.draws_alpha:
+            return out, torch.ones_like(out[:, :1])
+        return out[:, :3], (out[:, 3:] + 1.0) * 0.5  # tanh's [-1, 1] -> alpha in [0, 1]
+
+    def training_output(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The image to compare with the real crop (the composite over the plate's crop, or the
+        colours alone) and the mask loss (0 without alpha)."""
+        rgb, alpha = self.generate_layers(batch["vector"], batch["stick"], batch.get("placement"))
+        if not self.draws_alpha:
+            return rgb, rgb.new_zeros(())
+        fake = composite(rgb, alpha, batch["plate"]) if self.composite_in_training else rgb
+        return fake, F.l1_loss(alpha, batch["mask"])

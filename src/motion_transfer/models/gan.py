@@ -43,6 +43,8 @@ class GANGenerator(LearnedGenerator):
         lambda_l1: float = 100.0,
         real_label: float = 1.0,
         ema_decay: float = 0.0,
+        alpha: bool = True,
+        lambda_mask: float = 1.0,
         lr_g: float = 2e-4,
         lr_d: float = 2e-4,
         beta1: float = 0.5,
@@ -63,6 +65,8 @@ class GANGenerator(LearnedGenerator):
             dropout,
             placement,
             ema_decay,
+            alpha,
+            lambda_mask,
             target_key,
             target_name,
             grid_size,
@@ -87,7 +91,8 @@ class GANGenerator(LearnedGenerator):
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         opt_g, opt_d = self.optimizers()
         stick, real = batch["stick"], batch["image"]
-        fake = self.generate(batch["vector"], stick, batch.get("placement"))
+        # With alpha, `fake` is the composite over the plate's crop: D judges whole images either way.
+        fake, g_mask = self.training_output(batch)
 
         # D step: real pairs towards 1, generated pairs towards 0 (G is not updated: fake.detach()).
         with self.toggled_optimizer(opt_d):
@@ -98,11 +103,11 @@ class GANGenerator(LearnedGenerator):
             self.manual_backward(d_loss)
             opt_d.step()
 
-        # G step: fool D, and stay close to the real image (L1) when lambda_l1 > 0.
+        # G step: fool D, and stay close to the real image (L1) and the person's mask when lambda_l1 > 0.
         with self.toggled_optimizer(opt_g):
             g_adv = self.adversarial_loss(self.discriminate(stick, fake), True)
             g_l1 = F.l1_loss(fake, real)
-            g_loss = g_adv + self.hparams.lambda_l1 * g_l1
+            g_loss = g_adv + self.hparams.lambda_l1 * (g_l1 + self.lambda_mask * g_mask)
             opt_g.zero_grad(set_to_none=True)
             self.manual_backward(g_loss)
             opt_g.step()
@@ -113,6 +118,7 @@ class GANGenerator(LearnedGenerator):
                 "train/g_loss": g_loss,
                 "train/g_adv": g_adv,
                 "train/g_l1": g_l1,
+                "train/g_mask_l1": g_mask,
                 "train/d_loss": d_loss,
                 "train/d_real": torch.sigmoid(logits_real).mean(),
                 "train/d_fake": torch.sigmoid(logits_fake).mean(),

@@ -44,6 +44,7 @@ class NearestNeighbourGenerator(PoseToImageModule):
         self.register_buffer("index_vectors", torch.empty(0, 26))
         self.register_buffer("index_images", torch.empty(0, 3, self.image_size, self.image_size, dtype=torch.uint8))
         self.register_buffer("index_frames", torch.empty(0, dtype=torch.long))
+        self.register_buffer("index_masks", torch.empty(0, 1, self.image_size, self.image_size, dtype=torch.uint8))
         self._collected: list[dict[str, torch.Tensor]] = []
         self._grouped: tuple[tuple, torch.Tensor, torch.Tensor] | None = None
 
@@ -53,23 +54,31 @@ class NearestNeighbourGenerator(PoseToImageModule):
         """Built in memory on a prepared datamodule's training frames (no checkpoint needed)."""
         model = cls(name, datamodule.image_size, datamodule.target_key, datamodule.target_name)
         train = datamodule.train_set
-        model.set_index(train.vectors, train.images, train.indices)
+        model.set_index(train.vectors, train.images, train.indices, train.masks)
         return model
 
-    def set_index(self, vectors: torch.Tensor, images: torch.Tensor, frames: torch.Tensor) -> None:
-        """vectors (M, 26) in [-1, 1]; images (M, 3, S, S) in [-1, 1] or uint8; frames (M,) frame numbers."""
+    def set_index(
+        self, vectors: torch.Tensor, images: torch.Tensor, frames: torch.Tensor, masks: torch.Tensor | None = None
+    ) -> None:
+        """vectors (M, 26) in [-1, 1]; images (M, 3, S, S) in [-1, 1] or uint8; frames (M,) frame
+        numbers; masks (M, 1, S, S) in [0, 1] or uint8, the person in each image (default: all of it)."""
         if images.dtype != torch.uint8:
             images = ((images.float().clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8)
+        if masks is None:
+            masks = torch.full((len(images), 1, *images.shape[2:]), 255, dtype=torch.uint8)
+        elif masks.dtype != torch.uint8:
+            masks = (masks.float().clamp(0, 1) * 255.0).round().to(torch.uint8)
         order = torch.argsort(frames)
         self.index_vectors = vectors[order].float().to(self.device)
         self.index_images = images[order].to(self.device)
         self.index_frames = frames[order].long().to(self.device)
+        self.index_masks = masks[order].to(self.device)
 
     def on_train_epoch_start(self) -> None:
         self._collected = []
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        self._collected.append({k: batch[k].detach() for k in ("vector", "image", "index")})
+        self._collected.append({k: batch[k].detach() for k in ("vector", "image", "index", "mask")})
 
     def on_validation_epoch_start(self) -> None:
         # Lightning validates before on_train_epoch_end: finish the index first.
@@ -100,7 +109,7 @@ class NearestNeighbourGenerator(PoseToImageModule):
         first = torch.ones_like(sorted_frames, dtype=torch.bool)
         first[1:] = sorted_frames[1:] != sorted_frames[:-1]
         keep = order[first]
-        self.set_index(merged["vector"][keep], merged["image"][keep], merged["index"][keep])
+        self.set_index(merged["vector"][keep], merged["image"][keep], merged["index"][keep], merged["mask"][keep])
         self.log("train/index_size", float(len(keep)), batch_size=1)
         self._collected = []
 
@@ -111,7 +120,7 @@ class NearestNeighbourGenerator(PoseToImageModule):
         super().on_load_checkpoint(checkpoint)
         # The index has the size it had when saved: resize the empty buffers before loading.
         state = checkpoint["state_dict"]
-        for name in ("index_vectors", "index_images", "index_frames"):
+        for name in ("index_vectors", "index_images", "index_frames", "index_masks"):
             if name in state:
                 setattr(self, name, torch.empty_like(state[name], device=self.device))
 
@@ -176,8 +185,9 @@ class NearestNeighbourGenerator(PoseToImageModule):
             self._grouped = (key, padded, squared_norms)
         return self._grouped[1], self._grouped[2]
 
-    def generate(
+    def generate_layers(
         self, vector: torch.Tensor, stick: torch.Tensor, placement: torch.Tensor | None = None
-    ) -> torch.Tensor:
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The retrieved training crops and their person masks."""
         rows = self.nearest_indices(vector)
-        return self.index_images[rows].float() / 127.5 - 1.0
+        return self.index_images[rows].float() / 127.5 - 1.0, self.index_masks[rows].float() / 255.0

@@ -33,6 +33,8 @@ class VanillaGenerator(LearnedGenerator):
         placement: bool = False,
         loss: str = "mse",
         ema_decay: float = 0.0,
+        alpha: bool = True,
+        lambda_mask: float = 1.0,
         lr: float = 2e-4,
         beta1: float = 0.5,
         beta2: float = 0.999,
@@ -51,6 +53,8 @@ class VanillaGenerator(LearnedGenerator):
             dropout,
             placement,
             ema_decay,
+            alpha,
+            lambda_mask,
             target_key,
             target_name,
             grid_size,
@@ -59,10 +63,12 @@ class VanillaGenerator(LearnedGenerator):
         self.criterion = RECONSTRUCTION_LOSSES[loss]
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        fake = self.generate(batch["vector"], batch["stick"], batch.get("placement"))
-        loss = self.criterion(fake, batch["image"])
-        self.log(f"train/{self.hparams.loss}", loss, prog_bar=True, batch_size=len(fake))
-        return loss
+        fake, mask_loss = self.training_output(batch)
+        image_loss = self.criterion(fake, batch["image"])
+        self.log(f"train/{self.hparams.loss}", image_loss, prog_bar=True, batch_size=len(fake))
+        if self.draws_alpha:
+            self.log("train/mask_l1", mask_loss, batch_size=len(fake))
+        return image_loss + self.lambda_mask * mask_loss
 
     def configure_optimizers(self):
         return torch.optim.Adam(

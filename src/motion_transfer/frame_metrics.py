@@ -1,0 +1,116 @@
+"""Figures for full-frame output on the target's held-out frames (self-reconstruction).
+
+Each held-out frame is redrawn from its own skeleton and pasted into the background plate at its
+own (real) crop box, then compared with the real frame: over the whole frame (mostly background,
+so high), inside the person's box (the honest comparison with crop output: the same box region
+filled with the model's crop image, upscaled, as crop output shows it), over MediaPipe's person
+mask only, and as mask IoU of the generator's alpha against MediaPipe's mask. Real frames are
+decoded one at a time: memory does not grow with the clip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+from .composite import composite_frames
+from .crop import crop_frame
+from .drawing import tensor_to_images
+from .metrics import image_metrics
+
+#: Side the box regions are compared at: near the person's size in a 720p frame, above 128 px.
+BOX_SIZE = 256
+
+
+def target_frames(datamodule) -> Iterator[np.ndarray]:
+    """The target clip's full RGB frames in order, one at a time."""
+    if datamodule.kind == "synthetic":
+        from .synthetic import render_clip
+
+        return iter(render_clip("target", datamodule.synthetic_frames, datamodule.synthetic_seed)[0])
+    from pathlib import Path
+
+    from .video import iter_frames
+
+    return iter_frames(Path(datamodule.target_video))
+
+
+def _selected(frames: Iterator[np.ndarray], wanted: np.ndarray) -> Iterator[np.ndarray]:
+    """The frames whose numbers are in `wanted` (sorted), in order."""
+    wanted_set, last = set(int(i) for i in wanted), int(wanted.max())
+    for number, frame in enumerate(frames):
+        if number in wanted_set:
+            yield frame
+        if number >= last:
+            return
+
+
+def _to_tensor(images: list[np.ndarray] | np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(np.stack(images))).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+
+
+def _masked(fake: torch.Tensor, real: torch.Tensor, mask: torch.Tensor) -> dict[str, float]:
+    """L1 and PSNR over the pixels where mask > 0.5, on the [0, 1] scale. (N, 3, S, S), (N, 1, S, S)."""
+    inside = (mask > 0.5).expand_as(fake)
+    diff = ((fake - real) / 2)[inside]
+    if diff.numel() == 0:
+        return {"l1": float("nan"), "psnr": float("nan")}
+    mse = float(diff.square().mean())
+    return {"l1": float(diff.abs().mean()), "psnr": float(10 * np.log10(1.0 / max(mse, 1e-10)))}
+
+
+def mask_iou(alpha: torch.Tensor, mask: torch.Tensor, threshold: float = 0.5) -> float:
+    """Intersection over union of (N, 1, S, S) masks in [0, 1], over all frames."""
+    a, m = alpha > threshold, mask > threshold
+    union = int((a | m).sum())
+    return float((a & m).sum()) / union if union else float("nan")
+
+
+def full_frame_figures(
+    rgb: torch.Tensor, alpha: torch.Tensor, crop_output: torch.Tensor, datamodule, batch_size: int = 16
+) -> dict[str, dict[str, float]]:
+    """rgb (N, 3, S, S) and alpha (N, 1, S, S) drawn for the held-out frames (in the order of
+    datamodule.val_set), crop_output (N, 3, S, S) the model's crop images; -> figures by region."""
+    val = datamodule.val_set
+    numbers = val.indices.numpy()
+    boxes = np.asarray(datamodule.cache.boxes)[numbers]
+    plate = datamodule.plate
+    persons, alphas, crops = tensor_to_images(rgb), alpha[:, 0].numpy(), tensor_to_images(crop_output)
+    ones = np.ones_like(alphas)
+    order = np.argsort(numbers)  # frames are decoded in clip order
+    frames = _selected(target_frames(datamodule), numbers[order])
+    sums: dict[str, dict[str, float]] = {"full_frame": {}, "box": {}, "box_crop_output": {}}
+    count = 0
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        real = [next(frames) for _ in rows]
+        full = composite_frames(plate, persons[rows], alphas[rows], boxes[rows])
+        as_crop = composite_frames(plate, crops[rows], ones[rows], boxes[rows], feather_width=0.0)
+        regions = {
+            "full_frame": (full, real),
+            "box": ([crop_frame(f, b, BOX_SIZE) for f, b in zip(full, boxes[rows])], None),
+            "box_crop_output": ([crop_frame(f, b, BOX_SIZE) for f, b in zip(as_crop, boxes[rows])], None),
+        }
+        real_boxes = _to_tensor([crop_frame(f, b, BOX_SIZE) for f, b in zip(real, boxes[rows])])
+        for region, (fake, real_frames) in regions.items():
+            reference = _to_tensor(real_frames) if real_frames is not None else real_boxes
+            figures = image_metrics(_to_tensor(fake), reference)
+            for name in ("ssim", "psnr", "l1"):
+                sums[region][name] = sums[region].get(name, 0.0) + figures[name] * len(rows)
+        count += len(rows)
+    result = {region: {k: v / max(count, 1) for k, v in figures.items()} for region, figures in sums.items()}
+    real_crops = val.images.float() / 127.5 - 1.0
+    masks = val.masks.float()
+    masks = masks / 255.0 if masks.max() > 1 else masks
+    composite_crops = val_composites(rgb, alpha, datamodule)
+    result["person_mask"] = _masked(composite_crops, real_crops, masks)
+    result["person_mask"]["mask_iou"] = mask_iou(alpha, masks)
+    return result
+
+
+def val_composites(rgb: torch.Tensor, alpha: torch.Tensor, datamodule) -> torch.Tensor:
+    """The crops as full-frame output shows them: the person over the plate's crop, (N, 3, S, S)."""
+    plates = datamodule.val_set.plates.float() / 127.5 - 1.0
+    return plates + alpha * (rgb - plates)

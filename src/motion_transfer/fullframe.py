@@ -1,0 +1,131 @@
+"""Full-frame output: the generated person pasted into the target's own scene.
+
+The generator draws the person (colours and alpha) in a square crop; the background plate gives
+the rest of the frame at the video's resolution (see plate.py). The crop box follows the source:
+where the source stands in its frame, mapped onto the target's floor (composite.follow_source_boxes).
+Pasting, drawing the side-by-side panel and encoding run on the writer thread while the next
+batch is generated; source frames are decoded one at a time there, so memory does not grow with
+the clip's length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .composite import composite_frames, follow_source_boxes, output_size
+from .crop import placement_features, to_frame_coordinates
+from .drawing import draw_skeletons, render_stick_figures, tensor_to_images
+from .progress import progress_bar
+from .video import BackgroundWorker, VideoWriter
+
+#: The stick-figure inset's side, as a fraction of the panel height.
+INSET = 0.28
+
+
+def target_boxes_for(source_frame_skeletons: np.ndarray, datamodule) -> np.ndarray:
+    """(N, 3) boxes in the target's frame that follow the source (frame-pixel skeletons (N, 13, 2))."""
+    train = datamodule.split.train
+    cache = datamodule.cache
+    boxes = np.asarray(cache.boxes)[train]
+    target = to_frame_coordinates(np.asarray(cache.skeletons)[train], boxes)
+    return follow_source_boxes(source_frame_skeletons, target, boxes, tuple(cache.meta["frame_size"]))
+
+
+def side_by_side(
+    source_frame: np.ndarray, result: np.ndarray, stick: np.ndarray, source_points: np.ndarray
+) -> np.ndarray:
+    """Source frame with its skeleton | result, at the result's height; the normalised stick
+    figure the generator read as an inset in the result's corner. Returns (h, ws + w, 3) uint8."""
+    h = result.shape[0]
+    scale = h / source_frame.shape[0]
+    left = cv2.resize(source_frame, (max(2, round(source_frame.shape[1] * scale)), h), interpolation=cv2.INTER_AREA)
+    draw_skeletons(left[None], (source_points * scale)[None])
+    right = result.copy()
+    inset = stick.shape[0]
+    right[h - inset :, :inset] = stick
+    return np.concatenate([left, right], axis=1)
+
+
+def write_full_frame_videos(
+    model,
+    source_frames: Iterator[np.ndarray],
+    source_points: np.ndarray,
+    normalised: np.ndarray,
+    boxes: np.ndarray,
+    plate: np.ndarray,
+    fps: float,
+    out_dir: Path,
+    batch: int = 64,
+    max_side: int = 1280,
+    feather: float = 0.06,
+    progress: bool = True,
+    preset: str = "ultrafast",
+) -> tuple[Path, Path]:
+    """Generate the target in each normalised pose, paste it into the plate at each box and write
+    generated.mp4 (full frame, longer side at most `max_side`) and transfer.mp4 (source | result).
+
+    source_points: (N, 13, 2) the source's skeletons in its frame's pixels; normalised: (N, 13, 2)
+    crop coordinates for the generator; boxes: (N, 3) in the plate's pixels. Ctrl-C or a failure
+    keeps playable videos of the frames done.
+    """
+    n = len(normalised)
+    frame_size = (plate.shape[1], plate.shape[0])
+    width, height = output_size(frame_size, max_side)
+    placements = placement_features(boxes, frame_size)
+    inset = max(16, int(INSET * height))
+    first = next(source_frames, None)
+    if first is None:
+        raise ValueError("the source has no frame")
+    source_width = max(2, round(first.shape[1] * height / first.shape[0]))
+    generated_path, transfer_path = out_dir / "generated.mp4", out_dir / "transfer.mp4"
+    generated_video = VideoWriter(generated_path, fps, width, height, preset=preset)
+    transfer = VideoWriter(transfer_path, fps, source_width + width, height, preset=preset)
+    encoder = BackgroundWorker()
+    bar = progress_bar(n, "demo", enabled=progress)
+    pending = [first]
+
+    def next_source_frame() -> np.ndarray:
+        frame = pending.pop() if pending else next(source_frames, None)
+        return frame if frame is not None else np.zeros_like(first)
+
+    def paste_and_encode(frames: slice, persons: np.ndarray, alphas: np.ndarray) -> None:
+        results = composite_frames(plate, persons, alphas, boxes[frames], (width, height), feather)
+        sticks = render_stick_figures(normalised[frames], inset)
+        generated_video.write(results)
+        for result, stick, points in zip(results, sticks, source_points[frames]):
+            transfer.write(side_by_side(next_source_frame(), result, stick, points))
+        bar.update(len(results))
+
+    try:
+        for start in range(0, n, batch):
+            frames = slice(start, min(n, start + batch))
+            rgb, alpha = model.layers_from_skeletons(normalised[frames], batch, placements[frames])
+            persons = tensor_to_images(rgb)
+            alphas = alpha[:, 0].numpy().astype(np.float32)
+            encoder.submit(
+                lambda frames=frames, persons=persons, alphas=alphas: paste_and_encode(frames, persons, alphas)
+            )
+        encoder.finish()
+    except BaseException:
+        try:
+            encoder.finish()  # keep the frames already generated
+        except BaseException:  # noqa: BLE001 - the first failure is the one to report
+            pass
+        bar.close()
+        for writer in (transfer, generated_video):
+            if writer.frames_written:
+                writer.close()
+            else:
+                writer.abort()
+        raise
+    bar.close()
+    return transfer.close(), generated_video.close()
+
+
+def source_points_in_frame(raw: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """(N, 13, 2) crop-coordinate skeletons of the source -> its frame's pixels."""
+    return to_frame_coordinates(raw, np.asarray(boxes)).astype(np.float32)
