@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from motion_transfer.cache import (
+    CACHE_VERSION,
     CacheDamaged,
     CropParams,
     SkeletonCache,
@@ -65,7 +66,7 @@ def test_a_damaged_cache_is_rebuilt(tmp_path, damage):
         (cache.path / "meta.json").write_text("{not json")
     else:
         (cache.path / "meta.json").write_text(
-            (cache.path / "meta.json").read_text().replace('"version": 2', '"version": 1')
+            (cache.path / "meta.json").read_text().replace(f'"version": {CACHE_VERSION}', '"version": 1')
         )
     with pytest.raises(CacheDamaged):
         SkeletonCache.load(cache.path)
@@ -88,7 +89,15 @@ def test_unfinished_temporary_folders_are_never_loaded(tmp_path):
     assert cache.path == tmp_path / "cache" / final_name
     np.testing.assert_array_equal(np.asarray(cache.crops), np.asarray(complete.crops))
     assert np.asarray(cache.crops).any()
-    assert set(cache.meta["files"]) == {"crops.npy", "landmarks.npy", "skeletons.npy", "boxes.npy", "detected.npy"}
+    assert set(cache.meta["files"]) == {
+        "crops.npy",
+        "landmarks.npy",
+        "skeletons.npy",
+        "boxes.npy",
+        "detected.npy",
+        "masks.npy",
+        "plate.npy",
+    }
     with pytest.raises(CacheDamaged, match="meta.json"):
         SkeletonCache.load(unfinished)
 

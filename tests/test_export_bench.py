@@ -23,10 +23,14 @@ def _onnx_matches_pytorch(model, path, batch=3):
         name: torch.randn(batch, *example.shape[1:]) for name, example in zip(network.input_names, network.example)
     }
     with torch.no_grad():
-        expected = network(*inputs.values()).numpy()
+        expected = network(*inputs.values())
+    expected = expected if isinstance(expected, tuple) else (expected,)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = session.run(None, {k: v.numpy() for k, v in inputs.items()})[0]
-    assert np.abs(got - expected).max() < 1e-4
+    assert [o.name for o in session.get_outputs()] == network.output_names
+    got = session.run(None, {k: v.numpy() for k, v in inputs.items()})
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected):
+        assert g.shape == tuple(e.shape) and np.abs(g - e.numpy()).max() < 1e-4
     return list(inputs)
 
 
