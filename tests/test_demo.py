@@ -128,7 +128,7 @@ class _StubGenerator:
     def __init__(self, size=16, fail_on=None):
         self.size, self.fail_on, self.calls = size, fail_on, 0
 
-    def generate_from_skeletons(self, skeletons, batch_size):
+    def generate_from_skeletons(self, skeletons, batch_size, plates=None):
         if self.calls == self.fail_on:
             raise RuntimeError("generator failed")
         self.calls += 1
@@ -203,7 +203,7 @@ def test_colours_survive_the_h264_round_trip(tmp_path):
 class _BrightnessGenerator:
     """Each image is a flat grey whose level is the pose's mean x: frames tell their order."""
 
-    def generate_from_skeletons(self, skeletons, batch_size):
+    def generate_from_skeletons(self, skeletons, batch_size, plates=None):
         import torch
 
         level = torch.as_tensor(skeletons, dtype=torch.float32).mean(dim=(1, 2)) * 2 - 1

@@ -24,12 +24,19 @@ from .normalization import NORMALIZE_MODES, median_smooth, normalize_poses
 from .progress import progress_bar
 from .skeleton import forward_fill, sanitize
 from .tasks import start_run
-from .video import X264_PRESETS, BackgroundWorker, VideoWriter, iter_frames
+from .video import X264_PRESETS, BackgroundWorker, VideoWriter, iter_frames, keep_what_was_written
 
 log = logging.getLogger(__name__)
 
 PANEL_LABELS = ("source", "pose", "generated")
 OUTPUT_MODES = ("full", "crop")
+
+
+def typical_plate_crop(datamodule: SkeletonImageDataModule) -> torch.Tensor:
+    """(1, 3, S, S) in [-1, 1]: the background's crop at the target's median box, for crop output."""
+    box = np.median(np.asarray(datamodule.cache.boxes)[datamodule.split.train], axis=0)
+    crop = datamodule.plate_crops(box[None])
+    return torch.from_numpy(crop).permute(0, 3, 1, 2).float() / 127.5 - 1.0
 
 
 def source_frames(cfg: DictConfig, source: SkeletonCache) -> Iterator[np.ndarray]:
@@ -110,14 +117,18 @@ def compose_panels(
     return frames
 
 
-def generate_panel_images(model, normalised: np.ndarray, batch: int, size: int) -> np.ndarray:
-    """The target in each pose, (N, size, size, 3) uint8.
+def generate_panel_images(
+    model, normalised: np.ndarray, batch: int, size: int, plate: torch.Tensor | None = None
+) -> np.ndarray:
+    """The target in each pose, (N, size, size, 3) uint8; over `plate` (1, 3, S, S) in [-1, 1], the
+    background's crop where the target usually stands, for a model that draws alpha.
 
     Converted to uint8 at the model's size, then upscaled bilinearly in one batched torch call on
     uint8 pixels: a quarter of the bytes of float images, and one call for the batch (`make bench`
     times this stage as `generation_and_upscale` beside `generation`).
     """
-    images = tensor_to_images(model.generate_from_skeletons(normalised, batch))
+    plates = None if plate is None else plate.expand(len(normalised), -1, -1, -1)
+    images = tensor_to_images(model.generate_from_skeletons(normalised, batch, plates=plates))
     if images.shape[1] == size:
         return images
     pixels = torch.from_numpy(images).permute(0, 3, 1, 2)  # a channels-last view, no copy
@@ -141,8 +152,10 @@ def write_transfer_videos(
     progress: bool = True,
     show: bool = False,
     preset: str = "ultrafast",
+    plate: torch.Tensor | None = None,
 ) -> tuple[Path, Path]:
-    """Generate the target in each normalised pose, batch by batch, and write both videos.
+    """Generate the target in each normalised pose, batch by batch, and write both videos (over
+    `plate`, (1, 3, S, S), for a model that draws alpha: see generate_panel_images).
 
     A worker thread draws and encodes one batch while the next is generated (unless `show`: the
     window is drawn on the calling thread). Ctrl-C or a failure
@@ -167,7 +180,7 @@ def write_transfer_videos(
     try:
         for start in range(0, n, batch):
             frames = slice(start, min(n, start + batch))
-            images = generate_panel_images(model, normalised[frames], batch, size)
+            images = generate_panel_images(model, normalised[frames], batch, size, plate)
             if show:
                 panels = draw(frames, images)
                 _show(panels)
@@ -176,16 +189,8 @@ def write_transfer_videos(
                 encoder.submit(lambda frames=frames, images=images: encode(draw(frames, images)))
         encoder.finish()
     except BaseException:
-        try:
-            encoder.finish()  # keep the frames already generated
-        except BaseException:  # noqa: BLE001 - the first failure is the one to report
-            pass
         bar.close()
-        for writer in (transfer, generated_video):
-            if writer.frames_written:
-                writer.close()
-            else:
-                writer.abort()
+        keep_what_was_written(encoder, (transfer, generated_video))
         raise
     bar.close()
     return transfer.close(), generated_video.close()
@@ -250,6 +255,7 @@ def run_demo(cfg: DictConfig) -> Path:
             progress=datamodule.progress,
             show=show,
             preset=str(cfg.video_preset),
+            plate=typical_plate_crop(datamodule) if model.draws_alpha and datamodule.static_camera else None,
         )
     n = len(raw)
     log.info(

@@ -20,7 +20,7 @@ from .composite import composite_frames, follow_source_boxes, output_size
 from .crop import placement_features, to_frame_coordinates
 from .drawing import draw_skeletons, render_stick_figures, tensor_to_images
 from .progress import progress_bar
-from .video import BackgroundWorker, VideoWriter
+from .video import BackgroundWorker, VideoWriter, keep_what_was_written
 
 #: The stick-figure inset's side, as a fraction of the panel height.
 INSET = 0.28
@@ -111,16 +111,8 @@ def write_full_frame_videos(
             )
         encoder.finish()
     except BaseException:
-        try:
-            encoder.finish()  # keep the frames already generated
-        except BaseException:  # noqa: BLE001 - the first failure is the one to report
-            pass
         bar.close()
-        for writer in (transfer, generated_video):
-            if writer.frames_written:
-                writer.close()
-            else:
-                writer.abort()
+        keep_what_was_written(encoder, (transfer, generated_video))
         raise
     bar.close()
     return transfer.close(), generated_video.close()

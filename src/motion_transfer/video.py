@@ -233,3 +233,17 @@ class BackgroundWorker:
         self._jobs.put(None)
         self._thread.join()
         self._raise_failure()
+
+
+def keep_what_was_written(encoder: BackgroundWorker, writers) -> None:
+    """After a failure or Ctrl-C: let the encoder finish the frames already handed to it, then close
+    each writer that has frames (a playable video) and remove the files of those that have none."""
+    try:
+        encoder.finish()
+    except BaseException:  # noqa: BLE001 - the first failure is the one to report
+        pass
+    for writer in writers:
+        if writer.frames_written:
+            writer.close()
+        else:
+            writer.abort()
