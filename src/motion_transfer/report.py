@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 from .atomic import write_text_atomically
 from .checkpoints import find_latest_checkpoint, load_generator
 from .evaluation import evaluate_generator, write_metrics
-from .frame_metrics import BOX_SIZE
+from .frame_metrics import BOX_SIZE, box_views
 from .loading import model_class, model_config, prepare_datamodule
 from .tasks import start_run
 
@@ -85,7 +85,7 @@ def run_report(cfg: DictConfig) -> Path:
     """Evaluate `models` on the held-out frames of the target; write report.md, report.png, metrics.json."""
     out_dir = start_run(cfg)
     datamodule = prepare_datamodule(cfg.data)
-    rows, columns, results, floors, frame_rows = [], [], {}, None, []
+    rows, columns, results, floors, frame_rows, box_columns = [], [], {}, None, [], []
     batch = datamodule.fixed_val_batch(int(cfg.grid_frames))
     picks = batch["position"]
     for name in cfg.models:
@@ -105,6 +105,8 @@ def run_report(cfg: DictConfig) -> Path:
         rows.append((name, note, result["metrics"]))
         if "full_frame" in result:
             frame_rows.append((name, result["full_frame"]))
+            real_boxes, fake_boxes = box_views(model, datamodule, picks.numpy())
+            box_columns.append(fake_boxes)
         columns.append(fake[picks])
         log.info("%s: %s", name, result["metrics"])
     for name, figures in (floors or {}).items():
@@ -127,5 +129,10 @@ def run_report(cfg: DictConfig) -> Path:
     torchvision.utils.save_image(
         grid, out_dir / "report.png", nrow=2 + len(columns), normalize=True, value_range=(-1, 1), padding=1
     )
+    if box_columns:  # the person's box in the full frame, large enough to see seams and halos
+        grid = torch.stack([real_boxes, *box_columns], dim=1).flatten(0, 1)
+        torchvision.utils.save_image(
+            grid, out_dir / "report_frames.png", nrow=1 + len(box_columns), normalize=True, value_range=(-1, 1)
+        )
     print(header + table)
     return out_dir / "report.md"
