@@ -24,7 +24,7 @@ demo: $(STAMP) ## Run the demo (nearest neighbour) on the embedded synthetic cli
 	$(PY) src/demo.py model=nearest $(ARGS)
 
 test: $(STAMP) ## Run the whole test suite (needs ../shared/data for the real-clip tests)
-	$(PY) -m pytest -q --timeout=1800 $(ARGS)
+	$(PY) -m pytest -q $(ARGS)
 
 test-fast: $(STAMP) ## Run the tests that need neither the real clips nor minutes
 	$(PY) -m pytest -q -m "not slow and not real_data" $(ARGS)

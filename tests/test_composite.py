@@ -31,8 +31,14 @@ def _target_boxes(skeletons):
 
 @pytest.mark.parametrize(
     "size, max_side, expected",
-    [((960, 720), 640, (640, 480)), ((1920, 1080), 1280, (1280, 720)), ((640, 480), 1280, (640, 480)),
-     ((961, 721), 2000, (960, 720)), ((720, 1280), 853, (478, 852)), ((1000, 333), 500, (500, 166))],
+    [
+        ((960, 720), 640, (640, 480)),
+        ((1920, 1080), 1280, (1280, 720)),
+        ((640, 480), 1280, (640, 480)),
+        ((961, 721), 2000, (960, 720)),
+        ((720, 1280), 853, (478, 852)),
+        ((1000, 333), 500, (500, 166)),
+    ],
 )
 def test_output_size_caps_keeps_even_sides_and_never_upscales(size, max_side, expected):
     out = output_size(size, max_side)
@@ -88,9 +94,11 @@ def test_a_box_partly_outside_the_frame_is_clipped_and_the_rest_untouched(box):
     roomy = np.pad(frame, ((pad, pad), (pad, pad), (0, 0)))
     cx, cy, side = box
     x0, y0 = int(cx - side / 2) + pad, int(cy - side / 2) + pad
-    roomy[y0:y0 + int(side), x0:x0 + int(side)] = cv2.resize(person, (int(side),) * 2, interpolation=cv2.INTER_LINEAR)
+    roomy[y0 : y0 + int(side), x0 : x0 + int(side)] = cv2.resize(
+        person, (int(side),) * 2, interpolation=cv2.INTER_LINEAR
+    )
     inside = np.zeros(roomy.shape[:2], bool)
-    inside[y0:y0 + int(side), x0:x0 + int(side)] = True
+    inside[y0 : y0 + int(side), x0 : x0 + int(side)] = True
     expected, inside = roomy[pad:-pad, pad:-pad], inside[pad:-pad, pad:-pad]
     before = frame.copy()
     paste(frame, person, np.ones((64, 64), np.float32), box, feather_width=0.0)

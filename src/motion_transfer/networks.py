@@ -47,7 +47,6 @@ __all__ = [
     "get_norm_layer",
     "get_upsample_layer",
     "init_weights",
-    "count_parameters",
     "MLPGenerator",
     "ConvDecoderGenerator",
     "UnetSkipConnectionBlock",
@@ -447,8 +446,3 @@ def init_weights(net: nn.Module, init_type: str = "normal", init_gain: float = 0
             nn.init.zeros_(m.bias)
 
     return net.apply(init)
-
-
-def count_parameters(net: nn.Module, trainable_only: bool = False) -> int:
-    """The number of parameters of `net` (only those with requires_grad if `trainable_only`)."""
-    return sum(p.numel() for p in net.parameters() if p.requires_grad or not trainable_only)

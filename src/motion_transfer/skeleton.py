@@ -80,12 +80,6 @@ def to_vector(skeletons: np.ndarray) -> np.ndarray:
     return (skeletons.reshape(*skeletons.shape[:-2], VECTOR_SIZE) * 2.0 - 1.0).astype(np.float32)
 
 
-def from_vector(vectors: np.ndarray) -> np.ndarray:
-    """Inverse of `to_vector`: (N, 26) in [-1, 1] -> (N, 13, 2) in [0, 1]."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    return ((vectors + 1.0) / 2.0).reshape(*vectors.shape[:-1], NUM_JOINTS, 2)
-
-
 def ankle_point(skeletons: np.ndarray) -> np.ndarray:
     """(N, 13, 2) -> (N, 2): the mid-point of the two ankles."""
     return skeletons[..., ANKLES, :].mean(axis=-2)
