@@ -71,5 +71,5 @@ def test_a_users_plate_gives_full_frames_at_the_targets_resolution(shared_data, 
         f"data.background={plate}",
     )
     assert _size_and_count(video.parent / "generated.mp4") == ((960, 720), 192)
-    # karate1 (640x360) at 720 px high beside the 960x720 result
-    assert _size_and_count(video) == ((1280 + 960, 720), 192)
+    # transfer.mp4, output.panel_height=360 high: karate1 (640x360) beside the result at half size
+    assert _size_and_count(video) == ((640 + 480, 360), 192)

@@ -208,6 +208,8 @@ def run_demo(cfg: DictConfig) -> Path:
         raise UserError(f"output.mode={cfg.output.mode!r} is not known; use one of {', '.join(OUTPUT_MODES)}.")
     if int(cfg.output.max_side) < 64:
         raise UserError(f"output.max_side={cfg.output.max_side} must be at least 64 pixels.")
+    if int(cfg.output.panel_height) < 64:
+        raise UserError(f"output.panel_height={cfg.output.panel_height} must be at least 64 pixels.")
     if cfg.video_preset not in X264_PRESETS:
         raise UserError(
             f"video_preset={cfg.video_preset!r} is not an x264 preset; use one of {', '.join(X264_PRESETS)}."
@@ -241,6 +243,7 @@ def run_demo(cfg: DictConfig) -> Path:
             float(cfg.output.feather),
             progress=datamodule.progress,
             preset=str(cfg.video_preset),
+            panel_height=int(cfg.output.panel_height),
         )
     else:
         transfer_path, generated_path = write_transfer_videos(

@@ -35,16 +35,22 @@ def target_boxes_for(source_frame_skeletons: np.ndarray, datamodule) -> np.ndarr
     return follow_source_boxes(source_frame_skeletons, target, boxes, tuple(cache.meta["frame_size"]))
 
 
+def _at_height(image: np.ndarray, h: int) -> np.ndarray:
+    if image.shape[0] == h:
+        return image.copy()
+    width = max(2, round(image.shape[1] * h / image.shape[0]))
+    return cv2.resize(image, (width, h), interpolation=cv2.INTER_AREA)
+
+
 def side_by_side(
-    source_frame: np.ndarray, result: np.ndarray, stick: np.ndarray, source_points: np.ndarray
+    source_frame: np.ndarray, result: np.ndarray, stick: np.ndarray, source_points: np.ndarray, height: int
 ) -> np.ndarray:
-    """Source frame with its skeleton | result, at the result's height; the normalised stick
-    figure the generator read as an inset in the result's corner. Returns (h, ws + w, 3) uint8."""
-    h = result.shape[0]
-    scale = h / source_frame.shape[0]
-    left = cv2.resize(source_frame, (max(2, round(source_frame.shape[1] * scale)), h), interpolation=cv2.INTER_AREA)
-    draw_skeletons(left[None], (source_points * scale)[None])
-    right = result.copy()
+    """Source frame with its skeleton | result, both at `height`; the normalised stick figure the
+    generator read as an inset in the result's corner. Returns (height, ws + wr, 3) uint8."""
+    h = height
+    left = _at_height(source_frame, h)
+    draw_skeletons(left[None], (source_points * (h / source_frame.shape[0]))[None])
+    right = _at_height(result, h)
     inset = stick.shape[0]
     right[h - inset :, :inset] = stick
     return np.concatenate([left, right], axis=1)
@@ -64,9 +70,11 @@ def write_full_frame_videos(
     feather: float = 0.06,
     progress: bool = True,
     preset: str = "ultrafast",
+    panel_height: int = 360,
 ) -> tuple[Path, Path]:
     """Generate the target in each normalised pose, paste it into the plate at each box and write
-    generated.mp4 (full frame, longer side at most `max_side`) and transfer.mp4 (source | result).
+    generated.mp4 (full frame, longer side at most `max_side`) and transfer.mp4 (source | result,
+    at most `panel_height` high: a preview, encoded on the same thread as the full frames).
 
     source_points: (N, 13, 2) the source's skeletons in its frame's pixels; normalised: (N, 13, 2)
     crop coordinates for the generator; boxes: (N, 3) in the plate's pixels. Ctrl-C or a failure
@@ -76,14 +84,15 @@ def write_full_frame_videos(
     frame_size = (plate.shape[1], plate.shape[0])
     width, height = output_size(frame_size, max_side)
     placements = placement_features(boxes, frame_size)
-    inset = max(16, int(INSET * height))
+    side = min(height, int(panel_height)) // 2 * 2
+    inset = max(16, int(INSET * side))
     first = next(source_frames, None)
     if first is None:
         raise ValueError("the source has no frame")
-    source_width = max(2, round(first.shape[1] * height / first.shape[0]))
+    side_width = max(2, round(first.shape[1] * side / first.shape[0])) + max(2, round(width * side / height))
     generated_path, transfer_path = out_dir / "generated.mp4", out_dir / "transfer.mp4"
     generated_video = VideoWriter(generated_path, fps, width, height, preset=preset)
-    transfer = VideoWriter(transfer_path, fps, source_width + width, height, preset=preset)
+    transfer = VideoWriter(transfer_path, fps, side_width, side, preset=preset)
     encoder = BackgroundWorker()
     bar = progress_bar(n, "demo", enabled=progress)
     pending = [first]
@@ -97,7 +106,7 @@ def write_full_frame_videos(
         sticks = render_stick_figures(normalised[frames], inset)
         generated_video.write(results)
         for result, stick, points in zip(results, sticks, source_points[frames]):
-            transfer.write(side_by_side(next_source_frame(), result, stick, points))
+            transfer.write(side_by_side(next_source_frame(), result, stick, points, side))
         bar.update(len(results))
 
     try:
