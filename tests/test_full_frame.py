@@ -73,3 +73,22 @@ def test_a_users_plate_gives_full_frames_at_the_targets_resolution(shared_data, 
     assert _size_and_count(video.parent / "generated.mp4") == ((960, 720), 192)
     # transfer.mp4, output.panel_height=360 high: karate1 (640x360) beside the result at half size
     assert _size_and_count(video) == ((640 + 480, 360), 192)
+
+
+def test_evaluation_scores_full_frames_boxes_and_masks(small):
+    """Each held-out frame pasted at its own box: figures for the frame, the box (beside the crop
+    output in the same region), the person's mask; nearest's retrieved masks overlap the real ones."""
+    from motion_transfer.evaluation import evaluate_generator
+    from motion_transfer.models import NearestNeighbourGenerator
+
+    datamodule = small.datamodule()
+    result, _ = evaluate_generator(
+        NearestNeighbourGenerator.indexed_on(datamodule), datamodule, {"enabled": False}, with_floors=False
+    )
+    figures = result["full_frame"]
+    assert set(figures) == {"full_frame", "box", "box_crop_output", "person_mask"}
+    for region in ("full_frame", "box", "box_crop_output"):
+        assert 0 < figures[region]["ssim"] <= 1 and figures[region]["psnr"] > 10
+    # The room around the person is the plate itself: the whole frame scores above its box.
+    assert figures["full_frame"]["ssim"] > figures["box"]["ssim"]
+    assert 0.3 < figures["person_mask"]["mask_iou"] <= 1

@@ -19,6 +19,7 @@ from .composite import composite_frames
 from .crop import crop_frame
 from .drawing import tensor_to_images
 from .metrics import image_metrics
+from .models.base import mask_iou
 
 #: Side the box regions are compared at: near the person's size in a 720p frame, above 128 px.
 BOX_SIZE = 256
@@ -61,13 +62,6 @@ def _masked(fake: torch.Tensor, real: torch.Tensor, mask: torch.Tensor) -> dict[
     return {"l1": float(diff.abs().mean()), "psnr": float(10 * np.log10(1.0 / max(mse, 1e-10)))}
 
 
-def mask_iou(alpha: torch.Tensor, mask: torch.Tensor, threshold: float = 0.5) -> float:
-    """Intersection over union of (N, 1, S, S) masks in [0, 1], over all frames."""
-    a, m = alpha > threshold, mask > threshold
-    union = int((a | m).sum())
-    return float((a & m).sum()) / union if union else float("nan")
-
-
 def full_frame_figures(
     rgb: torch.Tensor, alpha: torch.Tensor, crop_output: torch.Tensor, datamodule, batch_size: int = 16
 ) -> dict[str, dict[str, float]]:
@@ -88,25 +82,26 @@ def full_frame_figures(
         real = [next(frames) for _ in rows]
         full = composite_frames(plate, persons[rows], alphas[rows], boxes[rows])
         as_crop = composite_frames(plate, crops[rows], ones[rows], boxes[rows], feather_width=0.0)
+
+        def in_boxes(images, rows=rows) -> torch.Tensor:
+            return _to_tensor([crop_frame(image, box, BOX_SIZE) for image, box in zip(images, boxes[rows])])
+
+        real_boxes = in_boxes(real)
         regions = {
-            "full_frame": (full, real),
-            "box": ([crop_frame(f, b, BOX_SIZE) for f, b in zip(full, boxes[rows])], None),
-            "box_crop_output": ([crop_frame(f, b, BOX_SIZE) for f, b in zip(as_crop, boxes[rows])], None),
+            "full_frame": (_to_tensor(full), _to_tensor(real)),
+            "box": (in_boxes(full), real_boxes),
+            "box_crop_output": (in_boxes(as_crop), real_boxes),
         }
-        real_boxes = _to_tensor([crop_frame(f, b, BOX_SIZE) for f, b in zip(real, boxes[rows])])
-        for region, (fake, real_frames) in regions.items():
-            reference = _to_tensor(real_frames) if real_frames is not None else real_boxes
-            figures = image_metrics(_to_tensor(fake), reference)
+        for region, (fake, reference) in regions.items():
+            figures = image_metrics(fake, reference)
             for name in ("ssim", "psnr", "l1"):
                 sums[region][name] = sums[region].get(name, 0.0) + figures[name] * len(rows)
         count += len(rows)
     result = {region: {k: v / max(count, 1) for k, v in figures.items()} for region, figures in sums.items()}
     real_crops = val.images.float() / 127.5 - 1.0
-    masks = val.masks.float()
-    masks = masks / 255.0 if masks.max() > 1 else masks
-    composite_crops = val_composites(rgb, alpha, datamodule)
-    result["person_mask"] = _masked(composite_crops, real_crops, masks)
-    result["person_mask"]["mask_iou"] = mask_iou(alpha, masks)
+    masks = val.masks.float() / 255.0
+    result["person_mask"] = _masked(val_composites(rgb, alpha, datamodule), real_crops, masks)
+    result["person_mask"]["mask_iou"] = float(mask_iou(alpha, masks))
     return result
 
 
