@@ -105,22 +105,28 @@ def full_frame_figures(
     return result
 
 
-def box_views(model, datamodule, positions: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    """The real frames' and the full-frame output's person boxes at BOX_SIZE px for some held-out
-    frames (`positions`: rows of datamodule.val_set), each (K, 3, BOX_SIZE, BOX_SIZE) in [-1, 1]:
-    for a report grid at a size where seams and halos show."""
+def real_box_views(datamodule, positions: np.ndarray) -> torch.Tensor:
+    """The real frames' person boxes at BOX_SIZE px for some held-out frames (`positions`: rows of
+    datamodule.val_set), (K, 3, BOX_SIZE, BOX_SIZE) in [-1, 1]. Decodes the clip once."""
+    numbers = datamodule.val_set.indices.numpy()[positions]
+    boxes = np.asarray(datamodule.cache.boxes)[numbers]
+    order = np.argsort(numbers)
+    real = [None] * len(numbers)
+    for row, frame in zip(order, _selected(target_frames(datamodule), numbers[order])):
+        real[row] = crop_frame(frame, boxes[row], BOX_SIZE)
+    return _to_tensor(real)
+
+
+def box_views(model, datamodule, positions: np.ndarray) -> torch.Tensor:
+    """The full-frame output's person boxes for the same frames as `real_box_views`, (K, 3,
+    BOX_SIZE, BOX_SIZE) in [-1, 1]: for a report grid at a size where seams and halos show."""
     val = datamodule.val_set
     numbers = val.indices.numpy()[positions]
     boxes = np.asarray(datamodule.cache.boxes)[numbers]
     skeletons = np.asarray(datamodule.cache.skeletons)[numbers]
     rgb, alpha = model.layers_from_skeletons(skeletons, len(numbers), val.placements.numpy()[positions])
     full = composite_frames(datamodule.plate, tensor_to_images(rgb), alpha[:, 0].numpy(), boxes)
-    order = np.argsort(numbers)
-    real = [None] * len(numbers)
-    for row, frame in zip(order, _selected(target_frames(datamodule), numbers[order])):
-        real[row] = crop_frame(frame, boxes[row], BOX_SIZE)
-    fake = [crop_frame(f, b, BOX_SIZE) for f, b in zip(full, boxes)]
-    return _to_tensor(real), _to_tensor(fake)
+    return _to_tensor([crop_frame(f, b, BOX_SIZE) for f, b in zip(full, boxes)])
 
 
 def val_composites(rgb: torch.Tensor, alpha: torch.Tensor, datamodule) -> torch.Tensor:

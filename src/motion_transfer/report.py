@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 from .atomic import write_text_atomically
 from .checkpoints import find_latest_checkpoint, load_generator
 from .evaluation import evaluate_generator, write_metrics
-from .frame_metrics import BOX_SIZE, box_views
+from .frame_metrics import BOX_SIZE, box_views, real_box_views
 from .loading import model_class, model_config, prepare_datamodule
 from .tasks import start_run
 
@@ -105,8 +105,7 @@ def run_report(cfg: DictConfig) -> Path:
         rows.append((name, note, result["metrics"]))
         if "full_frame" in result:
             frame_rows.append((name, result["full_frame"]))
-            real_boxes, fake_boxes = box_views(model, datamodule, picks.numpy())
-            box_columns.append(fake_boxes)
+            box_columns.append(box_views(model, datamodule, picks.numpy()))
         columns.append(fake[picks])
         log.info("%s: %s", name, result["metrics"])
     for name, figures in (floors or {}).items():
@@ -130,7 +129,7 @@ def run_report(cfg: DictConfig) -> Path:
         grid, out_dir / "report.png", nrow=2 + len(columns), normalize=True, value_range=(-1, 1), padding=1
     )
     if box_columns:  # the person's box in the full frame, large enough to see seams and halos
-        grid = torch.stack([real_boxes, *box_columns], dim=1).flatten(0, 1)
+        grid = torch.stack([real_box_views(datamodule, picks.numpy()), *box_columns], dim=1).flatten(0, 1)
         torchvision.utils.save_image(
             grid, out_dir / "report_frames.png", nrow=1 + len(box_columns), normalize=True, value_range=(-1, 1)
         )
