@@ -64,9 +64,14 @@ def test_cached_masks_have_the_crops_shape_and_cover_the_person(cache):
     assert 0.05 < (np.asarray(cache.masks) > 127).mean() < 0.6
     assert cache.plate.shape == (256, 320, 3) and cache.plate.dtype == np.uint8
     plate = cache.meta["plate"]
-    assert set(plate) == {"static_camera", "residual", "inpainted_fraction", "frames_used"}
+    assert set(plate) == {
+        "static_camera", "residual", "inpainted_fraction", "frames_used", "camera", "fits", "picture",
+        "reference_frame",
+    }  # fmt: skip
     assert plate["static_camera"] is True and plate["frames_used"] == min(60, MAX_PLATE_FRAMES)
-    assert {"masks.npy", "plate.npy"} <= set(cache.meta["files"])
+    assert plate["camera"] == "static" and plate["fits"] is True and plate["picture"] == [0, 0, 320, 256]
+    assert {"masks.npy", "plate.npy", "scene.npy", "camera.npy"} <= set(cache.meta["files"])
+    assert np.array_equal(cache.scene, cache.plate) and np.array_equal(cache.camera, np.tile(np.eye(3), (60, 1, 1)))
 
 
 def test_masks_are_cropped_exactly_like_the_frames():
@@ -116,7 +121,8 @@ def test_the_plate_keeps_a_bounded_sample_spread_over_the_clip(expected):
     assert held <= 2 * MAX_PLATE_FRAMES
     kept = [i for i, _, _ in sampler.items]
     assert kept[0] == 0 and kept[-1] >= 1000 - 1000 // MAX_PLATE_FRAMES - 32
-    assert sampler.estimate().frames_used == MAX_PLATE_FRAMES
+    picks, frames, masks = sampler.samples()
+    assert len(picks) == len(frames) == len(masks) == MAX_PLATE_FRAMES and np.all(np.diff(picks) > 0)
 
 
 # -- the datamodule -------------------------------------------------------------------------------
@@ -149,7 +155,7 @@ def test_batches_carry_mask_and_plate(datamodule):
     fixed = datamodule.fixed_val_batch(4)
     assert fixed["mask"].shape == (4, 1, 32, 32) and fixed["plate"].shape == (4, 3, 32, 32)
     assert datamodule.plate.shape == (256, 320, 3) and datamodule.plate.dtype == np.uint8
-    assert datamodule.static_camera is True
+    assert datamodule.has_plate is True
 
 
 def test_plate_crops_line_up_with_the_images(datamodule):
@@ -213,7 +219,7 @@ def test_a_background_of_the_same_aspect_ratio_is_resized_and_used(tmp_path):
     cv2.imwrite(str(image), np.full((128, 160, 3), colour[::-1], np.uint8))
     dm = _dm(tmp_path, background=str(image))
     dm.setup("fit")
-    assert dm.plate.shape == (256, 320, 3) and dm.static_camera is True
+    assert dm.plate.shape == (256, 320, 3) and dm.has_plate is True
     assert np.abs(dm.plate.astype(int) - colour).max() <= 3
     plate = dm.train_set[0]["plate"]
     assert torch.allclose(plate.mean(dim=(1, 2)), torch.tensor(colour) / 127.5 - 1, atol=0.03)
@@ -222,15 +228,15 @@ def test_a_background_of_the_same_aspect_ratio_is_resized_and_used(tmp_path):
 def test_a_moving_camera_is_warned_about_once(tmp_path, caplog):
     cache = load_or_build_synthetic_cache("target", 40, 0, tmp_path / "cache", CropParams(crop_size=32))
     meta = json.loads((cache.path / "meta.json").read_text())
-    meta["plate"].update(static_camera=False, residual=14.0)
+    meta["plate"].update(static_camera=False, residual=14.0, camera="moving", fits=False)
     (cache.path / "meta.json").write_text(json.dumps(meta))
     dm = _dm(tmp_path)
     with caplog.at_level(logging.WARNING, logger="motion_transfer.datamodule"):
         dm.setup("fit")
         dm.setup("validate")
-    warnings = [r for r in caplog.records if "seems to move" in r.getMessage()]
+    warnings = [r for r in caplog.records if "could not be registered" in r.getMessage()]
     assert len(warnings) == 1 and "14.0" in warnings[0].getMessage() and "crop output" in warnings[0].getMessage()
-    assert dm.static_camera is False
+    assert dm.has_plate is False
 
 
 # -- real clips -------------------------------------------------------------------------------------

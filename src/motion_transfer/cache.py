@@ -8,7 +8,11 @@ segmentation for videos, the exact coverage for synthetic clips; zero where no p
 the crop boxes (cx, cy, side) in frame pixels, `detected.npy` (N,) bool, `plate.npy` (H, W, 3)
 uint8 RGB the background plate at the video's full resolution (plate.estimate_plate, from at
 most plate.MAX_PLATE_FRAMES frames spread over the clip; meta.json's "plate" says how good it
-is: static_camera, residual, inpainted_fraction, frames_used), and `meta.json`.
+is: static_camera, residual, inpainted_fraction, frames_used, and for a moving camera whether its
+frames could be registered: camera.py), `scene.npy` (CH, CW, 3) uint8 the scene's plate and
+`camera.npy` (N, 3, 3) each frame's map onto it (camera.Scene; for a static camera the plate and
+identities), and `meta.json`. `plate.npy` is the scene as its reference frame sees it: where
+full-frame output is drawn.
 It is keyed by the content of the source file and the parameters, written into a temporary
 folder and renamed into place, so a folder under its final name is always complete; meta.json
 records every array's size, so a damaged folder is noticed and rebuilt.
@@ -30,19 +34,20 @@ import cv2
 import numpy as np
 
 from . import crop as cropping
+from .camera import Scene, scene_of_clip
 from .crop import CropParams
 from .errors import UserError
-from .plate import MAX_PLATE_FRAMES, PlateEstimate, estimate_plate, sample_indices
+from .plate import MAX_PLATE_FRAMES, estimate_plate, sample_indices
 from .progress import progress_bar
 from .skeleton import NUM_LANDMARKS, reduce_landmarks
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 #: Per-frame arrays (first axis N).
 ARRAY_NAMES = ("crops", "masks", "landmarks", "skeletons", "boxes", "detected")
-#: Every .npy file of a cache folder: the per-frame arrays and the background plate.
-FILE_NAMES = ARRAY_NAMES + ("plate",)
+#: Every .npy file of a cache folder: the per-frame arrays and the background.
+FILE_NAMES = ARRAY_NAMES + ("plate", "scene", "camera")
 # Frames decoded during pose extraction are kept for the crop pass up to this size; beyond it
 # the video is decoded a second time instead. Masks are always kept, PNG-compressed and cut to
 # the person's bounding box (~15-20 kB a frame at 960x720), until their boxes are known.
@@ -68,6 +73,9 @@ class SkeletonCache:
     detected: np.ndarray
     #: (H, W, 3) uint8 RGB background plate at the video's resolution; meta["plate"] describes it.
     plate: np.ndarray
+    #: (CH, CW, 3) uint8 RGB the scene's plate and (N, 3, 3) each frame's map onto it.
+    scene: np.ndarray
+    camera: np.ndarray
     meta: dict
 
     @property
@@ -85,6 +93,17 @@ class SkeletonCache:
     @property
     def name(self) -> str:
         return str(self.meta["name"])
+
+    def background(self) -> Scene:
+        """The background of every frame (camera.Scene)."""
+        info = self.meta["plate"]
+        return Scene(
+            np.asarray(self.scene),
+            np.asarray(self.camera),
+            tuple(info["picture"]),
+            np.asarray(self.plate),
+            int(info["reference_frame"]),
+        )
 
     @classmethod
     def load(cls, path: Path) -> SkeletonCache:
@@ -113,6 +132,8 @@ class SkeletonCache:
         width, height = meta.get("frame_size", (0, 0))
         if arrays["plate"].shape != (height, width, 3) or not isinstance(meta.get("plate"), dict):
             raise CacheDamaged(f"{path}: plate.npy does not match the frame size, or meta.json lacks 'plate'")
+        if arrays["camera"].shape != (n, 3, 3) or arrays["scene"].ndim != 3:
+            raise CacheDamaged(f"{path}: camera.npy or scene.npy has the wrong shape")
         return cls(path=path, meta=meta, **arrays)
 
 
@@ -279,13 +300,13 @@ class _PlateSampler:
             self.items = self.items[::2]
             self.stride *= 2
 
-    def estimate(self) -> PlateEstimate:
+    def samples(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(K,) frame indices, (K, H, W, 3) frames and (K, H, W) uint8 masks, K <= count."""
         items = self.items
         if len(items) > self.count:
             items = [items[i] for i in sample_indices(len(items), self.count)]
-        frames = np.stack([frame for _, frame, _ in items])
-        masks = np.stack([mask for _, _, mask in items])
-        return estimate_plate(frames, masks)
+        picks = np.array([index for index, _, _ in items], dtype=np.int64)
+        return picks, np.stack([frame for _, frame, _ in items]), np.stack([mask for _, _, mask in items])
 
 
 @dataclass
@@ -294,7 +315,7 @@ class _Extraction:
     detected: np.ndarray
     frames: list[np.ndarray] | None
     masks: _MaskStore
-    plate: _PlateSampler
+    plate: _PlateSampler | None
 
 
 def _extract_landmarks(video, params: CropParams, progress: bool, option: str) -> _Extraction:
@@ -366,17 +387,20 @@ def load_or_build_video_cache(
             f"{option}: no person was found in any of the {n} frames of '{path}'; use a video where one person "
             "is fully visible."
         )
-    arrays = assemble_cache_arrays(
-        frames if frames is not None else iter_frames(path),
-        landmarks,
-        detected,
-        video.fps,
-        params,
-        masks=extraction.masks,
+
+    def clip_frames() -> Iterable[np.ndarray]:
+        return frames if frames is not None else iter_frames(path)
+
+    picks, sample_frames, sample_masks = extraction.plate.samples()
+    extraction.plate = None
+    plate = estimate_plate(sample_frames, sample_masks)
+    scene, plate_meta = scene_of_clip(
+        plate, picks, sample_frames, sample_masks, clip_frames, lambda: iter(extraction.masks), n
     )
-    del frames
-    plate = extraction.plate.estimate()
-    arrays["plate"] = plate.plate
+    del sample_frames, sample_masks
+    arrays = assemble_cache_arrays(clip_frames(), landmarks, detected, video.fps, params, masks=extraction.masks)
+    frames = None  # noqa: F841 (the decoded frames go once the crops are cut)
+    arrays.update(_background_arrays(scene))
     meta = {
         "version": CACHE_VERSION,
         "key": key,
@@ -391,17 +415,17 @@ def load_or_build_video_cache(
         "n_missing": n - n_found,
         "missing_frames": np.flatnonzero(~detected).tolist(),
         "params": asdict(params),
-        "plate": plate.meta(),
+        "plate": plate_meta,
     }
     _write_atomically(folder, arrays, meta)
     log.info("pose found in %d of %d frames (%.1f%%) of %s", n_found, n, 100.0 * n_found / n, path.name)
     log.info(
-        "background plate of %s: residual %.1f grey levels (%s camera), %.1f%% inpainted, from %d frames",
+        "background plate of %s: %s camera, residual %.1f grey levels, %.1f%% inpainted, from %d frames",
         path.name,
-        plate.residual,
-        "static" if plate.static_camera else "moving",
-        100.0 * plate.inpainted_fraction,
-        plate.frames_used,
+        plate_meta["camera"],
+        plate_meta["residual"],
+        100.0 * plate_meta["inpainted_fraction"],
+        plate_meta["frames_used"],
     )
     return SkeletonCache.load(folder)
 
@@ -425,7 +449,7 @@ def load_or_build_synthetic_cache(
     arrays = assemble_cache_arrays(frames, clip.landmarks, detected, SYNTHETIC_FPS, params, masks=clip.masks)
     picks = sample_indices(len(frames))
     plate = estimate_plate(frames[picks], clip.masks[picks])
-    arrays["plate"] = plate.plate
+    arrays.update(_background_arrays(Scene.still(plate.plate, len(frames))))
     meta = {
         "version": CACHE_VERSION,
         "key": key,
@@ -440,10 +464,18 @@ def load_or_build_synthetic_cache(
         "n_missing": 0,
         "missing_frames": [],
         "params": asdict(params),
-        "plate": plate.meta(),
+        "plate": {**plate.meta(), **Scene.still(plate.plate, 0).meta(), "camera": "static", "fits": True},
     }
     _write_atomically(folder, arrays, meta)
     return SkeletonCache.load(folder)
+
+
+def _background_arrays(scene: Scene) -> dict[str, np.ndarray]:
+    return {
+        "plate": scene.plate_for(scene.reference),
+        "scene": scene.image,
+        "camera": scene.frame_to_scene.astype(np.float64),
+    }
 
 
 def _try_load(folder: Path) -> SkeletonCache | None:

@@ -14,7 +14,8 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from .cache import CropParams, SkeletonCache, load_or_build_synthetic_cache, load_or_build_video_cache
-from .crop import crop_frame, placement_features
+from .camera import Scene, map_boxes
+from .crop import placement_features
 from .drawing import render_stick_figures
 from .errors import UserError
 from .plate import STATIC_CAMERA_MAX_RESIDUAL
@@ -158,10 +159,12 @@ class SkeletonImageDataModule(L.LightningDataModule):
     kind="synthetic" renders the embedded default clip; kind="video" reads `target_video`
     through the skeleton cache. Images are in [-1, 1] at `image_size`.
 
-    Full-frame output: `plate` (H, W, 3) uint8 RGB is the target's background at the frames'
-    size, the cache's estimate or the user's image `background` (png/jpg of the frame size or of
-    its aspect ratio); `static_camera` says whether it can be used (always True for a user's
-    image). Each item also carries the person's `mask` and the `plate` cut at its crop box.
+    Full-frame output: `scene` (camera.Scene) is the target's background in every frame, the
+    cache's estimate (a static camera's plate, or a moving camera's registered scene) or the
+    user's image `background` (png/jpg of the frame size or of its aspect ratio); `plate` (H, W,
+    3) uint8 RGB is the view full-frame output is drawn in (the scene's reference frame);
+    `has_plate` says whether they can be used (always True for a user's image). Each item also
+    carries the person's `mask` and its frame's plate cut at its crop box.
     """
 
     def __init__(
@@ -230,10 +233,11 @@ class SkeletonImageDataModule(L.LightningDataModule):
                 "(png or jpg, the size of the target's frames), or data.background=null to estimate it from the video."
             )
         self.cache: SkeletonCache | None = None
-        #: (H, W, 3) uint8 RGB background plate of the target's frames (after setup).
+        #: The background of every target frame, and the view full-frame output is drawn in (after setup).
+        self.scene: Scene | None = None
         self.plate: np.ndarray | None = None
-        #: Whether the plate fits every frame (a static camera, or a user's image).
-        self.static_camera: bool = False
+        #: Whether the background fits every frame (a static or registered camera, or a user's image).
+        self.has_plate: bool = False
         #: (N, S, S) uint8 person masks and (N, S, S, 3) uint8 plate crops of every frame (after setup).
         self.frame_masks: np.ndarray | None = None
         self.frame_plates: np.ndarray | None = None
@@ -302,37 +306,34 @@ class SkeletonImageDataModule(L.LightningDataModule):
         """The plate (the user's or the cache's), whether it can be used, and per frame the mask
         and plate crop at image_size."""
         if self.background is not None:
-            self.plate = self._load_background(tuple(cache.meta["frame_size"]))
-            self.static_camera = True
+            self.scene = Scene.still(self._load_background(tuple(cache.meta["frame_size"])), cache.n_frames)
+            self.has_plate = True
         else:
-            self.plate = np.asarray(cache.plate)
+            self.scene = cache.background()
             info = cache.meta["plate"]
-            self.static_camera = bool(info["static_camera"])
-            if not self.static_camera:
+            self.has_plate = bool(info["fits"])
+            if not self.has_plate:
                 log.warning(
-                    "the camera of the target clip '%s' seems to move (background plate residual %.1f grey levels, "
-                    "static up to %.1f): full-frame output falls back to crop output; give a still image of the scene "
-                    "with data.background=IMAGE to use it anyway",
+                    "the camera of the target clip '%s' moves and its frames could not be registered onto one scene "
+                    "(background plate residual %.1f grey levels, fits up to %.1f): full-frame output falls back to "
+                    "crop output; give a still image of the scene with data.background=IMAGE to use it anyway",
                     cache.name,
                     float(info["residual"]),
                     STATIC_CAMERA_MAX_RESIDUAL,
                 )
+        self.plate = self.scene.plate_for(self.scene.reference)
         self.frame_masks = resize_masks(np.asarray(cache.masks), self.image_size)
-        self.frame_plates = self.plate_crops(np.asarray(cache.boxes))
+        self.frame_plates = self.scene.crops(np.asarray(cache.boxes), self.crop_params.crop_size, self.image_size)
 
     def plate_crops(self, boxes: np.ndarray) -> np.ndarray:
-        """(M, 3) crop boxes (cx, cy, side) in frame pixels -> (M, S, S, 3) uint8 RGB crops of the
-        plate, cut like the cache's crops (crop.crop_frame at the cache's crop size, then area
+        """(M, 3) crop boxes (cx, cy, side) in the view's pixels -> (M, S, S, 3) uint8 RGB crops of
+        the plate, cut like the cache's crops (crop.crop_frame at the cache's crop size, then area
         resized to image_size), so that they line up with the images."""
-        size = self.crop_params.crop_size
-        boxes = np.asarray(boxes, dtype=np.float64)
-        out = np.empty((len(boxes), self.image_size, self.image_size, 3), dtype=np.uint8)
-        for i, box in enumerate(boxes):
-            cut = crop_frame(self.plate, box, size)
-            if size != self.image_size:
-                cut = cv2.resize(cut, (self.image_size, self.image_size), interpolation=cv2.INTER_AREA)
-            out[i] = cut
-        return out
+        return Scene.still(self.plate, len(boxes)).crops(boxes, self.crop_params.crop_size, self.image_size)
+
+    def view_boxes(self, indices: np.ndarray) -> np.ndarray:
+        """(N, 3) the crop boxes of these frames in the view's pixels (where full-frame output is drawn)."""
+        return map_boxes(self.scene.to_view()[indices], np.asarray(self.cache.boxes)[indices])
 
     def _load_background(self, frame_size: tuple[int, int]) -> np.ndarray:
         """The user's background image as (H, W, 3) uint8 RGB at the frames' (width, height)."""
@@ -356,8 +357,9 @@ class SkeletonImageDataModule(L.LightningDataModule):
         return np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
 
     def placements(self, indices: np.ndarray) -> np.ndarray:
-        """(N, 3) where the crops of these frames lie in the frame (see crop.placement_features)."""
-        return placement_features(np.asarray(self.cache.boxes)[indices], tuple(self.cache.meta["frame_size"]))
+        """(N, 3) where the crops of these frames lie in the view, i.e. in the scene as full-frame output
+        shows it (see crop.placement_features)."""
+        return placement_features(self.view_boxes(indices), tuple(self.cache.meta["frame_size"]))
 
     def typical_placement(self) -> np.ndarray:
         """(3,) the median placement of the training crops: where the target usually stands."""

@@ -34,7 +34,7 @@ OUTPUT_MODES = ("full", "crop")
 
 def typical_plate_crop(datamodule: SkeletonImageDataModule) -> torch.Tensor:
     """(1, 3, S, S) in [-1, 1]: the background's crop at the target's median box, for crop output."""
-    box = np.median(np.asarray(datamodule.cache.boxes)[datamodule.split.train], axis=0)
+    box = np.median(datamodule.view_boxes(datamodule.split.train), axis=0)
     crop = datamodule.plate_crops(box[None])
     return torch.from_numpy(crop).permute(0, 3, 1, 2).float() / 127.5 - 1.0
 
@@ -224,7 +224,7 @@ def run_demo(cfg: DictConfig) -> Path:
         show = False
     window = int(cfg.smoothing.window) | 1
     raw, normalised, n_missing = prepare_source_poses(source, datamodule.training_skeletons(), cfg.normalize, window)
-    full_frame = cfg.output.mode == "full" and datamodule.static_camera  # else the datamodule warned
+    full_frame = cfg.output.mode == "full" and datamodule.has_plate  # else the datamodule warned
     if full_frame and show:
         log.warning("show=true is for the crop output (output.mode=crop); writing the videos only")
     if full_frame:
@@ -258,7 +258,7 @@ def run_demo(cfg: DictConfig) -> Path:
             progress=datamodule.progress,
             show=show,
             preset=str(cfg.video_preset),
-            plate=typical_plate_crop(datamodule) if model.draws_alpha and datamodule.static_camera else None,
+            plate=typical_plate_crop(datamodule) if model.draws_alpha and datamodule.has_plate else None,
         )
     n = len(raw)
     log.info(

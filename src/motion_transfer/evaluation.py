@@ -79,7 +79,7 @@ def evaluate_generator(
         "metrics": score(fake, real, skeletons, pose),
         "generation_fps": float(len(skeletons) / max(generation_s, 1e-9)),
     }
-    if datamodule.static_camera:
+    if datamodule.has_plate:
         result["full_frame"] = full_frame_figures(rgb, alpha, fake, datamodule)
     if with_floors:
         result["floors"] = {

@@ -62,6 +62,24 @@ def _masked(fake: torch.Tensor, real: torch.Tensor, mask: torch.Tensor) -> dict[
     return {"l1": float(diff.abs().mean()), "psnr": float(10 * np.log10(1.0 / max(mse, 1e-10)))}
 
 
+def _in_own_frames(
+    scene, numbers: np.ndarray, persons: np.ndarray, alphas: np.ndarray, boxes: np.ndarray, feather_width=None
+) -> np.ndarray:
+    """Frames `numbers` of the clip redrawn: each crop pasted at its box into that frame's own
+    plate (a moving camera's frames each see the scene from their own viewpoint)."""
+    feather = {} if feather_width is None else {"feather_width": feather_width}
+    if not scene.moves:
+        return composite_frames(scene.image, persons, alphas, boxes, **feather)
+    return np.stack(
+        [
+            composite_frames(
+                scene.plate_for(int(t)), persons[i : i + 1], alphas[i : i + 1], boxes[i : i + 1], **feather
+            )[0]
+            for i, t in enumerate(numbers)
+        ]
+    )
+
+
 def full_frame_figures(
     rgb: torch.Tensor, alpha: torch.Tensor, crop_output: torch.Tensor, datamodule, batch_size: int = 16
 ) -> dict[str, dict[str, float]]:
@@ -70,7 +88,6 @@ def full_frame_figures(
     val = datamodule.val_set
     numbers = val.indices.numpy()
     boxes = np.asarray(datamodule.cache.boxes)[numbers]
-    plate = datamodule.plate
     persons, alphas, crops = tensor_to_images(rgb), alpha[:, 0].numpy(), tensor_to_images(crop_output)
     ones = np.ones_like(alphas)
     order = np.argsort(numbers)  # frames are decoded in clip order
@@ -80,8 +97,8 @@ def full_frame_figures(
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
         real = [next(frames) for _ in rows]
-        full = composite_frames(plate, persons[rows], alphas[rows], boxes[rows])
-        as_crop = composite_frames(plate, crops[rows], ones[rows], boxes[rows], feather_width=0.0)
+        full = _in_own_frames(datamodule.scene, numbers[rows], persons[rows], alphas[rows], boxes[rows])
+        as_crop = _in_own_frames(datamodule.scene, numbers[rows], crops[rows], ones[rows], boxes[rows], 0.0)
 
         def in_boxes(images, rows=rows) -> torch.Tensor:
             return _to_tensor([crop_frame(image, box, BOX_SIZE) for image, box in zip(images, boxes[rows])])
@@ -125,7 +142,7 @@ def box_views(model, datamodule, positions: np.ndarray) -> torch.Tensor:
     boxes = np.asarray(datamodule.cache.boxes)[numbers]
     skeletons = np.asarray(datamodule.cache.skeletons)[numbers]
     rgb, alpha = model.layers_from_skeletons(skeletons, len(numbers), val.placements.numpy()[positions])
-    full = composite_frames(datamodule.plate, tensor_to_images(rgb), alpha[:, 0].numpy(), boxes)
+    full = _in_own_frames(datamodule.scene, numbers, tensor_to_images(rgb), alpha[:, 0].numpy(), boxes)
     return _to_tensor([crop_frame(f, b, BOX_SIZE) for f, b in zip(full, boxes)])
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .camera import map_boxes, map_points
 from .composite import composite_frames, follow_source_boxes, output_size
 from .crop import placement_features, to_frame_coordinates
 from .drawing import draw_skeletons, render_stick_figures, tensor_to_images
@@ -27,12 +28,16 @@ INSET = 0.28
 
 
 def target_boxes_for(source_frame_skeletons: np.ndarray, datamodule) -> np.ndarray:
-    """(N, 3) boxes in the target's frame that follow the source (frame-pixel skeletons (N, 13, 2))."""
+    """(N, 3) boxes in the target's view (datamodule.plate) that follow the source (frame-pixel
+    skeletons (N, 13, 2)). A moving camera's frames are mapped into the view first."""
     train = datamodule.split.train
     cache = datamodule.cache
     boxes = np.asarray(cache.boxes)[train]
-    target = to_frame_coordinates(np.asarray(cache.skeletons)[train], boxes)
-    return follow_source_boxes(source_frame_skeletons, target, boxes, tuple(cache.meta["frame_size"]))
+    to_view = datamodule.scene.to_view()[train]
+    target = map_points(to_view, to_frame_coordinates(np.asarray(cache.skeletons)[train], boxes))
+    return follow_source_boxes(
+        source_frame_skeletons, target, map_boxes(to_view, boxes), tuple(cache.meta["frame_size"])
+    )
 
 
 def _at_height(image: np.ndarray, h: int) -> np.ndarray:

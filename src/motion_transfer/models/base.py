@@ -262,7 +262,7 @@ class LearnedGenerator(PoseToImageModule):
             return
         if self.uses_placement:
             self.default_placement = torch.from_numpy(datamodule.typical_placement()).to(self.device)
-        self.composite_in_training = datamodule.static_camera
+        self.composite_in_training = datamodule.has_plate
 
     def network_input(
         self, vector: torch.Tensor, stick: torch.Tensor, placement: torch.Tensor | None = None
