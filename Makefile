@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint train evaluate report tensorboard bench clean
+.PHONY: help install demo test test-fast lint train evaluate report race tensorboard bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ evaluate: $(STAMP) ## Evaluate one model on held-out frames: make evaluate ARGS=
 
 report: $(STAMP) ## Table + image grid of every model trained on a target: make report ARGS="data=video data.target_video=T.mp4"
 	$(PY) src/report.py $(ARGS)
+
+race: $(STAMP) ## Train each model for the same time on taichi2 and compare them (outputs/race/<time>/race.md)
+	$(PY) src/race.py data=video data.target_video=../shared/data/taichi2.mp4 $(ARGS)
 
 bench: $(STAMP) ## Time the hot paths against their baselines (outputs/bench/<time>/bench.json); quick: ARGS=bench=quick
 	$(PY) src/bench.py $(ARGS)

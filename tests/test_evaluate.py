@@ -111,7 +111,7 @@ def _check_schema(metrics):
             "pose_joint_error_lower",
         }
     assert set(metrics["floors"]) == {"mean_image", "last_training_frame"}
-    assert set(metrics["split"]) == {"train_frames", "val_frames", "val_start", "gap_frames"}
+    assert set(metrics["split"]) == {"train_frames", "val_frames", "val_start", "gap_frames", "select_frames"}
 
 
 def test_evaluate_nearest_end_to_end(small):

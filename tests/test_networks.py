@@ -19,15 +19,28 @@ from motion_transfer.networks import (
     ConvDecoderGenerator,
     DCGANDiscriminator,
     MLPGenerator,
+    MultiscaleDiscriminator,
     PatchDiscriminator,
+    ResidualBlock,
+    ResnetGenerator,
     UNetGenerator,
+    define_D,
+    define_G,
     get_norm_layer,
     get_upsample_layer,
     init_weights,
 )
 
 SIZES = (64, 128, 256)
-NETWORKS = (MLPGenerator, ConvDecoderGenerator, UNetGenerator, PatchDiscriminator, DCGANDiscriminator)
+NETWORKS = (
+    MLPGenerator,
+    ConvDecoderGenerator,
+    UNetGenerator,
+    ResnetGenerator,
+    PatchDiscriminator,
+    MultiscaleDiscriminator,
+    DCGANDiscriminator,
+)
 BATCH = 2
 
 
@@ -66,7 +79,24 @@ def small_kwargs(cls: type[nn.Module], image_size: int = 64) -> dict:
             "dropout": False,
             "upsample": "transpose",
         },
+        ResnetGenerator: {
+            "in_channels": 3,
+            "out_channels": 4,
+            "base_filters": 8,
+            "n_downsampling": 3,
+            "n_blocks": 2,
+            "norm": "batch",
+            "upsample": "transpose",
+        },
         PatchDiscriminator: {"in_channels": 6, "base_filters": 8, "n_layers": 3, "norm": "batch"},
+        MultiscaleDiscriminator: {
+            "in_channels": 6,
+            "base_filters": 8,
+            "n_layers": 3,
+            "norm": "batch",
+            "scales": 2,
+            "image_size": image_size,
+        },
         DCGANDiscriminator: {
             "in_channels": 3,
             "image_size": image_size,
@@ -396,3 +426,28 @@ def test_exports_to_onnx_with_a_dynamic_batch(cls):
     (y,) = session.run(None, {"x": x3.numpy()})
     with torch.no_grad():
         torch.testing.assert_close(torch.from_numpy(y), net(x3), atol=1e-4, rtol=1e-4)
+
+
+# ---- pix2pixHD's networks ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("image_size", (64, 128))
+def test_resnet_generator_keeps_the_size_and_range(image_size):
+    net = define_G("resnet", image_size, base_filters=8, out_channels=4, resnet_blocks=2).eval()
+    y = net(torch.rand(BATCH, 3, image_size, image_size) * 2 - 1)
+    assert y.shape == (BATCH, 4, image_size, image_size) and y.abs().max() <= 1
+    assert sum(isinstance(m, ResidualBlock) for m in net.modules()) == 2
+
+
+def test_the_multiscale_discriminator_judges_halved_images_with_their_layers():
+    net = define_D("patch", 6, 64, base_filters=8, n_layers=3, scales=3).eval()
+    assert isinstance(net, MultiscaleDiscriminator)
+    features = net.features(torch.rand(BATCH, 6, 64, 64))
+    # 64, 32 and 16 px: 3, 3 and 2 layers (n + 1 LeakyReLUs each) before the logits, whose maps shrink.
+    assert [len(scale) for scale in features] == [5, 5, 4]
+    assert [scale[-1].shape[-1] for scale in features] == [6, 2, 2]
+    assert net(torch.rand(BATCH, 6, 64, 64)).shape == (BATCH, sum(s[-1][0].numel() for s in features))
+    with pytest.raises(ValueError, match="d_scales=4"):
+        define_D("patch", 6, 32, scales=4)
+    single = define_D("patch", 6, 64, base_filters=8)
+    assert isinstance(single, PatchDiscriminator) and len(single.features(torch.rand(1, 6, 64, 64))) == 1

@@ -75,7 +75,7 @@ def test_the_classes_say_what_kind_of_model_they_are():
 
 
 def test_gan_step_updates_both_networks_each_with_its_own_optimizer(small):
-    cfg = small.compose("train", model="gan")
+    cfg = small.compose("train", "model.warmup=0", model="gan")
     dm = hydra.utils.instantiate(cfg.data)
     dm.prepare_data()
     dm.setup("fit")

@@ -33,15 +33,31 @@ BACKGROUND_ASPECT_TOLERANCE = 0.01
 
 @dataclass(frozen=True)
 class TimeSplit:
-    """Frame indices of a clip: training frames first, then a gap, then the validation block."""
+    """Frame indices of a clip: training frames first, then a gap, then the held-out block `val`.
+
+    The held-out block is cut in two by time: choices made on held-out frames (the checkpoint
+    kept by its validation loss) are made on `select`, its first half, and figures are reported
+    on `score`, the second half, so that nothing reported was chosen on the frames it is scored on.
+    """
 
     train: np.ndarray
     val: np.ndarray
     gap: int
 
     @property
+    def select(self) -> np.ndarray:
+        """The first half of the held-out block (all of it when it has a single frame)."""
+        return self.val[: len(self.val) // 2] if len(self.val) > 1 else self.val
+
+    @property
+    def score(self) -> np.ndarray:
+        """The second half of the held-out block: the frames every figure is reported on."""
+        return self.val[len(self.val) // 2 :]
+
+    @property
     def val_start(self) -> int:
-        return int(self.val[0]) if len(self.val) else -1
+        """The first scored frame."""
+        return int(self.score[0]) if len(self.score) else -1
 
 
 def time_split(usable: np.ndarray, val_fraction: float, gap: int) -> TimeSplit:
@@ -243,6 +259,8 @@ class SkeletonImageDataModule(L.LightningDataModule):
         self.frame_plates: np.ndarray | None = None
         self.split: TimeSplit | None = None
         self.train_set: PairDataset | None = None
+        #: The held-out frames checkpoints are chosen on, and those figures are reported on.
+        self.select_set: PairDataset | None = None
         self.val_set: PairDataset | None = None
 
     # -- the clip -------------------------------------------------------------------------
@@ -279,13 +297,15 @@ class SkeletonImageDataModule(L.LightningDataModule):
             )
         self._setup_plate(cache)
         self.train_set = self._pairs(skeletons, self.split.train)
-        self.val_set = self._pairs(skeletons, self.split.val)
+        self.select_set = self._pairs(skeletons, self.split.select)
+        self.val_set = self._pairs(skeletons, self.split.score)
         log.info(
-            "target %s: %d training frames, %d validation frames, gap %d",
+            "target %s: %d training frames, gap %d, %d held-out frames to choose checkpoints on, then %d to score",
             cache.name,
             len(self.split.train),
-            len(self.split.val),
             gap,
+            len(self.split.select),
+            len(self.split.score),
         )
 
     def _pairs(self, skeletons: np.ndarray, indices: np.ndarray) -> PairDataset:
@@ -413,8 +433,9 @@ class SkeletonImageDataModule(L.LightningDataModule):
         )
 
     def val_dataloader(self) -> DataLoader:
+        """The validation loop (whose loss picks the best checkpoint) sees the selection half only."""
         return DataLoader(
-            self.val_set,
+            self.select_set,
             batch_size=self.batch_size,
             shuffle=False,
             num_workers=self.num_workers,

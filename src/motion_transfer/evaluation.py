@@ -72,8 +72,9 @@ def evaluate_generator(
         "target": {"name": datamodule.target_name, "key": datamodule.target_key},
         "split": {
             "train_frames": int(len(datamodule.split.train)),
-            "val_frames": int(len(datamodule.split.val)),
+            "val_frames": int(len(datamodule.split.score)),
             "val_start": int(datamodule.split.val_start),
+            "select_frames": int(len(datamodule.split.select)),
             "gap_frames": int(datamodule.split.gap),
         },
         "metrics": score(fake, real, skeletons, pose),

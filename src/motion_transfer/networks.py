@@ -5,7 +5,10 @@ Generators map a pose to an image of the target person, discriminators judge ima
 * :class:`MLPGenerator`: the lab's fully connected network, vector ``(N, 26)`` -> ``(N, 3, S, S)``.
 * :class:`ConvDecoderGenerator`: a DCGAN-style decoder from the same vector.
 * :class:`UNetGenerator`: pix2pix's U-Net, stick-figure image ``(N, 3, S, S)`` -> ``(N, 3, S, S)``.
+* :class:`ResnetGenerator`: pix2pixHD's global generator (down-sampling, residual blocks,
+  up-sampling) from the stick-figure image.
 * :class:`PatchDiscriminator`: pix2pix's PatchGAN, ``(N, C, S, S)`` -> a map of logits ``(N, 1, H', W')``.
+* :class:`MultiscaleDiscriminator`: pix2pixHD's PatchGANs at 1, 1/2, 1/4 ... of the image.
 * :class:`DCGANDiscriminator`: the lab's discriminator, ``(N, C, S, S)`` -> ``(N, 1)``.
 
 Models pick them by name with :func:`define_G` and :func:`define_D` (pix2pix's builders).
@@ -32,7 +35,7 @@ UPSAMPLES = ("transpose", "resize", "bilinear")
 INIT_TYPES = ("normal", "xavier", "kaiming", "orthogonal")
 MIN_IMAGE_SIZE = 32
 #: Generator kinds and the input each one reads: the 26-vector or the stick-figure image.
-GENERATOR_INPUTS = {"mlp": "vector", "conv": "vector", "unet": "stick"}
+GENERATOR_INPUTS = {"mlp": "vector", "conv": "vector", "unet": "stick", "resnet": "stick"}
 DISCRIMINATORS = ("patch", "dcgan")
 #: Inputs a network gets when it reads the placement (crop.placement_features: centre x, y, size).
 PLACEMENT_FEATURES = 3
@@ -51,7 +54,9 @@ __all__ = [
     "ConvDecoderGenerator",
     "UnetSkipConnectionBlock",
     "UNetGenerator",
+    "ResnetGenerator",
     "PatchDiscriminator",
+    "MultiscaleDiscriminator",
     "DCGANDiscriminator",
 ]
 
@@ -300,9 +305,87 @@ class UNetGenerator(nn.Module):
         return self.model(x)
 
 
+class ResidualBlock(nn.Module):
+    """Two reflection-padded 3x3 convs with a norm, added to the input (pix2pixHD's ResnetBlock)."""
+
+    def __init__(self, channels: int, norm: str = "batch"):
+        super().__init__()
+        norm_layer, bias = get_norm_layer(norm), _conv_bias(norm)
+        self.block = nn.Sequential(
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(channels, channels, 3, bias=bias),
+            norm_layer(channels),
+            nn.ReLU(True),
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(channels, channels, 3, bias=bias),
+            norm_layer(channels),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.block(x)
+
+
+class ResnetGenerator(nn.Module):
+    """pix2pixHD's global generator: (N, in_channels, S, S) -> (N, out_channels, S, S) in [-1, 1].
+
+    A 7x7 conv to base_filters, `n_downsampling` stride-2 convs doubling the channels, `n_blocks`
+    residual blocks at S / 2**n_downsampling, as many up-samplings halving them, a 7x7 conv and
+    Tanh. pix2pixHD uses 4 down-samplings and 9 blocks at 1024x512; at 64-256 px 3 and 6 keep the
+    bottleneck at 8-32 px, where one block still sees a good part of the body.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 3,
+        out_channels: int = 3,
+        base_filters: int = 64,
+        n_downsampling: int = 3,
+        n_blocks: int = 6,
+        norm: str = "batch",
+        upsample: str = "transpose",
+    ):
+        super().__init__()
+        _check_positive(
+            in_channels=in_channels, out_channels=out_channels, base_filters=base_filters, n_blocks=n_blocks
+        )
+        _check_positive(n_downsampling=n_downsampling)
+        norm_layer, bias, up = get_norm_layer(norm), _conv_bias(norm), get_upsample_layer(upsample)
+        layers: list[nn.Module] = [
+            nn.ReflectionPad2d(3),
+            nn.Conv2d(in_channels, base_filters, 7, bias=bias),
+            norm_layer(base_filters),
+            nn.ReLU(True),
+        ]
+        c = base_filters
+        for _ in range(n_downsampling):
+            layers += [nn.Conv2d(c, 2 * c, 3, stride=2, padding=1, bias=bias), norm_layer(2 * c), nn.ReLU(True)]
+            c *= 2
+        layers += [ResidualBlock(c, norm) for _ in range(n_blocks)]
+        for _ in range(n_downsampling):
+            layers += [up(c, c // 2, bias), norm_layer(c // 2), nn.ReLU(True)]
+            c //= 2
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(c, out_channels, 7), nn.Tanh()]
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, in_channels, S, S) -> (N, out_channels, S, S) in [-1, 1]."""
+        return self.model(x)
+
+
 # --------------------------------------------------------------------------------------------
 # Discriminators
 # --------------------------------------------------------------------------------------------
+
+
+def _layer_outputs(layers: nn.Sequential, x: torch.Tensor) -> list[torch.Tensor]:
+    """The output of each LeakyReLU of `layers`, then the final output: what feature matching compares."""
+    outputs = []
+    for layer in layers:
+        x = layer(x)
+        if isinstance(layer, nn.LeakyReLU):
+            outputs.append(x)
+    outputs.append(x)
+    return outputs
 
 
 class PatchDiscriminator(nn.Module):
@@ -332,6 +415,49 @@ class PatchDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, in_channels, H, W) -> (N, 1, H', W') logits."""
         return self.model(x)
+
+    def features(self, x: torch.Tensor) -> list[list[torch.Tensor]]:
+        """[[each layer's activations, ..., the logits]]: one scale."""
+        return [_layer_outputs(self.model, x)]
+
+
+class MultiscaleDiscriminator(nn.Module):
+    """pix2pixHD's multi-scale discriminator: `scales` PatchGANs of the same shape, the k-th judging
+    the image average-pooled k times (3x3, stride 2): the coarse ones see the whole body's
+    layout, the fine one the texture. forward gives every scale's logits, flattened and
+    concatenated: (N, P) for P patches over all scales."""
+
+    def __init__(
+        self,
+        in_channels: int = 6,
+        base_filters: int = 64,
+        n_layers: int = 3,
+        norm: str = "batch",
+        scales: int = 2,
+        image_size: int = 256,
+    ):
+        super().__init__()
+        _check_positive(scales=scales, n_layers=n_layers)
+        _num_halvings(image_size)
+        # A coarse scale of a small image gets fewer layers, so that its logit map stays >= 2x2
+        # (n stride-2 layers then two 4x4 convs: side / 2**n - 2).
+        layers = [min(n_layers, int(math.log2(image_size / 2**k / 3))) for k in range(scales)]
+        if min(layers) < 1:
+            raise ValueError(f"model.d_scales={scales} halves a {image_size}-px image too often; use fewer scales")
+        self.scales = nn.ModuleList([PatchDiscriminator(in_channels, base_filters, n, norm) for n in layers])
+        self.downsample = nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([features[-1].flatten(1) for features in self.features(x)], dim=1)
+
+    def features(self, x: torch.Tensor) -> list[list[torch.Tensor]]:
+        """Per scale (finest first), each layer's activations then the logits."""
+        out = []
+        for i, scale in enumerate(self.scales):
+            if i:
+                x = self.downsample(x)
+            out.append(_layer_outputs(scale.model, x))
+        return out
 
 
 class DCGANDiscriminator(nn.Module):
@@ -371,6 +497,10 @@ class DCGANDiscriminator(nn.Module):
         """(N, in_channels, S, S) -> (N, 1)."""
         return self.model(x)
 
+    def features(self, x: torch.Tensor) -> list[list[torch.Tensor]]:
+        """[[each layer's activations, ..., the output]]: one scale."""
+        return [_layer_outputs(self.model, x)]
+
 
 # --------------------------------------------------------------------------------------------
 # Builders
@@ -386,9 +516,11 @@ def define_G(
     dropout: bool = False,
     placement: bool = False,
     out_channels: int = 3,
+    resnet_blocks: int = 6,
 ) -> nn.Module:
     """A generator by name. mlp: the lab's 26 -> 256 -> 512 -> 1024 -> C*S*S network; conv: a
-    DCGAN-style decoder from the same vector; unet: pix2pix's U-Net from the stick-figure image.
+    DCGAN-style decoder from the same vector; unet: pix2pix's U-Net and resnet: pix2pixHD's global
+    generator (resnet_blocks residual blocks), both from the stick-figure image.
     With `placement`, PLACEMENT_FEATURES more input features (vector) or channels (image).
     out_channels: 3 (colour) or 4 (colour and the person's alpha)."""
     extra = PLACEMENT_FEATURES if placement else 0
@@ -400,13 +532,27 @@ def define_G(
         )
     if kind == "unet":
         return init_weights(UNetGenerator(3 + extra, out_channels, image_size, base_filters, norm, dropout, upsample))
+    if kind == "resnet":
+        _num_halvings(image_size)  # the same sizes as the other generators
+        down = 3 if image_size >= 64 else 2
+        return init_weights(ResnetGenerator(3 + extra, out_channels, base_filters, down, resnet_blocks, norm, upsample))
     raise ValueError(f"model.generator={kind!r} is not known; use one of {', '.join(GENERATOR_INPUTS)}")
 
 
 def define_D(
-    kind: str, in_channels: int, image_size: int, base_filters: int = 64, n_layers: int = 3, norm: str = "batch"
+    kind: str,
+    in_channels: int,
+    image_size: int,
+    base_filters: int = 64,
+    n_layers: int = 3,
+    norm: str = "batch",
+    scales: int = 1,
 ) -> nn.Module:
-    """A discriminator returning logits, by name: patch (pix2pix's PatchGAN) or dcgan (the lab's)."""
+    """A discriminator returning logits, by name: patch (pix2pix's PatchGAN; with scales > 1
+    pix2pixHD's multi-scale one) or dcgan (the lab's). Each has `features(x)`: per scale, each
+    layer's activations then the logits."""
+    if kind == "patch" and scales > 1:
+        return init_weights(MultiscaleDiscriminator(in_channels, base_filters, n_layers, norm, scales, image_size))
     if kind == "patch":
         return init_weights(PatchDiscriminator(in_channels, base_filters, n_layers, norm))
     if kind == "dcgan":

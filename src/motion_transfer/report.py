@@ -113,8 +113,9 @@ def run_report(cfg: DictConfig) -> Path:
     table = markdown_table(rows)
     header = (
         f"Held-out frames of `{datamodule.target_name}` at {datamodule.image_size} px: "
-        f"{len(datamodule.split.val)} frames "
-        f"from frame {datamodule.split.val_start}, after a gap of {datamodule.split.gap} frames.\n\n"
+        f"{len(datamodule.split.score)} frames "
+        f"from frame {datamodule.split.val_start}; the {len(datamodule.split.select)} held-out frames before them "
+        f"chose the checkpoints, and {datamodule.split.gap} frames separate training from the held-out block.\n\n"
     )
     if frame_rows:
         table += (
