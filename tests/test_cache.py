@@ -97,6 +97,8 @@ def test_unfinished_temporary_folders_are_never_loaded(tmp_path):
         "detected.npy",
         "masks.npy",
         "plate.npy",
+        "scene.npy",
+        "camera.npy",
     }
     with pytest.raises(CacheDamaged, match="meta.json"):
         SkeletonCache.load(unfinished)

@@ -45,7 +45,10 @@ def test_split_is_by_time_with_a_gap(datamodule):
     gap = datamodule.split.gap
     assert gap == round(1.0 * datamodule.cache.fps)
     assert train.max() + gap < val.min()
-    assert set(datamodule.val_set.indices.tolist()) == set(val.tolist())
+    select, score = datamodule.split.select, datamodule.split.score
+    assert select.max() < score.min() and set(select) | set(score) == set(val.tolist())
+    assert set(datamodule.select_set.indices.tolist()) == set(select.tolist())
+    assert set(datamodule.val_set.indices.tolist()) == set(score.tolist())
 
 
 def test_fixed_validation_batch_is_the_same_every_time(datamodule):

@@ -117,7 +117,7 @@ def test_paths_with_spaces_and_non_ascii_letters_reach_hydra_as_typed():
         ("train", "data.batch_size=0", ["data.batch_size"]),
         ("train", "data.bogus_key=3", ["data.bogus_key"]),
         ("train", "trainer=tpu", ["trainer=tpu", "ddp"]),
-        ("train", "model.generator=resnet", ["model.generator", "mlp"]),
+        ("train", "model.generator=transformer", ["model.generator", "resnet"]),
         ("train", "data.jitter=0.5", ["data.jitter"]),
         ("train", "model.discriminator=huge", ["model.discriminator", "patch"]),
         ("demo", "normalize=sideways", ["normalize"]),

@@ -155,7 +155,7 @@ def test_evaluation_gives_each_held_out_frame_its_own_placement(small):
 
     datamodule = small.datamodule()
     skeletons, placements, _ = held_out(datamodule)
-    assert placements.shape == (len(skeletons), 3) and np.ptp(placements, axis=0).max() > 0.01  # the camera follows
+    assert placements.shape == (len(skeletons), 3) and np.ptp(placements, axis=0).max() > 1e-3  # the camera follows
     torch.manual_seed(0)
     model = VanillaGenerator("vanilla_image", image_size=32, generator="unet", base_filters=8, placement=True).eval()
     model.default_placement = torch.tensor([0.9, 0.9, 0.9])

@@ -1,4 +1,4 @@
-"""Full-frame demo output: the target pasted into her own scene, or crop output when the camera moves."""
+"""Full-frame demo output: the target pasted into her own scene, or crop output when no plate fits it."""
 
 import logging
 
@@ -40,8 +40,9 @@ def test_output_max_side_caps_the_full_frame_size(small):
 
 
 @pytest.mark.real_data
-def test_a_target_filmed_by_a_moving_camera_gets_one_warning_and_crop_output(shared_data, real_outputs, caplog):
-    """taichi2's camera pans and zooms after a few seconds: no plate fits it."""
+def test_a_target_filmed_by_a_moving_camera_is_drawn_into_its_registered_scene(shared_data, real_outputs, caplog):
+    """taichi2's camera pans and zooms after a few seconds: its frames are registered onto one
+    scene, and the demo writes full frames of it, without a warning."""
     caplog.set_level(logging.WARNING)
     video = _demo(
         real_outputs,
@@ -49,9 +50,29 @@ def test_a_target_filmed_by_a_moving_camera_gets_one_warning_and_crop_output(sha
         f"data.target_video={shared_data / 'taichi2.mp4'}",
         f"source_video={shared_data / 'karate1.mp4'}",
     )
+    assert not [r.getMessage() for r in caplog.records if "camera" in r.getMessage()]
+    assert _size_and_count(video.parent / "generated.mp4") == ((960, 720), 192)
+
+
+def test_a_camera_that_cannot_be_registered_gets_one_warning_and_crop_output(small, caplog):
+    """When neither one plate nor a registered scene fits the target's frames, the demo says so
+    once and writes the square crops side by side."""
+    import json
+
+    datamodule = small.datamodule()
+    meta_file = datamodule.cache.path / "meta.json"
+    meta = json.loads(meta_file.read_text())
+    meta["plate"].update(static_camera=False, camera="moving", fits=False, residual=14.0)
+    meta_file.write_text(json.dumps(meta))
+    caplog.set_level(logging.WARNING)
+    video = run_demo(small.compose("demo", "synthetic_source_frames=8", model="nearest"))
     warnings = [r.getMessage() for r in caplog.records if "camera" in r.getMessage()]
-    assert len(warnings) == 1, warnings
-    assert _size_and_count(video)[0] == (3 * 256, 256)  # the crop panels
+    assert len(warnings) == 1 and "crop output" in warnings[0]
+    assert _size_and_count(video)[0] == (3 * 64, 64)  # the crop panels at panel_size
+    assert not (video.parent / "generated.mp4").exists() or _size_and_count(video.parent / "generated.mp4")[0] == (
+        64,
+        64,
+    )
 
 
 @pytest.mark.real_data

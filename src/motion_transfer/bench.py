@@ -174,7 +174,8 @@ def _model(name: str, size: int, device: str = "cpu", training: bool = False):
     """A new, untrained generator as configs/model/<name>.yaml builds it, at `size` px."""
     import hydra
 
-    model = hydra.utils.instantiate(model_config(name), image_size=size).to(device)
+    extra = {"warmup": 0.0} if training and "warmup" in model_config(name) else {}  # time adversarial steps
+    model = hydra.utils.instantiate(model_config(name), image_size=size, **extra).to(device)
     return model.train(training)
 
 
@@ -299,8 +300,54 @@ def bench_full_frame_demo(
             "generation_fps": n / c["baseline_s"],
             "ratio": c["ratio"],
             "ratio_range": c["ratio_range"],
+            "stage_ms_per_frame": _full_frame_stages(
+                model, source_frames, points, normalised, boxes, datamodule.plate, source.fps, repeats
+            ),
         }
     return out
+
+
+def _full_frame_stages(
+    model, source_frames, points, normalised, boxes, plate, fps: float, repeats: int, batch: int = 64
+) -> dict:
+    """The full-frame demo's writer stages timed one by one on one core, in ms a frame, over the
+    first `batch` frames: what the writer thread does beside generation."""
+    from .composite import composite_frames, output_size
+    from .drawing import render_stick_figures, tensor_to_images
+    from .fullframe import INSET, side_by_side
+    from .video import VideoWriter
+
+    n = min(batch, len(normalised))
+    width, height = output_size((plate.shape[1], plate.shape[0]), 1280)
+    rgb, alpha = model.layers_from_skeletons(normalised[:n], n)
+    persons, alphas = tensor_to_images(rgb), alpha[:, 0].numpy().astype(np.float32)
+    frames = composite_frames(plate, persons, alphas, boxes[:n], (width, height))
+    sources = [frame for _, frame in zip(range(n), source_frames())]
+    side = min(height, 360) // 2 * 2
+    sticks = render_stick_figures(normalised[:n], max(16, int(INSET * side)))
+    panels = np.stack([side_by_side(*args, side) for args in zip(sources, frames, sticks, points[:n])])
+
+    def encode(images):
+        with tempfile.TemporaryDirectory() as tmp:
+            writer = VideoWriter(Path(tmp) / "v.mp4", fps, images.shape[2], images.shape[1], preset="ultrafast")
+            writer.write(images)
+            writer.close()
+
+    stages = {
+        "paste": lambda: composite_frames(plate, persons, alphas, boxes[:n], (width, height)),
+        "encode_full_frame": lambda: encode(frames),
+        "decode_source": lambda: [frame for _, frame in zip(range(n), source_frames())],
+        "side_by_side": lambda: [side_by_side(*args, side) for args in zip(sources, frames, sticks, points[:n])],
+        "encode_side_by_side": lambda: encode(panels),
+    }
+    import cv2
+
+    cv2_threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)  # CPU time a frame: what the stages take from the two cores
+    try:
+        return {name: 1e3 * timed(fn, repeats) / n for name, fn in stages.items()}
+    finally:
+        cv2.setNumThreads(cv2_threads)
 
 
 def _demo_stages(
@@ -405,20 +452,22 @@ class _Batches(torch.utils.data.Dataset):
 
 
 def _plain_gan_step(model, batch, opt_g, opt_d):
+    """One adversarial step of the GAN's losses (the warm-up over: see bench_training) in a plain loop."""
     import torch.nn.functional as F
 
     stick, real = batch["stick"], batch["image"]
     fake = model.generate(batch["vector"], stick)
+    d_real = model.discriminate(stick, real)
     d_loss = 0.5 * (
-        model.adversarial_loss(model.discriminate(stick, real), True)
-        + model.adversarial_loss(model.discriminate(stick, fake.detach()), False)
+        model.adversarial_loss(d_real, True) + model.adversarial_loss(model.discriminate(stick, fake.detach()), False)
     )
     opt_d.zero_grad(set_to_none=True)
     d_loss.backward()
     opt_d.step()
-    g_loss = model.adversarial_loss(model.discriminate(stick, fake), True) + model.hparams.lambda_l1 * F.l1_loss(
-        fake, real
-    )
+    g_fake = model.discriminate(stick, fake)
+    g_loss = model.adversarial_loss(g_fake, True, for_d=False) + model.hparams.lambda_l1 * F.l1_loss(fake, real)
+    if model.hparams.lambda_fm > 0:
+        g_loss = g_loss + model.hparams.lambda_fm * model.feature_matching_loss(g_fake, d_real)
     opt_g.zero_grad(set_to_none=True)
     g_loss.backward()
     opt_g.step()
@@ -551,11 +600,14 @@ def format_table(result: dict) -> str:
     if full:
         width, height = full["frame_size"]
         lines.append(f"full-frame demo ({width}x{height} output) vs generation alone:")
-        lines += [
-            f"  {k:14s} {v['demo_fps']:7.1f} fps vs {v['generation_fps']:7.1f} ({_ratio(v)})"
-            for k, v in full.items()
-            if k != "frame_size"
-        ]
+        for k, v in full.items():
+            if k == "frame_size":
+                continue
+            stages = ", ".join(f"{stage} {ms:.2f}" for stage, ms in v.get("stage_ms_per_frame", {}).items())
+            lines.append(
+                f"  {k:14s} {v['demo_fps']:7.1f} fps vs {v['generation_fps']:7.1f} ({_ratio(v)}); writer ms a frame: "
+                f"{stages}"
+            )
     lines.append("training, Lightning vs plain PyTorch loop (images/s):")
     lines += [
         f"  {k:14s} {v['lightning_images_per_s']:7.1f} vs {v['plain_images_per_s']:7.1f} ({_ratio(v)})"

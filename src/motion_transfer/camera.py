@@ -20,6 +20,8 @@ picture) falls from 14.0 grey levels for one static plate to 4.0, under plate.ST
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -36,6 +38,8 @@ from .plate import (
     _masked_median,
     covered_pixels,
 )
+
+log = logging.getLogger(__name__)
 
 #: Frames are registered at this longer side (pixels): corners are tracked in a reduced copy.
 REGISTRATION_SIDE = 480
@@ -379,9 +383,21 @@ def scene_of_clip(
     if still.static_camera:
         scene = Scene.still(still.plate, n_frames)
         return scene, {**record, **scene.meta()}
+    start = time.perf_counter()
     picture = picture_region(sample_frames, still.plate)
     to_first, failures = register_frames(clip_frames(), clip_masks(), picture)
+    registered_s = time.perf_counter() - start
     moving = estimate_scene(sample_frames, sample_masks, picks, to_first, picture, still.plate)
+    log.info(
+        "the camera moves (one plate's residual %.1f): %d frames registered in %.1f s (%d failed), their scene's "
+        "plate in %.1f s, residual %.1f",
+        still.residual,
+        len(to_first),
+        registered_s,
+        failures,
+        time.perf_counter() - start - registered_s,
+        moving.residual,
+    )
     registered = failures <= MAX_FAILED_SHARE * max(1, n_frames)
     fits = registered and moving.residual <= STATIC_CAMERA_MAX_RESIDUAL
     record.update(
