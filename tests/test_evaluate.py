@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 import torch
+import torchvision
 
 from motion_transfer.cache import SkeletonCache
 from motion_transfer.datamodule import resize_crops
@@ -91,6 +92,17 @@ SCHEMA = {
     "ceiling": dict,
     "generation_fps": float,
     "checkpoint": (str, type(None)),
+    "temporal": dict,
+    "smoothing": dict,
+}
+
+TEMPORAL_FIGURES = {
+    "warping_error",
+    "warping_error_real",
+    "warping_ratio",
+    "temporal_difference",
+    "pairs",
+    "flow_valid_share",
 }
 
 
@@ -112,6 +124,13 @@ def _check_schema(metrics):
         }
     assert set(metrics["floors"]) == {"mean_image", "last_training_frame"}
     assert set(metrics["split"]) == {"train_frames", "val_frames", "val_start", "gap_frames", "select_frames"}
+    # Steadiness over consecutive held-out frames, on the crops and (with a plate) on the full frames.
+    assert set(metrics["temporal"]) == {"crop", "full_frame"}
+    for figures in metrics["temporal"].values():
+        assert set(figures) == TEMPORAL_FIGURES
+        assert figures["pairs"] == metrics["split"]["val_frames"] - 1  # the held-out frames follow each other
+        assert figures["warping_error"] > 0 and figures["warping_error_real"] >= 0
+    assert metrics["smoothing"]["method"] == "none" and metrics["smoothing"]["deviation"] == 0.0
 
 
 def test_evaluate_nearest_end_to_end(small):
@@ -141,11 +160,22 @@ def test_evaluate_a_learned_model_from_its_checkpoint_and_report_every_model(tra
     assert "| gan_lab | none: `python src/train.py model=gan_lab`" in table
     assert "*mean image* | floor" in table and "*real crops* | ceiling" in table
     assert (report.parent / "report.png").is_file()
+    assert "| nearest | " in table.split("Steadiness over consecutive held-out frames")[1]
+    yt = torchvision.io.decode_image(str(report.parent / "report_yt.png"))
+    n_val = json.loads((report.parent / "metrics.json").read_text())["models"]["nearest"]["split"]["val_frames"]
+    assert yt.shape[1] >= 2 * n_val and yt.shape[2] >= 4 * 32  # 2 px a frame; real + 3 models, 32 px crops
     assert set(json.loads((report.parent / "metrics.json").read_text())["models"]) == {
         "nearest",
         "vanilla_image",
         "gan",
     }
+
+
+def test_evaluation_can_smooth_the_held_out_poses_as_the_demo_smooths_a_source(small):
+    metrics = json.loads(run_evaluation(small.compose("evaluate", "smoothing=one_euro", model="nearest")).read_text())
+    smoothing = metrics["smoothing"]
+    assert smoothing["method"] == "one_euro" and smoothing["beta"] == 5.0
+    assert smoothing["deviation"] > 0 and smoothing["jitter"] < smoothing["jitter_raw"]
 
 
 def test_evaluation_gives_each_held_out_frame_its_own_placement(small):

@@ -15,6 +15,7 @@ def test_a_race_trains_each_entry_for_the_budget_and_scores_them_together(small)
     report = run_race(cfg)
     text = report.read_text()
     assert "| nearest |" in text and "| unet |" in text and "00:00:00:06 of training each" in text
+    assert "| unet | " in text.split("Steadiness over consecutive held-out frames")[1]
     metrics = json.loads((report.parent / "metrics.json").read_text())
     assert set(metrics["models"]) == {"nearest", "unet"}
     unet = metrics["models"]["unet"]

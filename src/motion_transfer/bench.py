@@ -32,6 +32,9 @@ from .skeleton import to_vector
 
 log = logging.getLogger(__name__)
 
+#: Pose smoothing in the timed demo paths: its cost is negligible next to generation and writing.
+BENCH_SMOOTHING = {"method": "median", "window": 5}
+
 
 def _time_once(fn: Callable[[], object], device: str) -> float:
     """Wall time of one fn() call; on a GPU it is waited for (CUDA kernels run asynchronously)."""
@@ -231,7 +234,7 @@ def bench_demo(
 ) -> dict:
     from .demo import prepare_source_poses, write_transfer_videos
 
-    raw, normalised, _ = prepare_source_poses(source, target_reference, "global", 5)
+    raw, normalised, _ = prepare_source_poses(source, target_reference, "global", BENCH_SMOOTHING)
     crops = np.asarray(source.crops)
     out = {}
     for name in models:
@@ -270,7 +273,7 @@ def bench_full_frame_demo(
     from .demo import prepare_source_poses
     from .fullframe import source_points_in_frame, target_boxes_for, write_full_frame_videos
 
-    raw, normalised, _ = prepare_source_poses(source, datamodule.training_skeletons(), "global", 5)
+    raw, normalised, _ = prepare_source_poses(source, datamodule.training_skeletons(), "global", BENCH_SMOOTHING)
     points = source_points_in_frame(raw, np.asarray(source.boxes))
     boxes = target_boxes_for(points, datamodule)
     out = {"frame_size": list(datamodule.plate.shape[1::-1])}

@@ -20,7 +20,7 @@ from .drawing import draw_skeletons, render_stick_figures, tensor_to_images
 from .errors import UserError
 from .fullframe import source_points_in_frame, target_boxes_for, write_full_frame_videos
 from .loading import prepare_data_and_model
-from .normalization import NORMALIZE_MODES, median_smooth, normalize_poses
+from .normalization import NORMALIZE_MODES, check_smoothing, normalize_poses, smooth_poses
 from .progress import progress_bar
 from .skeleton import forward_fill, sanitize
 from .tasks import start_run
@@ -70,7 +70,7 @@ def load_source(cfg: DictConfig, datamodule: SkeletonImageDataModule) -> Skeleto
 
 
 def prepare_source_poses(
-    source: SkeletonCache, target_reference: np.ndarray, normalize: str, window: int
+    source: SkeletonCache, target_reference: np.ndarray, normalize: str, smoothing
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Source skeletons, smoothed, with missing frames holding the last pose, normalised to the target.
 
@@ -80,7 +80,7 @@ def prepare_source_poses(
     usable &= np.asarray(source.detected, dtype=bool)
     n_missing = int((~usable).sum())
     raw = forward_fill(raw, usable)
-    smoothed = median_smooth(raw, window)
+    smoothed = smooth_poses(raw, smoothing, source.fps)
     normalised = normalize_poses(smoothed, target_reference, normalize)
     return smoothed, normalised, n_missing
 
@@ -202,8 +202,7 @@ def run_demo(cfg: DictConfig) -> Path:
         raise UserError(f"normalize={cfg.normalize!r} is not known; use one of {', '.join(NORMALIZE_MODES)}.")
     if int(cfg.batch_size) < 1:
         raise UserError(f"batch_size={cfg.batch_size} must be at least 1.")
-    if int(cfg.smoothing.window) < 1:
-        raise UserError(f"smoothing.window={cfg.smoothing.window} must be 1 (off) or more frames.")
+    check_smoothing(cfg.smoothing)
     if cfg.output.mode not in OUTPUT_MODES:
         raise UserError(f"output.mode={cfg.output.mode!r} is not known; use one of {', '.join(OUTPUT_MODES)}.")
     if int(cfg.output.max_side) < 64:
@@ -222,8 +221,9 @@ def run_demo(cfg: DictConfig) -> Path:
     if show and not display_available():
         log.warning("show=true but no display is available (DISPLAY is not set); writing the videos only")
         show = False
-    window = int(cfg.smoothing.window) | 1
-    raw, normalised, n_missing = prepare_source_poses(source, datamodule.training_skeletons(), cfg.normalize, window)
+    raw, normalised, n_missing = prepare_source_poses(
+        source, datamodule.training_skeletons(), cfg.normalize, cfg.smoothing
+    )
     full_frame = cfg.output.mode == "full" and datamodule.has_plate  # else the datamodule warned
     if full_frame and show:
         log.warning("show=true is for the crop output (output.mode=crop); writing the videos only")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from .atomic import write_json_atomically
 from .datamodule import SkeletonImageDataModule
@@ -22,15 +22,20 @@ from .drawing import tensor_to_images
 from .frame_metrics import full_frame_figures, val_composites
 from .metrics import image_metrics, pose_consistency
 from .models import PoseToImageModule
+from .normalization import check_smoothing, smooth_poses, smoothing_figures
+from .temporal import sequence_figures
 
 log = logging.getLogger(__name__)
 
 
-def held_out(datamodule: SkeletonImageDataModule) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
+def held_out(datamodule: SkeletonImageDataModule, smoothing=None) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
     """Skeletons (N, 13, 2), placements (N, 3) and real images (N, 3, S, S) in [-1, 1] of the
-    validation frames."""
+    validation frames; the skeletons smoothed over the whole clip as `smoothing` says, if given."""
     val = datamodule.val_set
-    skeletons = np.asarray(datamodule.cache.skeletons)[val.indices.numpy()]
+    skeletons = np.asarray(datamodule.cache.skeletons)
+    if smoothing is not None:
+        skeletons = smooth_poses(skeletons, smoothing, datamodule.cache.fps)
+    skeletons = skeletons[val.indices.numpy()]
     return skeletons, val.placements.numpy(), val.images.float() / 127.5 - 1.0
 
 
@@ -56,11 +61,13 @@ def evaluate_generator(
     pose: DictConfig | dict,
     batch_size: int = 64,
     with_floors: bool = True,
+    smoothing=None,
 ) -> tuple[dict, torch.Tensor]:
-    """All figures for one generator on the held-out frames, as a JSON-ready dict, and the
+    """All figures for one generator on the held-out frames (per frame, and over consecutive frames
+    under "temporal": on the crops, and on the full frames where there is a plate), as a JSON-ready dict, and the
     generated crops (N, 3, S, S) in [-1, 1] (for a model that draws alpha, composited over the
     plate's crop at each frame's box: what crop output shows)."""
-    skeletons, placements, real = held_out(datamodule)
+    skeletons, placements, real = held_out(datamodule, smoothing)
     start = time.perf_counter()
     # Each frame's own placement, as its own pose: both are inputs (for models that read them).
     rgb, alpha = model.layers_from_skeletons(skeletons, batch_size, placements)
@@ -80,8 +87,11 @@ def evaluate_generator(
         "metrics": score(fake, real, skeletons, pose),
         "generation_fps": float(len(skeletons) / max(generation_s, 1e-9)),
     }
+    numbers = datamodule.val_set.indices.numpy()
+    result["temporal"] = {"crop": sequence_figures(numbers, tensor_to_images(real), tensor_to_images(fake))}
     if datamodule.has_plate:
         result["full_frame"] = full_frame_figures(rgb, alpha, fake, datamodule)
+        result["temporal"]["full_frame"] = result["full_frame"].pop("temporal")
     if with_floors:
         result["floors"] = {
             name: score(pred, real, skeletons, pose) for name, pred in floor_predictions(datamodule, len(real)).items()
@@ -113,9 +123,13 @@ def run_evaluation(cfg: DictConfig) -> Path:
     from .loading import prepare_data_and_model
     from .tasks import start_run
 
+    check_smoothing(cfg.smoothing)
     out_dir = start_run(cfg)
     datamodule, model = prepare_data_and_model(cfg)
-    result, fake = evaluate_generator(model, datamodule, cfg.pose, int(cfg.batch_size))
+    result, fake = evaluate_generator(model, datamodule, cfg.pose, int(cfg.batch_size), smoothing=cfg.smoothing)
+    raw = np.asarray(datamodule.cache.skeletons)[datamodule.val_set.indices.numpy()]
+    smoothed = held_out(datamodule, cfg.smoothing)[0]
+    result["smoothing"] = {**OmegaConf.to_container(cfg.smoothing), **smoothing_figures(raw, smoothed)}
     result["checkpoint"] = str(Path(cfg.ckpt_path).resolve()) if cfg.get("ckpt_path") else None
     path = write_metrics(result, out_dir)
     # The same evenly spread held-out frames every time: stick figure | real | generated.
@@ -144,6 +158,7 @@ def _log_to_tensorboard(result: dict, folder: Path) -> None:
         groups = [("eval", result["metrics"])]
         groups += [(f"floor_{k}", v) for k, v in result.get("floors", {}).items()]
         groups += [(f"full_frame_{k}", v) for k, v in result.get("full_frame", {}).items()]
+        groups += [(f"temporal_{k}", v) for k, v in result.get("temporal", {}).items()]
         for group, figures in groups:
             for name, value in figures.items():
                 if np.isfinite(value):

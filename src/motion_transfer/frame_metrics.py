@@ -20,6 +20,7 @@ from .crop import crop_frame
 from .drawing import tensor_to_images
 from .metrics import image_metrics
 from .models.base import mask_iou
+from .temporal import TemporalFigures
 
 #: Side the box regions are compared at: near the person's size in a 720p frame, above 128 px.
 BOX_SIZE = 256
@@ -84,7 +85,8 @@ def full_frame_figures(
     rgb: torch.Tensor, alpha: torch.Tensor, crop_output: torch.Tensor, datamodule, batch_size: int = 16
 ) -> dict[str, dict[str, float]]:
     """rgb (N, 3, S, S) and alpha (N, 1, S, S) drawn for the held-out frames (in the order of
-    datamodule.val_set), crop_output (N, 3, S, S) the model's crop images; -> figures by region."""
+    datamodule.val_set), crop_output (N, 3, S, S) the model's crop images; -> figures by region,
+    and under "temporal" the full frames' temporal figures (temporal.py)."""
     val = datamodule.val_set
     numbers = val.indices.numpy()
     boxes = np.asarray(datamodule.cache.boxes)[numbers]
@@ -94,6 +96,7 @@ def full_frame_figures(
     frames = _selected(target_frames(datamodule), numbers[order])
     sums: dict[str, dict[str, float]] = {"full_frame": {}, "box": {}, "box_crop_output": {}}
     count = 0
+    steadiness = TemporalFigures(["full_frame"])
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
         real = [next(frames) for _ in rows]
@@ -104,6 +107,8 @@ def full_frame_figures(
             return _to_tensor([crop_frame(image, box, BOX_SIZE) for image, box in zip(images, boxes[rows])])
 
         real_boxes = in_boxes(real)
+        for number, real_frame, full_frame in zip(numbers[rows], real, full):
+            steadiness.add(int(number), real_frame, {"full_frame": full_frame})
         regions = {
             "full_frame": (_to_tensor(full), _to_tensor(real)),
             "box": (in_boxes(full), real_boxes),
@@ -119,6 +124,7 @@ def full_frame_figures(
     masks = val.masks.float() / 255.0
     result["person_mask"] = _masked(val_composites(rgb, alpha, datamodule), real_crops, masks)
     result["person_mask"]["mask_iou"] = float(mask_iou(alpha, masks))
+    result["temporal"] = steadiness.result()["full_frame"]
     return result
 
 

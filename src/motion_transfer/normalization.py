@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import UserError
 from .skeleton import ANKLES, ankle_point, body_height, valid_frames
 
 NORMALIZE_MODES = ("global", "center_scale", "none")
@@ -105,3 +106,90 @@ def median_smooth(skeletons: np.ndarray, window: int) -> np.ndarray:
         sup.filter(RuntimeWarning)
         smoothed = np.nanmedian(windows, axis=-1)
     return np.where(np.isfinite(smoothed), smoothed, skeletons).astype(np.float32)
+
+
+#: How source poses are smoothed over time: a centred running median (Everybody Dance Now), a
+#: One-Euro filter (Casiez et al., CHI 2012: causal, smooth when slow, little lag when fast), none.
+SMOOTHING_METHODS = ("median", "one_euro", "none")
+
+
+def one_euro_smooth(
+    skeletons: np.ndarray, fps: float, min_cutoff: float = 1.0, beta: float = 0.0, d_cutoff: float = 1.0
+) -> np.ndarray:
+    """One-Euro filter over time of (N, J, 2) skeletons, each coordinate on its own.
+
+    The cut-off frequency (Hz) of the low-pass filter grows with the filtered speed:
+    min_cutoff + beta * |speed| (speed in coordinate units a second), so a still joint is smoothed
+    hard and a fast one follows with little lag. Causal: frame t uses frames up to t only. A
+    non-finite coordinate holds the filter's last value for that frame."""
+    x = np.asarray(skeletons, dtype=np.float64)
+    out = np.array(x, dtype=np.float32, copy=True)
+    if len(x) < 2:
+        return out
+    period = 1.0 / float(fps)
+
+    def smoothing_factor(cutoff):
+        return 1.0 / (1.0 + 1.0 / (2.0 * np.pi * cutoff * period))
+
+    alpha_d = smoothing_factor(d_cutoff)
+    finite = np.isfinite(x)
+    value = np.where(finite[0], x[0], 0.0)
+    seen = finite[0].copy()
+    speed = np.zeros_like(value)
+    for t in range(1, len(x)):
+        current = np.where(finite[t], x[t], value)
+        raw_speed = np.where(seen, (current - value) / period, 0.0)
+        speed = alpha_d * raw_speed + (1.0 - alpha_d) * speed
+        alpha = smoothing_factor(min_cutoff + beta * np.abs(speed))
+        value = np.where(seen, alpha * current + (1.0 - alpha) * value, current)
+        seen |= finite[t]
+        out[t] = np.where(finite[t], value, x[t])
+    return out
+
+
+def check_smoothing(smoothing) -> None:
+    """A clear error for a smoothing option that cannot work."""
+    method = smoothing.get("method")
+    if method not in SMOOTHING_METHODS:
+        raise UserError(f"smoothing.method={method!r} is not known; use one of {', '.join(SMOOTHING_METHODS)}.")
+    if method == "median" and int(smoothing["window"]) < 1:
+        raise UserError(f"smoothing.window={smoothing['window']} must be 1 (off) or more frames.")
+    if method == "one_euro":
+        limits = {"min_cutoff": "a cut-off above 0 Hz", "beta": "0 or more (0: a fixed cut-off)"}
+        for key, wanted in limits.items():
+            try:
+                value = float(smoothing[key])
+            except (TypeError, ValueError):
+                value = float("nan")
+            if not np.isfinite(value) or value < 0 or (key == "min_cutoff" and value == 0):
+                raise UserError(f"smoothing.{key}={smoothing[key]} must be {wanted}.")
+
+
+def smooth_poses(skeletons: np.ndarray, smoothing, fps: float) -> np.ndarray:
+    """(N, J, 2) skeletons smoothed over time as `smoothing` says (method, window, min_cutoff, beta)."""
+    method = smoothing["method"]
+    if method == "median":
+        return median_smooth(skeletons, int(smoothing["window"]) | 1)
+    if method == "one_euro":
+        return one_euro_smooth(skeletons, fps, float(smoothing["min_cutoff"]), float(smoothing["beta"]))
+    return np.array(skeletons, dtype=np.float32, copy=True)
+
+
+def smoothing_figures(raw: np.ndarray, smoothed: np.ndarray) -> dict[str, float]:
+    """How a smoothing changed (N, J, 2) skeletons, in body heights (the median nose-to-ankle
+    extent): `deviation`, the mean joint distance from the unfiltered pose (lag and lost motion);
+    `jitter` and `jitter_raw`, the mean size of the second difference over time (what shakes)."""
+    height = float(np.nanmedian(body_height(raw)))
+    if not np.isfinite(height) or height <= 0:
+        return {"deviation": float("nan"), "jitter": float("nan"), "jitter_raw": float("nan")}
+
+    def jitter(x: np.ndarray) -> float:
+        if len(x) < 3:
+            return float("nan")
+        return float(np.nanmean(np.linalg.norm(x[2:] - 2 * x[1:-1] + x[:-2], axis=-1)) / height)
+
+    return {
+        "deviation": float(np.nanmean(np.linalg.norm(smoothed - raw, axis=-1)) / height),
+        "jitter": jitter(smoothed),
+        "jitter_raw": jitter(raw),
+    }

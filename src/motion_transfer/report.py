@@ -81,11 +81,44 @@ def full_frame_table(rows: list[tuple[str, dict]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def temporal_table(rows: list[tuple[str, dict]]) -> str:
+    """rows: (name, temporal figures by region) -> a Markdown table: warping error of the generated
+    frames beside the real frames' own, their ratio, and the temporal-difference error."""
+    regions = [("crop", "crop"), ("full_frame", "frame")]
+    shown = [(key, label) for key, label in regions if any(key in figures for _, figures in rows)]
+    header = "| model | " + " | ".join(
+        f"{label} warping error | real | ratio | {label} temporal difference" for _, label in shown
+    )
+    lines = [header + " |", "|---|" + "---|---|---|---|" * len(shown)]
+    for name, figures in rows:
+        cells = []
+        for key, _ in shown:
+            f = figures.get(key, {})
+            cells += [_number(f.get(k), ".4f") for k in ("warping_error", "warping_error_real")]
+            cells += [_number(f.get("warping_ratio"), ".2f"), _number(f.get("temporal_difference"), ".4f")]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _number(value, spec: str) -> str:
+    return "-" if value is None or not np.isfinite(value) else format(value, spec)
+
+
+def yt_picture(real: torch.Tensor, fakes: list[torch.Tensor], rows: int = 2) -> torch.Tensor:
+    """Y-T slices of the held-out crops (N, 3, S, S): row S/2 (through the body) of every frame
+    stacked downwards, real then each model side by side, each frame `rows` pixels tall so that
+    flicker shows. -> (3, rows * N, S * (1 + len(fakes))) in [-1, 1]."""
+    middle = real.shape[-2] // 2
+    slices = [images[:, :, middle, :].permute(1, 0, 2) for images in (real, *fakes)]  # (3, N, S) each
+    return torch.cat(slices, dim=-1).repeat_interleave(rows, dim=1)
+
+
 def run_report(cfg: DictConfig) -> Path:
     """Evaluate `models` on the held-out frames of the target; write report.md, report.png, metrics.json."""
     out_dir = start_run(cfg)
     datamodule = prepare_datamodule(cfg.data)
     rows, columns, results, floors, frame_rows, box_columns = [], [], {}, None, [], []
+    temporal_rows, sequences = [], []
     batch = datamodule.fixed_val_batch(int(cfg.grid_frames))
     picks = batch["position"]
     for name in cfg.models:
@@ -107,6 +140,8 @@ def run_report(cfg: DictConfig) -> Path:
             frame_rows.append((name, result["full_frame"]))
             box_columns.append(box_views(model, datamodule, picks.numpy()))
         columns.append(fake[picks])
+        temporal_rows.append((name, result["temporal"]))
+        sequences.append(fake)
         log.info("%s: %s", name, result["metrics"])
     for name, figures in (floors or {}).items():
         rows.append((f"*{name.replace('_', ' ')}*", "floor" if name != "real_crops" else "ceiling", figures))
@@ -122,6 +157,17 @@ def run_report(cfg: DictConfig) -> Path:
             "\nFull-frame output: each held-out frame redrawn at its own box and pasted into the background "
             f"plate; box regions compared at {BOX_SIZE} px; person: over MediaPipe's mask, at "
             f"{datamodule.image_size} px.\n\n" + full_frame_table(frame_rows)
+        )
+    if temporal_rows:
+        table += (
+            "\nSteadiness over consecutive held-out frames (temporal.py): the generated frame t-1 moved along the "
+            "real frames' optical flow onto t, mean error where the flow is trustworthy, beside the real frames' own "
+            "(lower is steadier; report_yt.png shows one row of the crops over time, real first).\n\n"
+            + temporal_table(temporal_rows)
+        )
+        real = datamodule.val_set.images.float() / 127.5 - 1.0
+        torchvision.utils.save_image(
+            yt_picture(real, sequences), out_dir / "report_yt.png", normalize=True, value_range=(-1, 1)
         )
     write_text_atomically(out_dir / "report.md", header + table)
     write_metrics({"models": results, "floors": floors}, out_dir)
