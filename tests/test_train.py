@@ -116,6 +116,10 @@ def test_resume_from_last_checkpoint_continues_at_the_right_epoch(small):
     assert resumed["optimizer_states"]  # optimizer state travelled with it
     # Resuming continued training: more optimizer steps than the first run alone.
     assert resumed["global_step"] > first["global_step"]
+    # Nothing left to train: one line that says so, not Lightning's traceback.
+    for max_epochs in (2, 1):
+        with pytest.raises(UserError, match=r"already trained 2 epochs, so trainer.max_epochs=%d is reached" % max_epochs):
+            run_training(small.compose("train", f"trainer.max_epochs={max_epochs}", f"ckpt_path={last}", model="vanilla"))
 
 
 def test_tensorboard_gets_slash_named_losses_and_image_grids(small):

@@ -139,14 +139,17 @@ def run_evaluation(cfg: DictConfig) -> Path:
     torchvision.utils.save_image(rows, out_dir / "samples.png", nrow=3, normalize=True, value_range=(-1, 1))
     _log_to_tensorboard(result, out_dir)
     m = result["metrics"]
+    pose = f", pose found {100 * m['pose_detection_rate']:.0f}%" if "pose_detection_rate" in m else ""
+    steadiness = result["temporal"]["crop"]["warping_ratio"]
     log.info(
-        "%s on %s: SSIM %.3f, PSNR %.2f dB, L1 %.3f, pose found %.0f%%",
+        "%s on %s: SSIM %.3f, PSNR %.2f dB, L1 %.3f%s, warping error %.2fx the real frames'",
         result["model"],
         result["target"]["name"],
         m["ssim"],
         m["psnr"],
         m["l1"],
-        100 * m.get("pose_detection_rate", float("nan")),
+        pose,
+        steadiness,
     )
     return path
 

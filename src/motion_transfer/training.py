@@ -19,6 +19,26 @@ from .tasks import start_run
 log = logging.getLogger(__name__)
 
 
+def completed_epochs(checkpoint: dict) -> int:
+    """Epochs a Lightning checkpoint had trained through: its fit loop's `processed` count (an
+    epoch-end checkpoint is written before the epoch counts as `completed`, and a resume goes on
+    with the next epoch); else its epoch field plus one."""
+    try:
+        return int(checkpoint["loops"]["fit_loop"]["epoch_progress"]["current"]["processed"])
+    except (KeyError, TypeError, ValueError):
+        return int(checkpoint.get("epoch", -1)) + 1
+
+
+def check_epochs_left(checkpoint: dict, max_epochs: int | None, ckpt_path) -> None:
+    """A resume with nothing left to train says so, instead of Lightning's traceback (or a silent no-op)."""
+    done = completed_epochs(checkpoint)
+    if max_epochs is not None and max_epochs >= 0 and done >= max_epochs:
+        raise UserError(
+            f"ckpt_path: '{ckpt_path}' has already trained {done} epochs, so trainer.max_epochs={max_epochs} is "
+            f"reached; pass trainer.max_epochs above {done} to train on."
+        )
+
+
 def run_training(cfg: DictConfig) -> Path:
     """Fit the configured model; return the best checkpoint (else the last one)."""
     out_dir = start_run(cfg)
@@ -38,7 +58,8 @@ def run_training(cfg: DictConfig) -> Path:
         raise UserError("give ckpt_path (resume this run) or init_from (start from another run's generator), not both.")
     if ckpt_path:
         # A clear message for a missing, damaged or foreign file before Lightning opens it.
-        load_generator(ckpt_path, model.model_name, datamodule.image_size, datamodule.target_key)
+        checkpoint = load_generator(ckpt_path, model.model_name, datamodule.image_size, datamodule.target_key)[1]
+        check_epochs_left(checkpoint, trainer.max_epochs, ckpt_path)
     if init_from:
         start_from_generator(model, init_from, datamodule.image_size, datamodule.target_key)
         log.info("generator weights from %s", init_from)
