@@ -118,8 +118,9 @@ def test_resume_from_last_checkpoint_continues_at_the_right_epoch(small):
     assert resumed["global_step"] > first["global_step"]
     # Nothing left to train: one line that says so, not Lightning's traceback.
     for max_epochs in (2, 1):
-        with pytest.raises(UserError, match=r"already trained 2 epochs, so trainer.max_epochs=%d is reached" % max_epochs):
-            run_training(small.compose("train", f"trainer.max_epochs={max_epochs}", f"ckpt_path={last}", model="vanilla"))
+        cfg = small.compose("train", f"trainer.max_epochs={max_epochs}", f"ckpt_path={last}", model="vanilla")
+        with pytest.raises(UserError, match=rf"already trained 2 epochs, so trainer.max_epochs={max_epochs} is reached"):
+            run_training(cfg)
 
 
 def test_tensorboard_gets_slash_named_losses_and_image_grids(small):
