@@ -137,3 +137,28 @@ def test_real_video_cache_reuse_and_rebuild(shared_data, real_outputs):
     )
     assert rebuilt.path == cache.path and not marker.exists()
     np.testing.assert_array_equal(rebuilt.detected, cache.detected)  # MediaPipe finds the same frames again
+
+
+@pytest.mark.real_data
+def test_a_phone_clip_is_cached_upright(shared_data, tmp_path):
+    """The first 40 frames of taichi2, stored sideways with a 90-degree tag: MediaPipe finds her
+    standing, where she stands in the upright clip."""
+    from itertools import islice
+
+    from test_video import write_phone_clip
+
+    from motion_transfer.video import VideoWriter, iter_frames
+
+    upright = np.stack(list(islice(iter_frames(shared_data / "taichi2.mp4"), 40)))[:, ::2, ::2]  # 480x360
+    plain = tmp_path / "upright.mp4"
+    writer = VideoWriter(plain, 25.0, upright.shape[2], upright.shape[1], crf=12)
+    writer.write(upright)
+    writer.close()
+    phone = write_phone_clip(tmp_path / "phone.mp4", upright, 90)
+    reference = load_or_build_video_cache(plain, tmp_path / "cache", progress=False)
+    turned = load_or_build_video_cache(phone, tmp_path / "cache", progress=False)
+    assert turned.meta["frame_size"] == [480, 360] and turned.meta["rotation"] == 90
+    both = np.asarray(turned.detected) & np.asarray(reference.detected)
+    assert both.mean() > 0.9
+    box_difference = np.abs(np.asarray(turned.boxes)[both] - np.asarray(reference.boxes)[both])
+    assert np.median(box_difference) < 4  # pixels: the same person box, upright

@@ -126,6 +126,37 @@ def test_training_killed_resumes_to_the_same_final_epoch(tmp_path):
     assert torch.load(final, weights_only=True)["epoch"] == 11
 
 
+@pytest.mark.slow
+def test_training_stopped_by_sigterm_writes_a_resumable_last_checkpoint(tmp_path):
+    """SIGTERM mid-epoch: the batch in progress finishes, last.ckpt is written, status 143; the
+    resume goes on from there to the end."""
+    overrides = [
+        "model=vanilla",
+        "model.base_filters=8",
+        "trainer.max_epochs=40",
+        "logger=none",
+        "trainer.enable_progress_bar=false",
+        *TINY_DATA,
+        "data.synthetic_frames=400",  # 40 batches an epoch: the signal lands mid-epoch
+    ]
+    proc = _start("train", *overrides, outputs=tmp_path)
+    first_epoch = lambda: list(tmp_path.glob("train/*/checkpoints/last.ckpt"))  # noqa: E731
+    assert wait_for(lambda: bool(first_epoch()), 300), "no epoch finished"
+    steps_at_first_epoch = torch.load(first_epoch()[0], map_location="cpu", weights_only=False)["global_step"]
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err[-2000:]
+    assert "Traceback" not in err and err.strip().endswith("terminated.") and "ckpt_path=" in err
+    (last,) = first_epoch()
+    state = torch.load(last, map_location="cpu", weights_only=False)
+    assert state["epoch"] < 39, "the run finished before the signal"
+    assert state["global_step"] > steps_at_first_epoch  # written when the signal stopped the run
+    result = run_script("train", *overrides, f"ckpt_path={last}", outputs=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    (final,) = set(tmp_path.glob("train/*/checkpoints/last.ckpt")) - {last}
+    assert torch.load(final, weights_only=True)["epoch"] == 39
+
+
 def test_checkpoint_files_appear_only_complete(small):
     # AtomicModelCheckpoint writes .<name>.partial.ckpt, then renames it: none survives a run.
     best = run_training(small.compose("train", "trainer.max_epochs=2", model="vanilla"))
@@ -154,7 +185,10 @@ def test_a_checkpoint_under_its_temporary_name_is_never_picked(trained, tmp_path
 
 
 @pytest.mark.slow
-def test_demo_interrupted_leaves_a_playable_video(tmp_path):
+@pytest.mark.parametrize(
+    "stop, status, said", [(signal.SIGINT, 130, "interrupted."), (signal.SIGTERM, 143, "terminated.")]
+)
+def test_demo_interrupted_leaves_a_playable_video(tmp_path, stop, status, said):
     # x264's slowest preset keeps the demo busy for many seconds: the interrupt lands mid-video.
     proc = _start(
         "demo",
@@ -168,10 +202,10 @@ def test_demo_interrupted_leaves_a_playable_video(tmp_path):
     )
     partial = lambda: list(tmp_path.glob("demo/*/.transfer.partial.mp4"))  # noqa: E731
     assert wait_for(lambda: bool(partial()) and partial()[0].stat().st_size > 0, 300), "the demo never started writing"
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(stop)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err[-2000:]
-    assert "Traceback" not in err and "interrupted." in err
+    assert proc.returncode == status, err[-2000:]
+    assert "Traceback" not in err and said in err
     (run,) = tmp_path.glob("demo/*")
     assert not list(run.glob(".*partial*"))
     # Frames had reached the file: both videos were finished and renamed, and play.

@@ -368,7 +368,9 @@ def load_or_build_video_cache(
     path = check_video_path(video_path, option)
     video = probe_video(path, option)
     digest = file_digest(path)
-    key = _cache_key({"sha256": digest}, params)
+    # Turned upright since the rotation tag is honoured: a rotated clip's older cache is not reused.
+    identity = {"sha256": digest, **({"rotation": video.rotation} if video.rotation else {})}
+    key = _cache_key(identity, params)
     folder = Path(cache_root) / f"{_safe_stem(path.stem)}-{key}"
     if not force:
         cached = _try_load(folder)
@@ -409,6 +411,7 @@ def load_or_build_video_cache(
         "source": {"path": str(path), "sha256": digest, "size_bytes": path.stat().st_size},
         "fps": video.fps,
         "frame_size": [video.width, video.height],
+        "rotation": video.rotation,
         "frame_count_header": video.frame_count,
         "n_frames": n,
         "n_detected": n_found,

@@ -12,12 +12,30 @@ from typing import TypeVar
 USER_ERROR_EXIT = 2
 #: Exit status after Ctrl-C, as shells report SIGINT.
 INTERRUPTED_EXIT = 130
+#: Exit status after SIGTERM (what schedulers and container stops send), as shells report it.
+TERMINATED_EXIT = 128 + 15
 #: Set to 1 to get the full Python traceback instead of the one-sentence message.
 DEBUG_ENV = "MOTION_TRANSFER_DEBUG"
 
 
 class UserError(Exception):
     """A mistake the user can fix; the message names the file or option and says what to do."""
+
+
+class Terminated(KeyboardInterrupt):
+    """The process was asked to stop (SIGTERM): handled as Ctrl-C is (signals.py)."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated()
+
+
+def terminate_like_interrupt() -> None:
+    """From now on SIGTERM raises `Terminated` in the main thread (signals.py: during training it
+    stops the run after the current batch instead)."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _raise_terminated)
 
 
 def debug_enabled() -> bool:
@@ -62,10 +80,11 @@ def report_user_errors(fn: Callable[..., T]) -> Callable[..., T]:
                 raise
             print(f"error: {message}", file=sys.stderr, flush=True)
             sys.exit(USER_ERROR_EXIT)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as interrupt:
             if debug_enabled():
                 raise
-            print("interrupted.", file=sys.stderr, flush=True)
-            sys.exit(INTERRUPTED_EXIT)
+            terminated = isinstance(interrupt, Terminated)
+            print("terminated." if terminated else "interrupted.", file=sys.stderr, flush=True)
+            sys.exit(TERMINATED_EXIT if terminated else INTERRUPTED_EXIT)
 
     return wrapper

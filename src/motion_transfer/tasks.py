@@ -17,7 +17,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from .cli import CONFIG_DIR, check_overrides
-from .errors import report_user_errors
+from .errors import report_user_errors, terminate_like_interrupt
 
 #: The project folder: configs/ and outputs/ live here whatever the working directory.
 ROOT = CONFIG_DIR.parent
@@ -34,6 +34,7 @@ def run_task(config_name: str, task: Callable[[DictConfig], object], label: str)
     warnings.filterwarnings("ignore", message=r".*LeafSpec.* is deprecated")
     warnings.filterwarnings("ignore", message=r"The number of training batches .* is smaller than the logging interval")
     check_overrides(config_name)
+    terminate_like_interrupt()  # SIGTERM keeps finished work as Ctrl-C does
 
     @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name=config_name)
     @report_user_errors

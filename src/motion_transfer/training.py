@@ -11,9 +11,10 @@ from omegaconf import DictConfig
 
 from .atomic import atomic_file
 from .checkpoints import load_generator, start_from_generator
-from .errors import UserError
+from .errors import Terminated, UserError
 from .loading import prepare_datamodule
 from .progress import on_terminal
+from .signals import StopOnTerminate
 from .tasks import start_run
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ def run_training(cfg: DictConfig) -> Path:
     model = hydra.utils.instantiate(cfg.model, target_key=datamodule.target_key, target_name=datamodule.target_name)
 
     callbacks = [hydra.utils.instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c and "_target_" in c]
+    stop_on_terminate = StopOnTerminate()
+    callbacks.append(stop_on_terminate)
     logger = hydra.utils.instantiate(cfg.logger) if cfg.get("logger") and "_target_" in cfg.logger else False
     # Lightning's bar redraws with carriage returns: only on a terminal, not into a log file.
     trainer_overrides = {"enable_progress_bar": bool(cfg.trainer.get("enable_progress_bar", True)) and on_terminal()}
@@ -64,6 +67,10 @@ def run_training(cfg: DictConfig) -> Path:
         start_from_generator(model, init_from, datamodule.image_size, datamodule.target_key)
         log.info("generator weights from %s", init_from)
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path or None)
+    if stop_on_terminate.received:
+        last = out_dir / "checkpoints" / "last.ckpt"
+        log.warning("stopped by SIGTERM; resume with ckpt_path=%s", last)
+        raise Terminated()
 
     # The monitored checkpoint's best file, else the newest one any checkpoint callback wrote.
     callbacks = sorted(trainer.checkpoint_callbacks, key=lambda cb: cb.monitor is not None)

@@ -27,8 +27,17 @@ class VideoInfo:
     path: Path
     fps: float
     frame_count: int
-    width: int
+    width: int  # as shown: after the rotation tag is applied
     height: int
+    rotation: int = 0  # degrees of the clip's rotation tag (phones store pixels sideways)
+
+
+def open_capture(path: Path) -> cv2.VideoCapture:
+    """An OpenCV capture that turns frames upright as players do. Phones store pixels sideways with
+    a rotation tag; OpenCV reports the tag but, unless asked, hands the frames over as stored."""
+    cap = cv2.VideoCapture(str(path))
+    cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
+    return cap
 
 
 def check_video_path(path: str | os.PathLike, option: str) -> Path:
@@ -49,7 +58,7 @@ def check_video_path(path: str | os.PathLike, option: str) -> Path:
 
 def probe_video(path: Path, option: str = "video") -> VideoInfo:
     """Open a video and read its properties; a file that decodes no frame is refused."""
-    cap = cv2.VideoCapture(str(path))
+    cap = open_capture(path)
     try:
         if not cap.isOpened():
             raise UserError(
@@ -62,17 +71,19 @@ def probe_video(path: Path, option: str = "video") -> VideoInfo:
             )
         fps = cap.get(cv2.CAP_PROP_FPS)
         count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        rotation = int(round(cap.get(cv2.CAP_PROP_ORIENTATION_META) or 0)) % 360
         h, w = frame.shape[:2]
     finally:
         cap.release()
     if not np.isfinite(fps) or fps <= 0 or fps > 1000:
         fps = 25.0
-    return VideoInfo(path=path, fps=float(fps), frame_count=max(count, 0), width=w, height=h)
+    return VideoInfo(path=path, fps=float(fps), frame_count=max(count, 0), width=w, height=h, rotation=rotation)
 
 
 def iter_frames(path: Path) -> Iterator[np.ndarray]:
-    """Yield the frames of a video as (H, W, 3) uint8 RGB arrays, until the first undecodable one."""
-    cap = cv2.VideoCapture(str(path))
+    """Yield the frames of a video, upright, as (H, W, 3) uint8 RGB arrays, until the first
+    undecodable one."""
+    cap = open_capture(path)
     try:
         while True:
             ok, frame = cap.read()
