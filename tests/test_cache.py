@@ -145,9 +145,8 @@ def test_a_phone_clip_is_cached_upright(shared_data, tmp_path):
     standing, where she stands in the upright clip."""
     from itertools import islice
 
-    from test_video import write_phone_clip
-
     from motion_transfer.video import VideoWriter, iter_frames
+    from test_video import write_phone_clip
 
     upright = np.stack(list(islice(iter_frames(shared_data / "taichi2.mp4"), 40)))[:, ::2, ::2]  # 480x360
     plain = tmp_path / "upright.mp4"
