@@ -228,3 +228,63 @@ def test_same_seed_gives_the_same_first_epoch_losses(small):
         losses.append([e.value for e in acc.Scalars("train/mse")])
     steps = len(small.datamodule().train_set) // 8  # the last short batch is dropped
     assert len(losses[0]) == steps and losses[0] == losses[1]
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A folder on its own tiny file system (tmpfs): `small_disk(kilobytes, read_only=False)`.
+    Needs root (mount); elsewhere the test is skipped with that reason."""
+    mounted = []
+
+    def make(kilobytes: int, read_only: bool = False) -> Path:
+        folder = tmp_path / f"disk{len(mounted)}"
+        folder.mkdir()
+        options = f"size={kilobytes}k" + (",ro" if read_only else "")
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True)
+        if done.returncode != 0:
+            pytest.skip(f"a small tmpfs could not be mounted (needs root): {done.stderr.decode().strip()}")
+        mounted.append(folder)
+        return folder
+
+    yield make
+    for folder in mounted:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+def _one_error_line(result) -> str:
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: ")
+    return line
+
+
+def _leftovers(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.name.startswith(".tmp-") or ".partial" in p.name or p.suffix == ".npy"]
+
+
+def test_a_full_disk_while_caching_is_one_line_with_the_space_needed(small_disk, tmp_path):
+    disk = small_disk(3000)
+    result = run_script("evaluate", "model=nearest", "data.synthetic_frames=80", outputs=disk)
+    line = _one_error_line(result)
+    assert f"'{disk / 'cache'}' is full" in line and "MB needed" in line and "MB free" in line
+    assert not _leftovers(disk)
+
+
+def test_a_full_disk_while_training_or_writing_videos_is_one_line(small_disk, tmp_path):
+    cache = ["data.synthetic_frames=80", f"paths.cache_dir={tmp_path / 'cache'}"]
+    disk = small_disk(3000)
+    result = run_script("train", "model=vanilla", "data.image_size=32", "trainer.max_epochs=1", *cache, outputs=disk)
+    assert "is full" in _one_error_line(result) and "checkpoints" in _one_error_line(result)
+    assert not _leftovers(disk)
+    disk = small_disk(400)
+    result = run_script("demo", "model=nearest", "synthetic_source_frames=200", *cache, outputs=disk)
+    assert "is full" in _one_error_line(result)
+    assert not _leftovers(disk)
+
+
+def test_a_read_only_output_folder_is_one_line(small_disk):
+    disk = small_disk(100, read_only=True)
+    result = run_script("evaluate", "model=nearest", outputs=disk)
+    line = _one_error_line(result)
+    assert f"'{disk}' cannot be written (read-only file system)" in line and "paths.output_dir" in line

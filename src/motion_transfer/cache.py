@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 
 from . import crop as cropping
+from .atomic import disk_error, writing_into
 from .camera import Scene, scene_of_clip
 from .crop import CropParams
 from .errors import UserError
@@ -143,27 +144,38 @@ def _cache_key(identity: dict, params: CropParams) -> str:
 
 
 def _write_atomically(folder: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
-    """Write arrays and meta.json into a temporary sibling folder, then rename it to `folder`."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{folder.name}-", dir=folder.parent))
+    """Write arrays and meta.json into a temporary sibling folder, then rename it to `folder`.
+    A full disk or an unwritable folder is one error line, and the temporary folder goes."""
+    needed = sum(int(np.asarray(a).nbytes) for a in arrays.values())
+    with writing_into(folder.parent, needed):
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{folder.name}-", dir=folder.parent))
     try:
-        (tmp / ".owner").write_text(str(os.getpid()))
-        files = {}
-        for name in FILE_NAMES:
-            np.save(tmp / f"{name}.npy", arrays[name])
-            files[f"{name}.npy"] = (tmp / f"{name}.npy").stat().st_size
-        meta = {**meta, "files": files}
-        # meta.json last: a folder without it is never trusted.
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
-        (tmp / ".owner").unlink()
-        if folder.exists():
-            stale = folder.with_name(f".old-{folder.name}-{os.getpid()}")
-            os.replace(folder, stale)
-            shutil.rmtree(stale, ignore_errors=True)
-        os.replace(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        _fill_cache_folder(tmp, folder, arrays, meta)
+    except BaseException as err:
+        shutil.rmtree(tmp, ignore_errors=True)  # first: the free space reported is then the real one
+        error = disk_error(err, folder.parent, needed) if isinstance(err, OSError) else None
+        if error is None:
+            raise
+        raise error from err
+
+
+def _fill_cache_folder(tmp: Path, folder: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
+    """The arrays and meta.json written into `tmp`, which then replaces `folder`."""
+    (tmp / ".owner").write_text(str(os.getpid()))
+    files = {}
+    for name in FILE_NAMES:
+        np.save(tmp / f"{name}.npy", arrays[name])
+        files[f"{name}.npy"] = (tmp / f"{name}.npy").stat().st_size
+    meta = {**meta, "files": files}
+    # meta.json last: a folder without it is never trusted.
+    (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
+    (tmp / ".owner").unlink()
+    if folder.exists():
+        stale = folder.with_name(f".old-{folder.name}-{os.getpid()}")
+        os.replace(folder, stale)
+        shutil.rmtree(stale, ignore_errors=True)
+    os.replace(tmp, folder)
 
 
 def _remove_abandoned_temporaries(root: Path) -> None:

@@ -9,7 +9,7 @@ from weakref import proxy
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
-from .atomic import partial_path, publish
+from .atomic import disk_error, partial_path, publish
 from .errors import UserError
 from .identity import checkpoint_identity
 from .models import GENERATOR_CLASSES, LearnedGenerator, PoseToImageModule
@@ -17,13 +17,21 @@ from .models import GENERATOR_CLASSES, LearnedGenerator, PoseToImageModule
 
 class AtomicModelCheckpoint(ModelCheckpoint):
     """ModelCheckpoint whose files appear only complete: written under a temporary name, then
-    renamed. A kill during the write leaves the previous `last.ckpt` intact."""
+    renamed. A kill during the write leaves the previous `last.ckpt` intact; a full disk or an
+    unwritable folder leaves no temporary file and ends the run with one error line."""
 
     def _save_checkpoint(self, trainer, filepath: str) -> None:
         tmp = partial_path(filepath)
-        trainer.save_checkpoint(tmp, self.save_weights_only)
-        if trainer.is_global_zero:
-            publish(tmp, filepath)
+        try:
+            trainer.save_checkpoint(tmp, self.save_weights_only)
+            if trainer.is_global_zero:
+                publish(tmp, filepath)
+        except OSError as err:
+            tmp.unlink(missing_ok=True)
+            error = disk_error(err, Path(filepath).parent)
+            if error is None:
+                raise
+            raise error from err
         trainer.strategy.barrier("atomic_checkpoint")
         self._last_global_step_saved = trainer.global_step
         self._last_checkpoint_saved = filepath

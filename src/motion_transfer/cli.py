@@ -96,10 +96,31 @@ def check_overrides(config_name: str, argv: list[str] | None = None) -> None:
 
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            compose(config_name=config_name, overrides=overrides)
+            cfg = compose(config_name=config_name, overrides=overrides)
     except Exception as err:  # noqa: BLE001 - every composition failure is a command-line mistake
         if debug_enabled():
             raise
         message = _explain(err, overrides)
         print(f"error: {message}", file=sys.stderr, flush=True)
+        sys.exit(USER_ERROR_EXIT)
+    check_output_folder(cfg)
+
+
+def check_output_folder(cfg) -> None:
+    """Exit with one line when paths.output_dir cannot be written (Hydra makes the run folder in
+    it before any task code runs, and would print a traceback)."""
+    from .atomic import writing_into
+    from .errors import UserError
+
+    output_dir = Path(str(cfg.paths.output_dir))
+    probe = output_dir / f".write-test-{os.getpid()}"
+    try:
+        with writing_into(output_dir):
+            output_dir.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"")
+            probe.unlink()
+    except UserError as err:
+        if debug_enabled():
+            raise
+        print(f"error: {err}", file=sys.stderr, flush=True)
         sys.exit(USER_ERROR_EXIT)

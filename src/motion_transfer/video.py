@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .atomic import partial_path, publish
+from .atomic import partial_path, publish, writing_into
 from .errors import UserError
 
 #: libx264's speed/size trade-offs, fastest first.
@@ -189,16 +189,18 @@ class VideoWriter:
             # than handing rgb24 frames to PyAV to convert (`make bench`: the demo's encoding stage).
             yuv = cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2YUV_I420)
             vf = self._av.VideoFrame.from_ndarray(yuv, format="yuv420p")
-            for packet in self._stream.encode(vf):
-                self._container.mux(packet)
+            with writing_into(self.path.parent):
+                for packet in self._stream.encode(vf):
+                    self._container.mux(packet)
             self.frames_written += 1
 
     def close(self) -> Path:
         """Flush, close and move the file to its final name. Returns the final path."""
-        for packet in self._stream.encode():
-            self._container.mux(packet)
-        self._container.close()
-        return publish(self.tmp_path, self.path)
+        with writing_into(self.path.parent):
+            for packet in self._stream.encode():
+                self._container.mux(packet)
+            self._container.close()
+            return publish(self.tmp_path, self.path)
 
     def abort(self) -> None:
         try:
@@ -248,13 +250,17 @@ class BackgroundWorker:
 
 def keep_what_was_written(encoder: BackgroundWorker, writers) -> None:
     """After a failure or Ctrl-C: let the encoder finish the frames already handed to it, then close
-    each writer that has frames (a playable video) and remove the files of those that have none."""
+    each writer that has frames (a playable video) and remove the files of those that have none,
+    or that cannot be finished (a full disk)."""
     try:
         encoder.finish()
     except BaseException:  # noqa: BLE001 - the first failure is the one to report
         pass
     for writer in writers:
-        if writer.frames_written:
-            writer.close()
-        else:
-            writer.abort()
+        try:
+            if writer.frames_written:
+                writer.close()
+                continue
+        except Exception:  # noqa: BLE001 - the first failure is the one to report
+            pass
+        writer.abort()
