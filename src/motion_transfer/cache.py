@@ -26,7 +26,8 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -34,7 +35,7 @@ import cv2
 import numpy as np
 
 from . import crop as cropping
-from .atomic import disk_error, writing_into
+from .atomic import disk_error
 from .camera import Scene, scene_of_clip
 from .crop import CropParams
 from .errors import UserError
@@ -50,9 +51,10 @@ ARRAY_NAMES = ("crops", "masks", "landmarks", "skeletons", "boxes", "detected")
 #: Every .npy file of a cache folder: the per-frame arrays and the background.
 FILE_NAMES = ARRAY_NAMES + ("plate", "scene", "camera")
 # Frames decoded during pose extraction are kept for the crop pass up to this size; beyond it
-# the video is decoded a second time instead. Masks are always kept, PNG-compressed and cut to
+# the video is decoded a second time instead (about 1 ms a frame at 960x720: cheaper than the
+# memory). Masks are always kept, PNG-compressed and cut to
 # the person's bounding box (~15-20 kB a frame at 960x720), until their boxes are known.
-_FRAME_MEMORY_BUDGET = 3 << 30
+_FRAME_MEMORY_BUDGET = 512 << 20
 
 
 #: A video that decodes fewer than this share of the frames its header announces is truncated.
@@ -143,29 +145,53 @@ def _cache_key(identity: dict, params: CropParams) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _write_atomically(folder: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
-    """Write arrays and meta.json into a temporary sibling folder, then rename it to `folder`.
-    A full disk or an unwritable folder is one error line, and the temporary folder goes."""
-    needed = sum(int(np.asarray(a).nbytes) for a in arrays.values())
-    with writing_into(folder.parent, needed):
+@contextmanager
+def _cache_folder_written(folder: Path, needed_bytes: int) -> Iterator[Path]:
+    """A temporary sibling folder of `folder`, owned by this process, to write a cache into; it
+    replaces `folder` when the block ends (see _fill_cache_folder) or is removed on any failure.
+    A full disk or an unwritable folder becomes one error line naming it and the space needed."""
+    tmp = None
+    try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{folder.name}-", dir=folder.parent))
-    try:
-        _fill_cache_folder(tmp, folder, arrays, meta)
+        (tmp / ".owner").write_text(str(os.getpid()))
+        yield tmp
     except BaseException as err:
-        shutil.rmtree(tmp, ignore_errors=True)  # first: the free space reported is then the real one
-        error = disk_error(err, folder.parent, needed) if isinstance(err, OSError) else None
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)  # first: the free space reported is then the real one
+        error = disk_error(err, folder.parent, needed_bytes) if isinstance(err, OSError) else None
         if error is None:
             raise
         raise error from err
 
 
+def _array_file(tmp: Path, name: str, shape: tuple[int, ...], dtype=np.uint8) -> np.memmap:
+    """`<tmp>/<name>.npy` mapped for writing, zero-filled, its disk space reserved at once (a
+    full disk is an error here, not a crash at some later page of the map)."""
+    path = tmp / f"{name}.npy"
+    array = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
+    with open(path, "r+b") as file:
+        os.posix_fallocate(file.fileno(), 0, path.stat().st_size)
+    return array
+
+
+def _write_atomically(folder: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
+    """Write arrays and meta.json into a temporary sibling folder, then rename it to `folder`."""
+    needed = sum(int(np.asarray(a).nbytes) for a in arrays.values())
+    with _cache_folder_written(folder, needed) as tmp:
+        _fill_cache_folder(tmp, folder, arrays, meta)
+
+
 def _fill_cache_folder(tmp: Path, folder: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
-    """The arrays and meta.json written into `tmp`, which then replaces `folder`."""
-    (tmp / ".owner").write_text(str(os.getpid()))
+    """The arrays (those already mapped from files in `tmp` are flushed, the others saved) and
+    meta.json written into `tmp`, which then replaces `folder`."""
     files = {}
     for name in FILE_NAMES:
-        np.save(tmp / f"{name}.npy", arrays[name])
+        array = arrays[name]
+        if isinstance(array, np.memmap) and Path(array.filename).parent == tmp:
+            array.flush()
+        else:
+            np.save(tmp / f"{name}.npy", array)
         files[f"{name}.npy"] = (tmp / f"{name}.npy").stat().st_size
     meta = {**meta, "files": files}
     # meta.json last: a folder without it is never trusted.
@@ -209,6 +235,7 @@ def assemble_cache_arrays(
     fps: float,
     params: CropParams,
     masks: Iterable[np.ndarray | None] | None = None,
+    out: dict[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """Crop every frame and its person mask around the person and express the skeletons in crop coordinates.
 
@@ -216,7 +243,9 @@ def assemble_cache_arrays(
     in pixels (rows of undetected frames are ignored); detected (N,) bool; masks: iterable of
     (H, W) person masks in step with the frames (float in [0, 1] or uint8 0..255; None, or a
     frame without a person, gives an empty mask), or None for no masks at all. Masks are cropped
-    by the same transform as the frames (crop.crop_frame, bilinear) into (N, R, R) uint8.
+    by the same transform as the frames (crop.crop_frame, bilinear) into (N, R, R) uint8. `out`
+    may give the zero-filled "crops" and "masks" arrays to fill (files mapped into memory: the
+    crops of a long clip then never all sit in memory).
     """
     landmarks = np.asarray(landmarks, dtype=np.float32).copy()
     detected = np.asarray(detected, dtype=bool)
@@ -224,8 +253,9 @@ def assemble_cache_arrays(
     boxes = cropping.crop_boxes(landmarks, detected, fps, params)
     n = len(detected)
     size = params.crop_size
-    crops = np.empty((n, size, size, 3), dtype=np.uint8)
-    mask_crops = np.zeros((n, size, size), dtype=np.uint8)
+    out = out or {}
+    crops = out["crops"] if "crops" in out else np.empty((n, size, size, 3), dtype=np.uint8)
+    mask_crops = out["masks"] if "masks" in out else np.zeros((n, size, size), dtype=np.uint8)
     mask_iter = iter(masks) if masks is not None else None
     i = -1
     for i, frame in enumerate(frames):
@@ -412,27 +442,36 @@ def load_or_build_video_cache(
         plate, picks, sample_frames, sample_masks, clip_frames, lambda: iter(extraction.masks), n
     )
     del sample_frames, sample_masks
-    arrays = assemble_cache_arrays(clip_frames(), landmarks, detected, video.fps, params, masks=extraction.masks)
-    frames = None  # noqa: F841 (the decoded frames go once the crops are cut)
-    arrays.update(_background_arrays(scene))
-    meta = {
-        "version": CACHE_VERSION,
-        "key": key,
-        "name": path.stem,
-        "kind": "video",
-        "source": {"path": str(path), "sha256": digest, "size_bytes": path.stat().st_size},
-        "fps": video.fps,
-        "frame_size": [video.width, video.height],
-        "rotation": video.rotation,
-        "frame_count_header": video.frame_count,
-        "n_frames": n,
-        "n_detected": n_found,
-        "n_missing": n - n_found,
-        "missing_frames": np.flatnonzero(~detected).tolist(),
-        "params": asdict(params),
-        "plate": plate_meta,
-    }
-    _write_atomically(folder, arrays, meta)
+    size = params.crop_size
+    with _cache_folder_written(folder, n * size * size * 4) as tmp:
+        out = {
+            "crops": _array_file(tmp, "crops", (n, size, size, 3)),
+            "masks": _array_file(tmp, "masks", (n, size, size)),
+        }
+        arrays = assemble_cache_arrays(
+            clip_frames(), landmarks, detected, video.fps, params, masks=extraction.masks, out=out
+        )
+        frames = None  # noqa: F841 (the decoded frames go once the crops are cut)
+        arrays.update(_background_arrays(scene))
+        meta = {
+            "version": CACHE_VERSION,
+            "key": key,
+            "name": path.stem,
+            "kind": "video",
+            "source": {"path": str(path), "sha256": digest, "size_bytes": path.stat().st_size},
+            "fps": video.fps,
+            "frame_size": [video.width, video.height],
+            "rotation": video.rotation,
+            "frame_count_header": video.frame_count,
+            "n_frames": n,
+            "n_detected": n_found,
+            "n_missing": n - n_found,
+            "missing_frames": np.flatnonzero(~detected).tolist(),
+            "params": asdict(params),
+            "plate": plate_meta,
+        }
+        _fill_cache_folder(tmp, folder, arrays, meta)
+        del arrays, out  # the maps close: the cache is read back from its final folder
     log.info("pose found in %d of %d frames (%.1f%%) of %s", n_found, n, 100.0 * n_found / n, path.name)
     log.info(
         "background plate of %s: %s camera, residual %.1f grey levels, %.1f%% inpainted, from %d frames",
