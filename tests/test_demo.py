@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 
 from conftest import ROOT, STDERR_NOISE, TINY_DATA, compose, last_line, user_error
@@ -243,3 +244,44 @@ def test_show_without_a_display_writes_the_videos_and_says_so(small, monkeypatch
         video = run_demo(small.compose("demo", "show=true", model="nearest"))
     assert "no display" in caplog.text
     assert _video_facts(video)[0] == 30
+
+
+def _timing(path: Path) -> tuple[float, list[float]]:
+    """The duration a player shows (the container's, in seconds) and the frames' start times."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        times = sorted(float(frame.pts * stream.time_base) for frame in container.decode(stream))
+        return container.duration / 1e6, times
+
+
+@pytest.mark.real_data
+def test_a_source_with_a_variable_frame_rate_keeps_its_duration(shared_data, small, tmp_path):
+    """50 frames of karate1 filmed as a phone does when the light drops: 25 at 25 fps, then 25 at
+    about 8 fps. Both videos last as long as players show the source (frames evenly spread over it)."""
+    from fractions import Fraction
+    from itertools import islice
+
+    from motion_transfer.video import iter_frames
+
+    source = tmp_path / "vfr.mp4"
+    with av.open(str(source), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 480, 360, "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 1000)
+        pts = 0
+        for i, frame in enumerate(islice(iter_frames(shared_data / "karate1.mp4"), 50)):
+            picture = av.VideoFrame.from_ndarray(frame[::2, ::2].copy(), format="rgb24")
+            picture.pts, picture.time_base = pts, Fraction(1, 1000)
+            pts += 40 if i < 25 else 120
+            for packet in stream.encode(picture):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    source_seconds, times = _timing(source)
+    steps = np.diff(times)
+    assert steps.max() > 2.5 * steps.min() and source_seconds > 3.5  # really a variable rate
+    run_demo(small.compose("demo", f"source_video={source}", model="nearest"))
+    (run,) = small.outputs.glob("demo/*")
+    for name in ("generated.mp4", "transfer.mp4"):
+        assert _video_facts(run / name)[0] == 50
+        assert abs(_timing(run / name)[0] - source_seconds) < 0.05, name
