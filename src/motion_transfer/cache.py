@@ -165,14 +165,32 @@ def _cache_folder_written(folder: Path, needed_bytes: int) -> Iterator[Path]:
         raise error from err
 
 
-def _array_file(tmp: Path, name: str, shape: tuple[int, ...], dtype=np.uint8) -> np.memmap:
-    """`<tmp>/<name>.npy` mapped for writing, zero-filled, its disk space reserved at once (a
-    full disk is an error here, not a crash at some later page of the map)."""
-    path = tmp / f"{name}.npy"
-    array = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
-    with open(path, "r+b") as file:
-        os.posix_fallocate(file.fileno(), 0, path.stat().st_size)
-    return array
+class _RowFile:
+    """A .npy file written one row at a time, in order, straight to the file: the rows of a long
+    clip never sit in this process's memory (written pages are the kernel's cache, not ours). Its
+    disk space is reserved at once, so a full disk is an error before the slow pass, not after."""
+
+    def __init__(self, folder: Path, name: str, shape: tuple[int, ...], dtype=np.uint8):
+        self.path = folder / f"{name}.npy"
+        self.shape, self.dtype = shape, np.dtype(dtype)
+        self._file = open(self.path, "wb")
+        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False, "shape": shape}
+        np.lib.format.write_array_header_1_0(self._file, header)
+        self._file.flush()
+        row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * self.dtype.itemsize
+        os.posix_fallocate(self._file.fileno(), 0, self._file.tell() + shape[0] * row_bytes)
+        self._rows = 0
+
+    def __setitem__(self, index: int, row: np.ndarray) -> None:
+        if index != self._rows:
+            raise ValueError(f"{self.path.name}: row {index} written after {self._rows} rows; rows go in order")
+        self._file.write(np.ascontiguousarray(row, dtype=self.dtype).tobytes())
+        self._rows += 1
+
+    def close(self) -> None:
+        if self._rows != self.shape[0]:
+            raise ValueError(f"{self.path.name}: {self._rows} of {self.shape[0]} rows written")
+        self._file.close()
 
 
 def _write_atomically(folder: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
@@ -183,13 +201,13 @@ def _write_atomically(folder: Path, arrays: dict[str, np.ndarray], meta: dict) -
 
 
 def _fill_cache_folder(tmp: Path, folder: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
-    """The arrays (those already mapped from files in `tmp` are flushed, the others saved) and
-    meta.json written into `tmp`, which then replaces `folder`."""
+    """The arrays (those written row by row into `tmp` closed, the others saved) and meta.json
+    written into `tmp`, which then replaces `folder`."""
     files = {}
     for name in FILE_NAMES:
         array = arrays[name]
-        if isinstance(array, np.memmap) and Path(array.filename).parent == tmp:
-            array.flush()
+        if isinstance(array, _RowFile):
+            array.close()
         else:
             np.save(tmp / f"{name}.npy", array)
         files[f"{name}.npy"] = (tmp / f"{name}.npy").stat().st_size
@@ -244,8 +262,8 @@ def assemble_cache_arrays(
     (H, W) person masks in step with the frames (float in [0, 1] or uint8 0..255; None, or a
     frame without a person, gives an empty mask), or None for no masks at all. Masks are cropped
     by the same transform as the frames (crop.crop_frame, bilinear) into (N, R, R) uint8. `out`
-    may give the zero-filled "crops" and "masks" arrays to fill (files mapped into memory: the
-    crops of a long clip then never all sit in memory).
+    may give the "crops" and "masks" to fill, row by row in order (files written as they come:
+    the crops of a long clip then never all sit in memory).
     """
     landmarks = np.asarray(landmarks, dtype=np.float32).copy()
     detected = np.asarray(detected, dtype=bool)
@@ -257,6 +275,7 @@ def assemble_cache_arrays(
     crops = out["crops"] if "crops" in out else np.empty((n, size, size, 3), dtype=np.uint8)
     mask_crops = out["masks"] if "masks" in out else np.zeros((n, size, size), dtype=np.uint8)
     mask_iter = iter(masks) if masks is not None else None
+    no_mask = np.zeros((size, size), dtype=np.uint8)
     i = -1
     for i, frame in enumerate(frames):
         if i >= n:
@@ -265,6 +284,8 @@ def assemble_cache_arrays(
         mask = next(mask_iter, None) if mask_iter is not None else None
         if mask is not None and detected[i]:
             mask_crops[i] = cropping.crop_frame(_as_mask_uint8(mask, frame.shape[:2]), boxes[i], size)
+        else:
+            mask_crops[i] = no_mask
     if i + 1 < n:
         raise ValueError(f"got {i + 1} frames for {n} landmark rows")
     skeletons = cropping.to_crop_coordinates(reduce_landmarks(landmarks).astype(np.float64), boxes)
@@ -445,8 +466,8 @@ def load_or_build_video_cache(
     size = params.crop_size
     with _cache_folder_written(folder, n * size * size * 4) as tmp:
         out = {
-            "crops": _array_file(tmp, "crops", (n, size, size, 3)),
-            "masks": _array_file(tmp, "masks", (n, size, size)),
+            "crops": _RowFile(tmp, "crops", (n, size, size, 3)),
+            "masks": _RowFile(tmp, "masks", (n, size, size)),
         }
         arrays = assemble_cache_arrays(
             clip_frames(), landmarks, detected, video.fps, params, masks=extraction.masks, out=out
@@ -471,7 +492,6 @@ def load_or_build_video_cache(
             "plate": plate_meta,
         }
         _fill_cache_folder(tmp, folder, arrays, meta)
-        del arrays, out  # the maps close: the cache is read back from its final folder
     log.info("pose found in %d of %d frames (%.1f%%) of %s", n_found, n, 100.0 * n_found / n, path.name)
     log.info(
         "background plate of %s: %s camera, residual %.1f grey levels, %.1f%% inpainted, from %d frames",
