@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint train evaluate report race tensorboard bench clean
+.PHONY: help install demo test test-fast lint train evaluate report race tensorboard bench app live clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -18,12 +18,17 @@ $(STAMP): pyproject.toml
 	$(PY) -c "import cv2, mediapipe, torch, torchvision, lightning, hydra, av; mediapipe.solutions.pose; import tensorboard.default"
 	touch $(STAMP)
 
+# The browser test drives Debian's Chromium (headless, through Playwright): installed once, as root or with sudo.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	$(if $(filter 0,$(shell id -u)),,sudo) sh -c 'apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium)'
+
 install: $(STAMP) ## Create .venv and install the package with its dev extras (quick when nothing changed)
 
 demo: $(STAMP) ## Run the demo (nearest neighbour) on the embedded synthetic clips; prints the video path
 	$(PY) src/demo.py model=nearest $(ARGS)
 
-test: $(STAMP) ## Run the whole test suite (needs ../shared/data for the real-clip tests)
+test: $(STAMP) $(CHROMIUM) ## Run the whole test suite (needs ../shared/data for the real-clip tests; installs Chromium)
 	$(PY) -m pytest -q $(ARGS)
 
 test-fast: $(STAMP) ## Run the tests that need neither the real clips nor minutes
@@ -46,6 +51,12 @@ race: $(STAMP) ## Train each model for the same time on taichi2 and compare them
 
 bench: $(STAMP) ## Time the hot paths against their baselines (outputs/bench/<time>/bench.json); quick: ARGS=bench=quick
 	$(PY) src/bench.py $(ARGS)
+
+app: $(STAMP) ## The web page at http://127.0.0.1:7860 (network: ARGS="server_name=0.0.0.0")
+	$(PY) src/app.py $(ARGS)
+
+live: $(STAMP) ## Live transfer from a camera or a video: make live ARGS="source=0 model=vanilla_image data=video data.target_video=T.mp4"
+	$(PY) src/live.py $(ARGS)
 
 tensorboard: $(STAMP) ## TensorBoard on every run under outputs/, at http://127.0.0.1:6006 (network: ARGS=--bind_all)
 	$(VENV)/bin/tensorboard --logdir outputs --host 127.0.0.1 $(ARGS)

@@ -11,13 +11,14 @@ Box convention (as crop.py): frame pixel j covers [j, j + 1), so a box covers [c
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import cv2
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .normalization import clip_stats, median_smooth, normalize_global
+from .normalization import ClipStats, clip_stats, median_smooth, normalize_global
 from .skeleton import ANKLES, ankle_point, forward_fill, valid_frames
 
 #: Default fade of alpha at the crop's border, as a fraction of the crop's side.
@@ -164,19 +165,83 @@ def _moving_average(values: np.ndarray, window: int) -> np.ndarray:
     return sliding_window_view(padded, window, axis=0).mean(axis=-1)
 
 
-def _side_at(foot_y: np.ndarray, target_foot_y: np.ndarray, target_sides: np.ndarray) -> np.ndarray:
-    """The target's box side where its ankles are at `foot_y` (any shape), from its own (M,) frames.
+@dataclass(frozen=True)
+class Floor:
+    """Where the target stands in its own frame: what turns a pose mapped onto the target's floor into the
+    crop box the generator's output is pasted at (the target's own framing of its body at that depth).
 
     Under a pinhole camera over a flat floor, both the size of a person and the distance of their feet below
-    the horizon are proportional to 1 / depth, so the side is linear in the ankle y: a least-squares line.
+    the horizon are proportional to 1 / depth, so the box side is linear in the ankle y: a least-squares line
+    over the target's frames (its median side when the target never changes distance to the camera). The
+    centre keeps the target's usual offset from its ankles, in units of the side.
     """
-    median_side = float(np.median(target_sides))
-    spread = float(np.percentile(target_foot_y, 90) - np.percentile(target_foot_y, 10))
-    if spread < MIN_DEPTH_SPREAD * median_side:
-        return np.full(np.shape(foot_y), median_side)
-    slope, intercept = np.polyfit(target_foot_y, target_sides, 1)
-    # Far outside the target's own range the line means little: keep within a sane band around it.
-    return np.clip(intercept + slope * foot_y, 0.5 * target_sides.min(), 1.5 * target_sides.max())
+
+    stats: ClipStats  # the target's ankle and height statistics (normalization.clip_stats)
+    side_line: tuple[float, float] | None  # (slope, intercept) of side against ankle y; None: constant side
+    median_side: float
+    side_range: tuple[float, float]  # the line is kept within this band: far outside the target's range it means little
+    offset: tuple[float, float]  # box centre minus ankle point, in sides
+    frame_size: tuple[int, int]  # (width, height)
+
+    @classmethod
+    def of_target(
+        cls,
+        target_skeletons: np.ndarray,
+        target_boxes: np.ndarray,
+        target_frame_size: tuple[int, int],
+        far_fraction: float = 0.5,
+    ) -> Floor:
+        """From the target's (M, 13, 2) frame-pixel skeletons and (M, 3) crop boxes in a (width, height) frame."""
+        target = np.asarray(target_skeletons, dtype=np.float64)
+        boxes = np.asarray(target_boxes, dtype=np.float64)
+        if len(target) != len(boxes):
+            raise ValueError(f"{len(target)} target skeletons but {len(boxes)} target boxes")
+        valid = valid_frames(target) & np.isfinite(boxes).all(axis=1) & (boxes[:, 2] > 0)
+        if not valid.any():
+            raise ValueError("no target frame with both a valid skeleton and a box")
+        target, boxes = target[valid], boxes[valid]
+        foot_y = target[:, ANKLES, 1].max(axis=1)
+        sides = boxes[:, 2]
+        median_side = float(np.median(sides))
+        spread = float(np.percentile(foot_y, 90) - np.percentile(foot_y, 10))
+        line = None
+        if spread >= MIN_DEPTH_SPREAD * median_side:
+            slope, intercept = np.polyfit(foot_y, sides, 1)
+            line = (float(slope), float(intercept))
+        return cls(
+            stats=clip_stats(target, far_fraction),
+            side_line=line,
+            median_side=median_side,
+            side_range=(0.5 * float(sides.min()), 1.5 * float(sides.max())),
+            offset=(
+                float(np.median((boxes[:, 0] - ankle_point(target)[:, 0]) / sides)),
+                float(np.median((boxes[:, 1] - foot_y) / sides)),
+            ),
+            frame_size=(int(target_frame_size[0]), int(target_frame_size[1])),
+        )
+
+    def side_at(self, foot_y: np.ndarray) -> np.ndarray:
+        """The target's box side where its ankles are at `foot_y` (any shape)."""
+        if self.side_line is None:
+            return np.full(np.shape(foot_y), self.median_side)
+        slope, intercept = self.side_line
+        return np.clip(intercept + slope * np.asarray(foot_y, dtype=np.float64), *self.side_range)
+
+    def boxes_for(self, mapped: np.ndarray) -> np.ndarray:
+        """(N, 13, 2) poses already on the target's floor (frame pixels) -> (N, 3) float64 boxes, unsmoothed."""
+        mapped = np.asarray(mapped, dtype=np.float64)
+        foot_y = mapped[:, ANKLES, 1].max(axis=1)
+        foot_x = ankle_point(mapped)[:, 0]
+        side = self.side_at(foot_y)
+        return np.stack([foot_x + self.offset[0] * side, foot_y + self.offset[1] * side, side], axis=1)
+
+    def inside(self, boxes: np.ndarray) -> np.ndarray:
+        """(N, 3) boxes kept inside the frame when they fit; one that does not covers the frame along that axis."""
+        boxes = np.array(boxes, dtype=np.float64)
+        for axis, extent in enumerate(self.frame_size):
+            low, high = boxes[:, 2] / 2.0, float(extent) - boxes[:, 2] / 2.0
+            boxes[:, axis] = np.clip(boxes[:, axis], np.minimum(low, high), np.maximum(low, high))
+        return boxes
 
 
 def follow_source_boxes(
@@ -201,44 +266,17 @@ def follow_source_boxes(
     `smoothing_window` valid frames) and kept inside the frame. Frames without a valid source pose hold the
     last valid box (the first one before any).
     """
+    floor = Floor.of_target(target_skeletons, target_boxes, target_frame_size, far_fraction)
     source = np.asarray(source_skeletons, dtype=np.float64)
-    target = np.asarray(target_skeletons, dtype=np.float64)
-    t_boxes = np.asarray(target_boxes, dtype=np.float64)
-    if len(target) != len(t_boxes):
-        raise ValueError(f"{len(target)} target skeletons but {len(t_boxes)} target boxes")
-    t_valid = valid_frames(target) & np.isfinite(t_boxes).all(axis=1) & (t_boxes[:, 2] > 0)
-    if not t_valid.any():
-        raise ValueError("no target frame with both a valid skeleton and a box")
-    target, t_boxes = target[t_valid], t_boxes[t_valid]
     s_valid = valid_frames(source)
     s_stats = clip_stats(source, far_fraction)  # raises when no source frame is valid
-    t_stats = clip_stats(target, far_fraction)
-
-    # The source's valid frames in the target's frame: only the ankle line of the result is needed.
-    mapped = normalize_global(source[s_valid], s_stats, t_stats).astype(np.float64)
-    foot_y = mapped[:, ANKLES, 1].max(axis=1)
-    foot_x = ankle_point(mapped)[:, 0]
-
-    # The target's own box at that floor position: side from its ankle y, centre at its usual offset from
-    # its ankles in units of the side (the crop then frames the body as the generator was trained on).
-    t_foot_y = target[:, ANKLES, 1].max(axis=1)
-    t_foot_x = ankle_point(target)[:, 0]
-    sides = t_boxes[:, 2]
-    off_x = float(np.median((t_boxes[:, 0] - t_foot_x) / sides))
-    off_y = float(np.median((t_boxes[:, 1] - t_foot_y) / sides))
-    side = _side_at(foot_y, t_foot_y, sides)
-    boxes = np.stack([foot_x + off_x * side, foot_y + off_y * side, side], axis=1)
+    # The source's valid frames on the target's floor: only their ankle line decides the box.
+    boxes = floor.boxes_for(normalize_global(source[s_valid], s_stats, floor.stats))
 
     # Median first (a one-frame detector glitch must not drag the box), then a mean (removes the jitter).
     window = smoothing_window | 1 if smoothing_window > 1 else 1
     boxes = median_smooth(boxes[:, :, None], window)[:, :, 0].astype(np.float64)
-    boxes = _moving_average(boxes, window)
-
-    # Inside the frame when the box fits; when it does not, it covers the frame along that axis.
-    width, height = float(target_frame_size[0]), float(target_frame_size[1])
-    for axis, extent in ((0, width), (1, height)):
-        low, high = boxes[:, 2] / 2.0, extent - boxes[:, 2] / 2.0
-        boxes[:, axis] = np.clip(boxes[:, axis], np.minimum(low, high), np.maximum(low, high))
+    boxes = floor.inside(_moving_average(boxes, window))
 
     full = np.full((len(source), 3), np.nan)
     full[s_valid] = boxes

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from .camera import map_boxes, map_points
-from .composite import composite_frames, follow_source_boxes, output_size
+from .composite import Floor, composite_frames, follow_source_boxes, output_size
 from .crop import placement_features, to_frame_coordinates
 from .drawing import draw_skeletons, render_stick_figures, tensor_to_images
 from .progress import progress_bar
@@ -27,16 +27,27 @@ from .video import BackgroundWorker, VideoWriter, keep_what_was_written
 INSET = 0.28
 
 
-def target_boxes_for(source_frame_skeletons: np.ndarray, datamodule) -> np.ndarray:
-    """(N, 3) boxes in the target's view (datamodule.plate) that follow the source (frame-pixel
-    skeletons (N, 13, 2)). A moving camera's frames are mapped into the view first."""
+def target_in_view(datamodule) -> tuple[np.ndarray, np.ndarray]:
+    """The target's training skeletons (M, 13, 2) and crop boxes (M, 3) in the pixels of its view
+    (datamodule.plate): a moving camera's frames are mapped into the view."""
     train = datamodule.split.train
     cache = datamodule.cache
     boxes = np.asarray(cache.boxes)[train]
     to_view = datamodule.scene.to_view()[train]
-    target = map_points(to_view, to_frame_coordinates(np.asarray(cache.skeletons)[train], boxes))
+    skeletons = map_points(to_view, to_frame_coordinates(np.asarray(cache.skeletons)[train], boxes))
+    return skeletons, map_boxes(to_view, boxes)
+
+
+def target_floor(datamodule) -> Floor:
+    """The target's floor in its view (composite.Floor), for poses mapped one at a time (live mode)."""
+    return Floor.of_target(*target_in_view(datamodule), tuple(datamodule.cache.meta["frame_size"]))
+
+
+def target_boxes_for(source_frame_skeletons: np.ndarray, datamodule) -> np.ndarray:
+    """(N, 3) boxes in the target's view (datamodule.plate) that follow the source (frame-pixel
+    skeletons (N, 13, 2))."""
     return follow_source_boxes(
-        source_frame_skeletons, target, map_boxes(to_view, boxes), tuple(cache.meta["frame_size"])
+        source_frame_skeletons, *target_in_view(datamodule), tuple(datamodule.cache.meta["frame_size"])
     )
 
 

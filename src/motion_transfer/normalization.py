@@ -113,37 +113,56 @@ def median_smooth(skeletons: np.ndarray, window: int) -> np.ndarray:
 SMOOTHING_METHODS = ("median", "one_euro", "none")
 
 
+class OneEuroFilter:
+    """One-Euro filter (Casiez et al., CHI 2012) of an array of coordinates, one frame at a time.
+
+    Each coordinate has its own low-pass filter whose cut-off frequency (Hz) grows with the filtered
+    speed: min_cutoff + beta * |speed| (speed in coordinate units a second), so a still joint is
+    smoothed hard and a fast one follows with little lag. Causal: what it returns for a frame depends
+    on that frame and the ones before. A non-finite coordinate holds the filter's last value.
+    """
+
+    def __init__(self, fps: float, min_cutoff: float = 1.0, beta: float = 0.0, d_cutoff: float = 1.0):
+        self.period = 1.0 / float(fps)
+        self.min_cutoff, self.beta = float(min_cutoff), float(beta)
+        self.alpha_d = self._smoothing_factor(float(d_cutoff))
+        self.value: np.ndarray | None = None
+        self.seen: np.ndarray | None = None
+        self.speed: np.ndarray | None = None
+
+    def _smoothing_factor(self, cutoff):
+        return 1.0 / (1.0 + 1.0 / (2.0 * np.pi * cutoff * self.period))
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """The filtered value of this frame's coordinates (any shape, fixed from frame to frame); NaN
+        where a coordinate has never been finite."""
+        x = np.asarray(x, dtype=np.float64)
+        finite = np.isfinite(x)
+        if self.value is None:
+            self.value = np.where(finite, x, 0.0)
+            self.seen = finite.copy()
+            self.speed = np.zeros_like(self.value)
+        else:
+            current = np.where(finite, x, self.value)
+            raw_speed = np.where(self.seen, (current - self.value) / self.period, 0.0)
+            self.speed = self.alpha_d * raw_speed + (1.0 - self.alpha_d) * self.speed
+            alpha = self._smoothing_factor(self.min_cutoff + self.beta * np.abs(self.speed))
+            self.value = np.where(self.seen, alpha * current + (1.0 - alpha) * self.value, current)
+            self.seen |= finite
+        return np.where(self.seen, self.value, np.nan)
+
+
 def one_euro_smooth(
     skeletons: np.ndarray, fps: float, min_cutoff: float = 1.0, beta: float = 0.0, d_cutoff: float = 1.0
 ) -> np.ndarray:
-    """One-Euro filter over time of (N, J, 2) skeletons, each coordinate on its own.
-
-    The cut-off frequency (Hz) of the low-pass filter grows with the filtered speed:
-    min_cutoff + beta * |speed| (speed in coordinate units a second), so a still joint is smoothed
-    hard and a fast one follows with little lag. Causal: frame t uses frames up to t only. A
-    non-finite coordinate holds the filter's last value for that frame."""
+    """(N, J, 2) skeletons through a OneEuroFilter, frame by frame; a frame's non-finite coordinates
+    stay as they are."""
     x = np.asarray(skeletons, dtype=np.float64)
     out = np.array(x, dtype=np.float32, copy=True)
-    if len(x) < 2:
-        return out
-    period = 1.0 / float(fps)
-
-    def smoothing_factor(cutoff):
-        return 1.0 / (1.0 + 1.0 / (2.0 * np.pi * cutoff * period))
-
-    alpha_d = smoothing_factor(d_cutoff)
-    finite = np.isfinite(x)
-    value = np.where(finite[0], x[0], 0.0)
-    seen = finite[0].copy()
-    speed = np.zeros_like(value)
-    for t in range(1, len(x)):
-        current = np.where(finite[t], x[t], value)
-        raw_speed = np.where(seen, (current - value) / period, 0.0)
-        speed = alpha_d * raw_speed + (1.0 - alpha_d) * speed
-        alpha = smoothing_factor(min_cutoff + beta * np.abs(speed))
-        value = np.where(seen, alpha * current + (1.0 - alpha) * value, current)
-        seen |= finite[t]
-        out[t] = np.where(finite[t], value, x[t])
+    one_euro = OneEuroFilter(fps, min_cutoff, beta, d_cutoff)
+    for t in range(len(x)):
+        filtered = one_euro(x[t])
+        out[t] = np.where(np.isfinite(x[t]), filtered, x[t])
     return out
 
 
