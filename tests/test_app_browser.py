@@ -1,0 +1,143 @@
+"""The web page in a real browser: Debian's Chromium, headless, driven by Playwright.
+
+The app runs as a user starts it (src/app.py in its own process, on a free port, writing under
+the test's folder). The test uploads a clip that is not a video (refused with a message), then two
+short clips it renders itself, runs the nearest-neighbour demo, and checks in the page that the
+result video plays. No request may leave the machine.
+
+APP_SCREENSHOT=docs/app.png writes the screenshot of the finished page there as well (the
+README's picture).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+LOCAL = re.compile(r"^(http://(127\.0\.0\.1|localhost)(:\d+)?/|data:|blob:|about:)")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def write_clip(path: Path, role: str, n_frames: int, seed: int) -> Path:
+    from motion_transfer.synthetic import render_clip
+    from motion_transfer.video import VideoWriter
+
+    frames, _ = render_clip(role, n_frames, seed, width=160, height=128)
+    writer = VideoWriter(path, 25.0, frames.shape[2], frames.shape[1])
+    writer.write(frames)
+    return writer.close()
+
+
+def start_app(outputs: Path, port: int) -> tuple[subprocess.Popen, str]:
+    """src/app.py in its own process; returns it and the URL it printed once listening."""
+    command = [
+        sys.executable,
+        str(ROOT / "src" / "app.py"),
+        f"paths.output_dir={outputs}",
+        f"server_port={port}",
+        "clip_folders=[]",
+    ]
+    app = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    end = time.monotonic() + 90
+    lines = []
+    while time.monotonic() < end:
+        line = app.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if line.startswith("url: "):
+            return app, line.split(": ", 1)[1].strip()
+    app.kill()
+    pytest.fail("the app printed no `url:` line:\n" + "".join(lines[-40:]))
+
+
+def duration_when_loaded(page, selector: str) -> float:
+    """The <video>'s duration in seconds once the browser has read its metadata."""
+    return page.eval_on_selector(
+        selector,
+        """video => new Promise((resolve, reject) => {
+            if (video.readyState >= 1) return resolve(video.duration);
+            video.addEventListener('loadedmetadata', () => resolve(video.duration));
+            video.addEventListener('error', () => reject(new Error('the video cannot be played')));
+            setTimeout(() => reject(new Error('no metadata after 20 s')), 20000);
+        })""",
+    )
+
+
+@pytest.mark.slow
+def test_the_page_runs_the_demo_on_uploaded_clips_and_plays_the_result(tmp_path):
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (make test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    outputs = tmp_path / "outputs"
+    target = write_clip(tmp_path / "dancer.mp4", "target", 60, 0)
+    source = write_clip(tmp_path / "boxer.mp4", "source", 30, 1)
+    (tmp_path / "notes.txt").write_text("not a video\n")
+    app, url = start_app(outputs, free_port())
+    outside = []
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+
+            def keep_local(route):
+                if LOCAL.match(route.request.url):
+                    route.continue_()
+                else:
+                    outside.append(route.request.url)
+                    route.abort()
+
+            page.route("**/*", keep_local)
+            page.goto(url)
+            page.wait_for_selector("#start")
+
+            page.set_input_files("#source-upload input[type=file]", tmp_path / "notes.txt")
+            page.wait_for_selector("#source-note >> text=is not a video file", timeout=20_000)
+            page.click("#source-upload button[aria-label=Clear]")
+
+            page.set_input_files("#target-upload input[type=file]", target)
+            page.wait_for_selector("#target-note >> text=dancer.mp4: ready", timeout=20_000)
+            page.set_input_files("#source-upload input[type=file]", source)
+            page.wait_for_selector("#source-note >> text=boxer.mp4: ready", timeout=20_000)
+            page.click("#start")
+            page.wait_for_selector("#status >> text=Done", timeout=90_000)
+            page.wait_for_selector("#generated video", timeout=20_000)
+            assert duration_when_loaded(page, "#generated video") > 0
+            assert duration_when_loaded(page, "#side-by-side video") > 0
+            page.wait_for_timeout(500)  # the first frame drawn, for the screenshot
+            page.screenshot(path=str(tmp_path / "app.png"), full_page=True)
+            if os.environ.get("APP_SCREENSHOT"):
+                page.screenshot(path=os.environ["APP_SCREENSHOT"], full_page=True)
+            status = page.inner_text("#status")
+            browser.close()
+    finally:
+        app.send_signal(signal.SIGTERM)
+        try:
+            app.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            app.kill()
+    assert outside == [], f"the page asked the internet for {outside}"
+    assert "Done" in status, status
+    # The uploads went into the job's own folder, and the videos into the demo's run folder.
+    jobs = [folder for folder in (outputs / "app" / "jobs").iterdir() if (folder / "target").is_dir()]
+    assert len(jobs) == 1
+    assert (jobs[0] / "target" / "dancer.mp4").is_file() and (jobs[0] / "source" / "boxer.mp4").is_file()
+    assert len(list((outputs / "demo").glob("*/generated.mp4"))) == 1
+    assert app.returncode == 143  # SIGTERM: the server stops as the other entry points do
