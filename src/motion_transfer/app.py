@@ -77,7 +77,7 @@ class AppSettings:
         extra = cfg.get("demo_overrides") or []
         if not OmegaConf.is_list(extra) and not isinstance(extra, list | tuple):
             raise UserError(
-                'demo_overrides must be a list of key=value overrides, e.g. "demo_overrides=[output.max_side=720]".'
+                "demo_overrides must be a list of key=value overrides, e.g. \"demo_overrides=['output.max_side=720']\"."
             )
         return cls(
             server_name=host,
