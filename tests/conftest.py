@@ -223,6 +223,7 @@ TASKS = {
     "interpolate": "motion_transfer.interpolation:run_interpolation",
     "preprocess": "motion_transfer.preprocess:run_preprocess",
     "bench": "motion_transfer.bench:run_bench",
+    "live": "motion_transfer.live:run_live",
 }
 
 

@@ -33,7 +33,7 @@ from .demo import display_available, typical_plate_crop
 from .errors import Terminated, UserError
 from .fullframe import side_by_side, target_floor
 from .normalization import OneEuroFilter, clip_stats, normalize_global
-from .skeleton import reduce_landmarks, valid_frames
+from .skeleton import NEUTRAL_POSE, reduce_landmarks, valid_frames
 from .video import X264_PRESETS, VideoWriter, check_video_path, open_capture
 
 log = logging.getLogger(__name__)
@@ -122,24 +122,30 @@ def _fps_of(capture: cv2.VideoCapture) -> float:
 
 
 # -- poses -----------------------------------------------------------------------------------------
+def check_causal_smoothing(smoothing) -> str:
+    """The smoothing method, if it needs no future frame; else a clear error."""
+    method = smoothing["method"]
+    if method not in ("one_euro", "none"):
+        raise UserError(
+            f"smoothing={method}: live mode cannot look ahead, so it smooths with smoothing=one_euro "
+            "(the default) or smoothing=none."
+        )
+    return method
+
+
 class LivePoseMapper:
     """A source pose, as MediaPipe finds it in a frame, onto the target's floor, one frame at a time.
 
     The pose is smoothed by a One-Euro filter (in units of the frame's height), mapped onto the
     target's body by Everybody Dance Now's global normalisation with the source's statistics from
-    the frames seen so far, and framed by the box the target would have there (composite.Floor),
-    itself One-Euro filtered. Returns the pose in that box's crop coordinates (what the generator
-    reads) and the box in the target's frame pixels.
+    the frames seen so far, and framed by the box the target would have there (composite.Floor).
+    Returns the pose in that box's crop coordinates (what the generator reads) and where to paste
+    it: the box One-Euro filtered, in the target's frame pixels.
     """
 
     def __init__(self, floor: Floor, fps: float, smoothing: DictConfig | dict):
         self.floor = floor
-        method = smoothing["method"]
-        if method not in ("one_euro", "none"):
-            raise UserError(
-                f"smoothing={method}: live mode cannot look ahead, so it smooths with smoothing=one_euro "
-                "(the default) or smoothing=none."
-            )
+        method = check_causal_smoothing(smoothing)
         self.fps = float(fps)
         if method == "one_euro":
             cutoff, beta = float(smoothing["min_cutoff"]), float(smoothing["beta"])
@@ -166,11 +172,14 @@ class LivePoseMapper:
             self.stats = clip_stats(np.stack(self.history))
         mapped = normalize_global(pose[None], self.stats, self.floor.stats)
         box = self.floor.boxes_for(mapped)[0]
+        # The generator reads the pose framed as the target frames itself (the box before smoothing); the
+        # person is pasted at the smoothed box, kept inside the frame (as in the demo: the whole body is
+        # drawn, a little off the floor, rather than cut at the frame's edge).
+        skeleton = to_crop_coordinates(mapped, box[None])[0]
         if self.box_filter is not None:
             scale = float(self.floor.frame_size[1])
             box = self.box_filter(box / scale) * scale
-        box = self.floor.inside(box[None])[0]
-        self.last = (to_crop_coordinates(mapped, box[None])[0], box)
+        self.last = (skeleton, self.floor.inside(box[None])[0])
         return self.last
 
 
@@ -199,6 +208,7 @@ class LiveGenerator:
             path = export_onnx(model, folder / "generator.onnx")
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
             self.inputs = [i.name for i in self.session.get_inputs()]
+            self(NEUTRAL_POSE, np.zeros(3, np.float32))  # the first run allocates: not on a live frame
         else:
             import torch
 
@@ -226,7 +236,8 @@ class LiveGenerator:
 class LiveResult:
     video: Path
     frames: int
-    fps: float  # frames out per second, from the first frame's arrival to the last one written
+    fps: float  # sustained frames out per second: from the first frame written to the last one
+    seconds: float  # from the first frame's arrival to the last one written
     latency_ms: list[float]  # per frame: from its arrival to its encoding finished
     dropped: int  # camera frames skipped because the pipeline was behind (never for a file)
     without_person: int
@@ -237,6 +248,7 @@ class LiveResult:
         return {
             "frames": self.frames,
             "fps": self.fps,
+            "seconds": self.seconds,
             "source_fps": self.source_fps,
             "latency_ms_median": float(np.median(latency)),
             "latency_ms_p95": float(np.percentile(latency, 95)),
@@ -352,10 +364,8 @@ class LivePipeline:
                 return
         _put(out, _END, self.stop)
 
-    def _track(self, inbox: queue.Queue, out: queue.Queue) -> None:
-        from .pose import PoseExtractor
-
-        with PoseExtractor(segmentation=False) as extractor:
+    def _track(self, extractor, inbox: queue.Queue, out: queue.Queue) -> None:
+        with extractor:
             while (frame := _get(inbox, self.stop)) is not _END:
                 frame.landmarks = extractor(frame.rgb)
                 if not _put(out, frame, self.stop):
@@ -389,12 +399,17 @@ class LivePipeline:
         return cv2.blendLinear(person, self.crop_plate, a, 1.0 - a)
 
     def run(self) -> LiveResult:
+        from .pose import PoseExtractor
+
+        # Built before the first frame is read: a camera's first frames do not wait for MediaPipe to load.
+        extractor = PoseExtractor(segmentation=False)
         frames_in: queue.Queue = queue.Queue(maxsize=2)
         tracked: queue.Queue = queue.Queue(maxsize=2)
         to_encode: queue.Queue = queue.Queue(maxsize=2)
         writer = VideoWriter(self.out_path, self.source.fps, *self.size, preset=self.preset)
         latency: list[float] = []
         first_arrival: list[float] = []
+        first_written: list[float] = []
         last_written = [0.0]
 
         def encode() -> None:
@@ -402,11 +417,13 @@ class LivePipeline:
                 arrived, result = item
                 writer.write(result)
                 last_written[0] = time.perf_counter()
+                if not first_written:
+                    first_written.append(last_written[0])
                 latency.append(1000.0 * (last_written[0] - arrived))
 
         stages = [
             _Stage("live-reader", lambda: self._read(frames_in), self.stop),
-            _Stage("live-pose", lambda: self._track(frames_in, tracked), self.stop),
+            _Stage("live-pose", lambda: self._track(extractor, frames_in, tracked), self.stop),
             _Stage("live-encoder", encode, self.stop),
         ]
         reader, tracker, encoder = stages
@@ -443,11 +460,12 @@ class LivePipeline:
         if isinstance(interrupted, Terminated):
             raise interrupted  # SIGTERM: the video is kept, and the run still ends as terminated
         n = len(latency)
-        elapsed = last_written[0] - first_arrival[0] if n else 0.0
+        output_span = last_written[0] - first_written[0] if n > 1 else 0.0
         return LiveResult(
             video=path,
             frames=n,
-            fps=n / elapsed if elapsed > 0 else 0.0,
+            fps=(n - 1) / output_span if output_span > 0 else 0.0,
+            seconds=last_written[0] - first_arrival[0] if n else 0.0,
             latency_ms=latency,
             dropped=self.dropped,
             without_person=self.without_person,
@@ -476,6 +494,7 @@ def run_live(cfg: DictConfig) -> Path:
     from .tasks import start_run
 
     check_smoothing(cfg.smoothing)
+    check_causal_smoothing(cfg.smoothing)
     if cfg.video_preset not in X264_PRESETS:
         raise UserError(
             f"video_preset={cfg.video_preset!r} is not an x264 preset; use one of {', '.join(X264_PRESETS)}."
