@@ -271,3 +271,16 @@ def test_the_entry_point_exits_with_status_2_and_one_line(tmp_path):
     assert "Traceback" not in result.stderr and result.stdout == ""
     unknown = run_script("app", "server_prot=80", outputs=tmp_path, timeout=120)
     assert unknown.returncode == 2 and "'server_prot' is not an option" in unknown.stderr
+
+
+def test_training_budgets_and_refusals(tmp_path):
+    from motion_transfer.app import time_budget
+
+    assert time_budget(5) == "00:00:05:00" and time_budget(90) == "00:01:30:00" and time_budget(1500) == "01:01:00:00"
+    with pytest.raises(UserError, match="at least 1 minute"):
+        time_budget(0.5)
+    page = Page(settings_for(tmp_path))
+    (message, _), *rest = list(page.train(EMBEDDED, None, "nearest", 5, "64", True))
+    assert not rest and message.startswith("**Error:** 'nearest' is not a model that trains")
+    (message, *_), *rest = list(page.report(str(tmp_path / "gone.mp4"), "64", False))
+    assert not rest and "no longer exists" in message

@@ -200,6 +200,18 @@ def demo_overrides(
     return [*overrides, *settings.demo_overrides]
 
 
+def time_budget(minutes) -> str:
+    """trainer.max_time (DD:HH:MM:SS) for a budget in minutes."""
+    try:
+        seconds = int(round(float(minutes) * 60))
+    except (TypeError, ValueError):
+        seconds = 0
+    if seconds < 60:
+        raise UserError(f"The time budget ({minutes} minutes) must be at least 1 minute.")
+    days, rest = divmod(seconds, 86400)
+    return f"{days:02d}:{rest // 3600:02d}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
+
+
 def outcome_message(outcome: Outcome, what: str, log_path: Path) -> str:
     """The page's message for a job that did not succeed."""
     if outcome.error:
@@ -290,24 +302,73 @@ class Page:
             [generated, side_by_side],
         )
 
-    def _follow(self, job: EntryPointJob, progress, n_outputs: int):
-        """Yield the job's progress as page updates (a message and untouched outputs) until it
-        ends; return its Outcome. A closed page stops the job."""
+    def _follow(self, job: EntryPointJob, progress, n_outputs: int, with_log: bool = False, budget_s: float = 0):
+        """Yield the job's progress as page updates (a message, then the outputs untouched, or the
+        log's last lines in the second when `with_log`) until it ends; return its Outcome. A job
+        with a time budget (`budget_s`) shows the share of it spent. A page closed or a Stop
+        pressed stops the job (SIGTERM: it keeps what it finished)."""
         import gradio as gr
 
         self.jobs.add(job)
-        shown = None
+        shown, started = None, time.monotonic()
         try:
             for state in job.follow(0.5):
+                message, fraction = state.message, state.fraction
+                if budget_s:
+                    spent = time.monotonic() - started
+                    fraction = min(1.0, spent / budget_s)
+                    message = f"{spent / 60:.1f} of {budget_s / 60:g} minutes: {message}"
                 if progress is not None:
-                    progress(state.fraction, desc=state.message)
-                if state.message != shown:
-                    shown = state.message
-                    yield (f"{state.message}…", *[gr.skip()] * (n_outputs - 1))
+                    progress(fraction, desc=message)
+                log_text = "\n".join(job.tail) if with_log else None
+                if (message, log_text) != shown:
+                    shown = (message, log_text)
+                    rest = [gr.skip()] * (n_outputs - 1)
+                    if with_log:
+                        rest[0] = log_text
+                    yield (f"{message}…", *rest)
             return job.wait()
         finally:
             job.stop()
             self.jobs.remove(job)
+
+    # training ---------------------------------------------------------------------------------------------
+    def train(self, target_choice, target_upload, model, minutes, size, evaluate_after, progress=None):
+        """Train `model` on the target for `minutes` of wall-clock time, then (when asked) score it on
+        the held-out frames so that the run lists show its figures; yields (message, log)."""
+        job_folder = new_job_folder(self.settings.jobs_dir)
+        try:
+            if model not in LEARNED:
+                raise UserError(f"'{model}' is not a model that trains; pick one of {', '.join(LEARNED)}.")
+            target = clip_path(target_choice, target_upload, "target", job_folder, self.settings.max_upload_mb)
+            budget = time_budget(minutes)
+        except UserError as err:
+            yield (f"**Error:** {err}", "")
+            return
+        data = ["data=synthetic"] if target is None else ["data=video", override("data.target_video", target)]
+        common = [*self.settings.paths_overrides(), f"model={model}", *data, f"data.image_size={int(size)}"]
+        # The time budget ends the run: the epoch limit is set out of its way, as the race does.
+        overrides = [*common, f"trainer.max_time={budget}", "trainer.max_epochs=100000"]
+        log_path = job_folder / "train.log"
+        yield (f"Training {model} on {describe(target and str(target))} for {budget}…", "")
+        job = EntryPointJob("train", overrides, log_path)
+        outcome = yield from self._follow(job, progress, 2, with_log=True, budget_s=float(minutes) * 60)
+        checkpoint = outcome.printed.get("checkpoint")
+        if not outcome.ok or not checkpoint:
+            yield (outcome_message(outcome, "training", log_path), "\n".join(outcome.tail))
+            return
+        done = f"Trained: `{self.shown_path(Path(checkpoint))}`; the Transfer tab lists the run under {model}."
+        if not evaluate_after:
+            yield (done, "\n".join(outcome.tail))
+            return
+        yield (f"{done} Scoring it on the held-out frames…", "\n".join(outcome.tail))
+        evaluation = [*common, override("ckpt_path", checkpoint), "pose.enabled=false"]
+        log_path = job_folder / "evaluate.log"
+        outcome = yield from self._follow(EntryPointJob("evaluate", evaluation, log_path), progress, 2, with_log=True)
+        if not outcome.ok:
+            yield (f"{done} {outcome_message(outcome, 'evaluation', log_path)}", "\n".join(outcome.tail))
+            return
+        yield (f"{done} Its held-out figures are beside it in the list.", "\n".join(outcome.tail))
 
     # the report -------------------------------------------------------------------------------------------
     def report_sizes(self, target: str | None):
@@ -385,7 +446,9 @@ class Page:
                     model = gr.Radio(list(MODELS), value="nearest", label="Model", elem_id="model")
                     run = gr.Dropdown(label="Trained run", elem_id="run", scale=2)
                 run_note = gr.Markdown(elem_id="run-note")
-                start = gr.Button("Transfer the moves", variant="primary", elem_id="start")
+                with gr.Row():
+                    start = gr.Button("Transfer the moves", variant="primary", elem_id="start", scale=3)
+                    stop = gr.Button("Stop", elem_id="stop")
                 status = gr.Markdown(elem_id="status")
                 with gr.Row():
                     generated = gr.Video(label="Result (generated.mp4)", elem_id="generated", buttons=["download"])
@@ -410,6 +473,27 @@ class Page:
                     report_grid = gr.Image(label="report.png", type="filepath", interactive=False)
                     report_frames = gr.Image(label="report_frames.png (full frame)", type="filepath", interactive=False)
 
+            with gr.Tab("Train"):
+                gr.Markdown(
+                    "Train a learned model on a target for a wall-clock budget (`src/train.py`, "
+                    "`trainer.max_time`); the run then appears in the Transfer tab. A few minutes on a CPU give a "
+                    "blurry but recognisable person; the figures in docs/results.md took 6 to 16 minutes."
+                )
+                with gr.Row():
+                    with gr.Column():
+                        train_target = gr.Dropdown(clips, label="Target", value=EMBEDDED, elem_id="train-target")
+                        train_upload = gr.File(label="or upload a target clip", elem_id="train-upload")
+                    with gr.Column():
+                        train_model = gr.Radio(list(LEARNED), value="vanilla_image", label="Model")
+                        minutes = gr.Slider(1, 120, value=5, step=1, label="Time budget (minutes)")
+                        train_size = gr.Dropdown([str(s) for s in IMAGE_SIZES], value="64", label="Image size (px)")
+                        evaluate_after = gr.Checkbox(value=True, label="Score it on the held-out frames afterwards")
+                with gr.Row():
+                    start_training = gr.Button("Train", variant="primary", elem_id="train")
+                    stop_training = gr.Button("Stop (keeps the last checkpoint)", elem_id="stop-training")
+                train_status = gr.Markdown(elem_id="train-status")
+                train_log = gr.Textbox(label="Log (last lines)", lines=10, max_lines=10, interactive=False)
+
             def refresh_lists(target, source, report_target_value, model_name):
                 choices = self.clip_choices()
                 values = {value for _, value in choices}
@@ -419,14 +503,15 @@ class Page:
                     gr.update(choices=choices, value=keep(target)),
                     gr.update(choices=choices, value=keep(source)),
                     gr.update(choices=choices, value=keep(report_target_value)),
+                    gr.update(choices=choices),
                     runs,
                     note,
                 )
 
-            page.load(
-                refresh_lists,
-                [target_choice, source_choice, report_target, model],
-                [target_choice, source_choice, report_target, run, run_note],
+            lists = [target_choice, source_choice, report_target, train_target, run, run_note]
+            report_outputs = [report_status, report_table, report_grid, report_frames]
+            page.load(refresh_lists, [target_choice, source_choice, report_target, model], lists).then(
+                self.report_sizes, report_target, [report_size, *report_outputs]
             )
             runs_inputs = [target_choice, target_upload, model]
             for trigger in (target_choice.change, model.change, target_upload.change):
@@ -439,14 +524,13 @@ class Page:
             def transfer(t, tu, s, su, m, r, progress=gr.Progress()):
                 yield from self.transfer(t, tu, s, su, m, r, progress)
 
-            start.click(
+            transfer_event = start.click(
                 transfer,
                 [target_choice, target_upload, source_choice, source_upload, model, run],
                 [status, generated, side_by_side, downloads],
                 **jobs,
             )
-
-            report_outputs = [report_status, report_table, report_grid, report_frames]
+            stop.click(lambda: "Stopped.", None, status, cancels=[transfer_event])
             report_target.change(self.report_sizes, report_target, [report_size, *report_outputs])
             report_size.input(self.shown_report, [report_target, report_size], report_outputs)
 
@@ -454,6 +538,20 @@ class Page:
                 yield from self.report(t, size, pose, progress)
 
             make_report.click(report, [report_target, report_size, with_pose], report_outputs, **jobs)
+
+            def train(t, tu, m, minutes_value, size, evaluate, progress=gr.Progress()):
+                yield from self.train(t, tu, m, minutes_value, size, evaluate, progress)
+
+            training = start_training.click(
+                train,
+                [train_target, train_upload, train_model, minutes, train_size, evaluate_after],
+                [train_status, train_log],
+                **jobs,
+            )
+            training.then(refresh_lists, [target_choice, source_choice, report_target, model], lists)
+            stop_training.click(
+                lambda: "Stopped: the run keeps its last checkpoint.", None, train_status, cancels=[training]
+            )
         return page
 
 
@@ -493,6 +591,8 @@ def run_app(cfg: DictConfig) -> str:
         mcp_server=False,
         pwa=False,
         enable_monitoring=False,
+        run_history=False,  # its page offers to save runs to a Hugging Face bucket
+        footer_links=["api", "settings"],
         theme=theme,
     )
     shown = "127.0.0.1" if settings.server_name in ("0.0.0.0", "::") else settings.server_name

@@ -203,15 +203,22 @@ class EntryPointJob:
         progress = read_progress_line(line)
         if progress is not None:
             self.progress = progress
-        elif not _BAR.match(line.strip()):
+        if progress is None or progress.fraction is None:  # bars are progress, not the log
             self.tail.append(line)
 
     def _read_stdout(self) -> None:
-        for raw in self.process.stdout:
-            line = raw.decode("utf-8", "replace").rstrip("\n")
-            label, sep, value = line.partition(": ")
-            if sep and label and " " not in label:
-                self.printed[label] = value.strip()
+        # Lightning draws its training bar's last frame on stdout, between the result lines.
+        pending = ""
+        for chunk in iter(lambda: self.process.stdout.read1(65536), b""):
+            *lines, pending = re.split(r"[\r\n]", pending + chunk.decode("utf-8", "replace"))
+            for line in lines:
+                self._take_stdout_line(line)
+        self._take_stdout_line(pending)
+
+    def _take_stdout_line(self, line: str) -> None:
+        label, sep, value = line.partition(": ")
+        if sep and label and " " not in label:
+            self.printed[label] = value.strip()
 
     def running(self) -> bool:
         return self.process.poll() is None
