@@ -388,6 +388,36 @@ def _demo_stages(
 
 
 # -- 5. training ---------------------------------------------------------------------------------
+def bench_live(datamodule, source_video: Path, model_name: str, frames: int) -> dict:
+    """Live mode (src/live.py) with a video file as the camera, into the target's full frame, with an
+    untrained `model_name` at the target's image size (the same work as a trained one): read at the
+    file's own rate (`paced`: what a camera would give; the sustained rate cannot beat the file's),
+    then as fast as the pipeline goes (`unpaced`: its ceiling), in ONNX Runtime and in PyTorch."""
+    from omegaconf import OmegaConf
+
+    from .cli import CONFIG_DIR
+    from .fullframe import target_floor
+    from .live import LiveGenerator, LivePipeline, LivePoseMapper, open_source
+
+    one_euro = OmegaConf.load(CONFIG_DIR / "smoothing" / "one_euro.yaml")  # live mode's default
+    threads = torch.get_num_threads()  # LiveGenerator gives PyTorch one thread
+    model = _model(model_name, datamodule.image_size)
+    out = {"model": model_name, "image_size": datamodule.image_size}
+    runs = {"onnx_paced": ("onnx", True), "onnx_unpaced": ("onnx", False), "torch_unpaced": ("torch", False)}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (runtime, pace) in runs.items():
+            source = open_source(str(source_video))
+            generator = LiveGenerator(model, runtime, Path(tmp))
+            mapper = LivePoseMapper(target_floor(datamodule), source.fps, one_euro)
+            pipeline = LivePipeline(
+                source, mapper, generator, datamodule.plate, Path(tmp) / f"{name}.mp4", pace=pace, max_frames=frames
+            )
+            out[name] = pipeline.run().summary()
+    out["output_size"] = list(pipeline.size)
+    torch.set_num_threads(threads)
+    return out
+
+
 def bench_training(datamodule, models: list[str], steps: int, repeats: int, device: str = "cpu") -> dict:
     import lightning as L
 
@@ -553,6 +583,9 @@ def run_bench(cfg: DictConfig) -> Path:
     result["full_frame_demo"] = bench_full_frame_demo(
         source, frames, datamodule, list(b.models), datamodule.image_size, repeats, device
     )
+    if b.source_video and b.live_model:
+        log.info("live mode")
+        result["live"] = bench_live(datamodule, Path(b.source_video), str(b.live_model), int(b.live_frames))
     log.info("training")
     result["training"] = bench_training(
         datamodule, list(b.models), int(b.train_steps), max(1, (repeats + 1) // 2), device
@@ -611,6 +644,19 @@ def format_table(result: dict) -> str:
                 f"  {k:14s} {v['demo_fps']:7.1f} fps vs {v['generation_fps']:7.1f} ({_ratio(v)}); writer ms a frame: "
                 f"{stages}"
             )
+    live = result.get("live")
+    if live:
+        width, height = live["output_size"]
+        lines.append(
+            f"live mode ({live['model']} at {live['image_size']} px, {width}x{height} output), a video as camera:"
+        )
+        for k, v in live.items():
+            if isinstance(v, dict):
+                lines.append(
+                    f"  {k:14s} {v['fps']:6.1f} fps (source {v['source_fps']:.0f}), latency median "
+                    f"{v['latency_ms_median']:.0f} ms, 95th percentile {v['latency_ms_p95']:.0f} ms, "
+                    f"{v['frames']} frames, {v['dropped']} dropped"
+                )
     lines.append("training, Lightning vs plain PyTorch loop (images/s):")
     lines += [
         f"  {k:14s} {v['lightning_images_per_s']:7.1f} vs {v['plain_images_per_s']:7.1f} ({_ratio(v)})"

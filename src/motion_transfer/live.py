@@ -193,10 +193,15 @@ class LiveGenerator:
     """
 
     def __init__(self, model, runtime: str, folder: Path, threads: int = 1):
+        import torch
+
         self.model = model
         self.session = None
         if runtime not in RUNTIMES:
             raise UserError(f"runtime={runtime!r} is not known; use one of {', '.join(RUNTIMES)}.")
+        # One frame at a time is too little work to share; PyTorch's idle threads would spin on the
+        # core that MediaPipe needs (it still renders the stick figures with ONNX Runtime).
+        torch.set_num_threads(max(1, int(threads)))
         if runtime == "onnx" and model.learns:
             import onnxruntime as ort
 
@@ -209,10 +214,6 @@ class LiveGenerator:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
             self.inputs = [i.name for i in self.session.get_inputs()]
             self(NEUTRAL_POSE, np.zeros(3, np.float32))  # the first run allocates: not on a live frame
-        else:
-            import torch
-
-            torch.set_num_threads(max(1, int(threads)))
 
     def __call__(self, skeleton: np.ndarray, placement: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.session is None:
