@@ -16,7 +16,7 @@ import torch
 
 from conftest import compose, run_script
 from motion_transfer.app import AppSettings, Page, check_listening, demo_overrides, run_app
-from motion_transfer.app_jobs import new_job_folder, read_progress_line, safe_file_name, store_upload
+from motion_transfer.app_jobs import check_upload, new_job_folder, read_progress_line, safe_file_name, store_upload
 from motion_transfer.app_runs import EMBEDDED, clip_choices, newest_report, target_key, trained_runs
 from motion_transfer.errors import UserError
 from motion_transfer.identity import IDENTITY_KEY, make_identity
@@ -194,6 +194,7 @@ def test_a_learned_model_without_a_run_is_explained_before_anything_runs(tmp_pat
     assert messages[0].startswith("**Error:** No gan run is trained on the embedded example yet")
     assert "python src/train.py model=gan data=synthetic" in messages[0]
     assert not (tmp_path / "demo").exists()
+    assert not any((tmp_path / "app" / "jobs").iterdir())  # a job refused before it ran leaves no folder
 
 
 def test_demo_command_lines(clip, tmp_path):
@@ -205,6 +206,11 @@ def test_demo_command_lines(clip, tmp_path):
     uploaded = demo_overrides(settings, clip, clip, "vanilla_image", str(ckpt))
     assert f"data.target_video='{clip}'" in uploaded and f"source_video='{clip}'" in uploaded
     assert f"ckpt_path='{ckpt}'" in uploaded and "data.image_size=128" in uploaded
+    # A real target copying the embedded source: the source rendered once into a video file.
+    (source,) = [o for o in demo_overrides(settings, clip, None, "nearest", None) if o.startswith("source_video=")]
+    rendered = Path(source.split("=", 1)[1].strip("'"))
+    assert rendered.parent == settings.app_dir / "examples"
+    check_upload(rendered, "source", max_upload_mb=50)
 
 
 @pytest.mark.slow

@@ -140,4 +140,7 @@ def test_the_page_runs_the_demo_on_uploaded_clips_and_plays_the_result(tmp_path)
     assert len(jobs) == 1
     assert (jobs[0] / "target" / "dancer.mp4").is_file() and (jobs[0] / "source" / "boxer.mp4").is_file()
     assert len(list((outputs / "demo").glob("*/generated.mp4"))) == 1
+    # Gradio kept its copies of the uploads and results under outputs/ too.
+    gradio_files = outputs / "app" / "gradio"
+    assert list(gradio_files.rglob("dancer.mp4")) and list(gradio_files.rglob("generated.mp4"))
     assert app.returncode == 143  # SIGTERM: the server stops as the other entry points do

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import socket
 import threading
 import time
@@ -285,6 +286,7 @@ class Page:
                 raise UserError(no_run_message(model, None if target is None else str(target)))
             overrides = demo_overrides(self.settings, target, source, model, checkpoint)
         except UserError as err:
+            shutil.rmtree(job_folder, ignore_errors=True)  # refused before it ran: nothing to keep
             yield (f"**Error:** {err}", *nothing)
             return
         log_path = job_folder / "demo.log"
@@ -343,6 +345,7 @@ class Page:
             target = clip_path(target_choice, target_upload, "target", job_folder, self.settings.max_upload_mb)
             budget = time_budget(minutes)
         except UserError as err:
+            shutil.rmtree(job_folder, ignore_errors=True)  # refused before it ran: nothing to keep
             yield (f"**Error:** {err}", "")
             return
         data = ["data=synthetic"] if target is None else ["data=video", override("data.target_video", target)]
@@ -398,6 +401,7 @@ class Page:
         try:
             target = clip_path(target_choice, None, "target", job_folder, self.settings.max_upload_mb)
         except UserError as err:
+            shutil.rmtree(job_folder, ignore_errors=True)  # refused before it ran: nothing to keep
             yield (f"**Error:** {err}", "", None, None)
             return
         data = ["data=synthetic"] if target is None else ["data=video", override("data.target_video", target)]
@@ -470,19 +474,22 @@ class Page:
                 report_status = gr.Markdown(elem_id="report-status")
                 report_table = gr.Markdown(elem_id="report-table")
                 with gr.Row():
-                    report_grid = gr.Image(label="report.png", type="filepath", interactive=False)
-                    report_frames = gr.Image(label="report_frames.png (full frame)", type="filepath", interactive=False)
+                    report_grid = gr.Image(label="report.png", type="filepath", interactive=False, height=480)
+                    report_frames = gr.Image(
+                        label="report_frames.png (full frame)", type="filepath", interactive=False, height=480
+                    )
 
             with gr.Tab("Train"):
                 gr.Markdown(
                     "Train a learned model on a target for a wall-clock budget (`src/train.py`, "
-                    "`trainer.max_time`); the run then appears in the Transfer tab. A few minutes on a CPU give a "
-                    "blurry but recognisable person; the figures in docs/results.md took 6 to 16 minutes."
+                    "`trainer.max_time`); the run then appears in the Transfer tab. The recipes of docs/results.md "
+                    "train for 6 to 16 minutes on 2 CPU cores."
                 )
                 with gr.Row():
                     with gr.Column():
                         train_target = gr.Dropdown(clips, label="Target", value=EMBEDDED, elem_id="train-target")
                         train_upload = gr.File(label="or upload a target clip", elem_id="train-upload")
+                        train_note = gr.Markdown(elem_id="train-note")
                     with gr.Column():
                         train_model = gr.Radio(list(LEARNED), value="vanilla_image", label="Model")
                         minutes = gr.Slider(1, 120, value=5, step=1, label="Time budget (minutes)")
@@ -518,6 +525,8 @@ class Page:
                 trigger(self.run_choices, runs_inputs, [run, run_note])
             target_upload.upload(lambda f: self.check_uploaded(f, "target"), target_upload, target_note)
             source_upload.upload(lambda f: self.check_uploaded(f, "source"), source_upload, source_note)
+            train_upload.upload(lambda f: self.check_uploaded(f, "target"), train_upload, train_note)
+            train_upload.clear(lambda: "", None, train_note)
             target_upload.clear(lambda: "", None, target_note)
             source_upload.clear(lambda: "", None, source_note)
 
