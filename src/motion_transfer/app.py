@@ -1,7 +1,8 @@
 """The web page (`make app`): pick or upload a target and a source clip, a model and a trained
-run, and watch the transfer; compare the runs of a target in its report.
+run, and watch the transfer; compare the runs of a target in its report; train a model for a
+time budget.
 
-Every job runs an entry point (src/demo.py, src/report.py) in a process of its own
+Every job runs an entry point (src/demo.py, report.py, train.py, evaluate.py) in a process of its own
 (app_jobs.EntryPointJob), so a failing job shows its `error:` line in the page and never stops
 the server. Everything the page writes stays under paths.output_dir: uploads in a folder per job
 (`app/jobs/<job>/`), Gradio's temporary files in `app/gradio/`; nothing is fetched from the
@@ -258,7 +259,13 @@ class Page:
         target = target_upload or target_choice
         runs = self.runs_for(target, model)
         if not runs:
-            return gr.update(choices=[], value=None, interactive=False), f"**{no_run_message(model, target)}**"
+            note = no_run_message(model, target_choice)
+            if target_upload:  # its copy for a run exists only once a job has stored it
+                note = (
+                    f"No {model} run is trained on '{Path(target_upload).name}' yet; train one in the Train tab "
+                    "(upload it there), or pick nearest, which needs none."
+                )
+            return gr.update(choices=[], value=None, interactive=False), f"**{note}**"
         choices = [(run.label, str(run.checkpoint)) for run in runs]
         return gr.update(choices=choices, value=choices[0][1], interactive=True), ""
 
