@@ -379,11 +379,13 @@ class _Extraction:
     frames: list[np.ndarray] | None
     masks: _MaskStore
     plate: _PlateSampler | None
+    people: dict  # people.PersonFollower.summary()
 
 
 def _extract_landmarks(video, params: CropParams, progress: bool, option: str) -> _Extraction:
     """Run MediaPipe over every frame: landmarks (N, 33, 4), detected (N,), the frames if they fit
     the memory budget, the person masks (compressed), and the plate's sample of frames."""
+    from .people import PersonFollower
     from .pose import PoseExtractor
     from .video import decoded_ahead
 
@@ -393,9 +395,10 @@ def _extract_landmarks(video, params: CropParams, progress: bool, option: str) -
     sampler = _PlateSampler(video.frame_count)
     missing = np.full((NUM_LANDMARKS, 4), np.nan, dtype=np.float32)
     bar = progress_bar(video.frame_count or None, f"poses {video.path.name}", enabled=progress, leave=False)
-    with PoseExtractor(params.min_detection_confidence, params.min_tracking_confidence) as extract:
+    follower = PersonFollower(params.person, video.fps, params.min_detection_confidence, params.min_tracking_confidence)
+    with follower, PoseExtractor(params.min_detection_confidence, params.min_tracking_confidence) as extract:
         for i, frame in enumerate(decoded_ahead(video.path)):
-            lm, mask = extract.extract(frame)
+            lm, mask = follower.track(extract, frame)
             mask = None if lm is None or mask is None else _as_mask_uint8(mask, frame.shape[:2])
             rows.append(missing if lm is None else lm)
             found.append(lm is not None)
@@ -414,7 +417,9 @@ def _extract_landmarks(video, params: CropParams, progress: bool, option: str) -
             f"{option}: '{video.path}' stops decoding after {len(rows)} of its {video.frame_count} frames; "
             "the file looks truncated (still downloading?): give the complete file."
         )
-    return _Extraction(np.stack(rows), np.array(found, dtype=bool), kept if keep else None, masks, sampler)
+    return _Extraction(
+        np.stack(rows), np.array(found, dtype=bool), kept if keep else None, masks, sampler, follower.summary()
+    )
 
 
 def load_or_build_video_cache(
@@ -490,9 +495,21 @@ def load_or_build_video_cache(
             "missing_frames": np.flatnonzero(~detected).tolist(),
             "params": asdict(params),
             "plate": plate_meta,
+            "people": extraction.people,
         }
         _fill_cache_folder(tmp, folder, arrays, meta)
     log.info("pose found in %d of %d frames (%.1f%%) of %s", n_found, n, 100.0 * n_found / n, path.name)
+    people = extraction.people
+    if people["several"]:
+        log.info(
+            "several people in view in %s: followed the %s one; %d doubtful frames (a jump in position or size) "
+            "were dropped",
+            path.name,
+            people["person"],
+            people["doubtful_frames"],
+        )
+    elif people["doubtful_frames"]:
+        log.info("%s: %d frames where the pose jumped in position or size", path.name, people["doubtful_frames"])
     log.info(
         "background plate of %s: %s camera, residual %.1f grey levels, %.1f%% inpainted, from %d frames",
         path.name,

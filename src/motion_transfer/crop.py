@@ -16,7 +16,11 @@ import cv2
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .errors import UserError
+
 NOSE, LEFT_SHOULDER, RIGHT_SHOULDER = 0, 11, 12
+#: Whom a clip's crops follow when several people are in view (people.py).
+PERSON_CHOICES = ("largest", "left", "right", "center")
 #: Head top above the nose, as a fraction of the nose-to-mid-shoulder distance.
 HEAD_ALLOWANCE = 1.0
 #: Room below the lowest foot landmark, same unit.
@@ -75,6 +79,12 @@ class CropParams:
     #: MediaPipe Pose's thresholds.
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
+    #: Whom to follow when several people are in view (people.py): largest, left, right or center.
+    person: str = "largest"
+
+    def __post_init__(self):
+        if self.person not in PERSON_CHOICES:
+            raise UserError(f"data.crop.person={self.person!r} is not known; use one of {', '.join(PERSON_CHOICES)}.")
 
 
 def crop_boxes(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 
 import cv2
 import numpy as np
@@ -21,18 +22,33 @@ class NativeStderrSilenced:
     has run once.
     """
 
+    # Several extractors may be open at once (people.py adds a still-image one): descriptor 2 is
+    # given back when the last of their silences ends, never one silenced copy of it.
+    _lock = threading.Lock()
+    _active = 0
+    _saved: int | None = None
+
     def __init__(self):
         sys.stderr.flush()
-        self._saved = os.dup(2)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 2)
-        os.close(devnull)
+        self._silencing = True
+        with NativeStderrSilenced._lock:
+            if NativeStderrSilenced._active == 0:
+                NativeStderrSilenced._saved = os.dup(2)
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, 2)
+                os.close(devnull)
+            NativeStderrSilenced._active += 1
 
     def restore(self) -> None:
-        if self._saved is not None:
-            os.dup2(self._saved, 2)
-            os.close(self._saved)
-            self._saved = None
+        if not self._silencing:
+            return
+        self._silencing = False
+        with NativeStderrSilenced._lock:
+            NativeStderrSilenced._active -= 1
+            if NativeStderrSilenced._active == 0:
+                os.dup2(NativeStderrSilenced._saved, 2)
+                os.close(NativeStderrSilenced._saved)
+                NativeStderrSilenced._saved = None
 
 
 class PoseExtractor:

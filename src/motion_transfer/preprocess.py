@@ -27,4 +27,11 @@ def run_preprocess(cfg: DictConfig) -> Path:
         f"frames: {meta['n_frames']}, pose found: {meta['n_detected']} ({rate:.1f}%), missing: "
         f"{meta['n_missing']}, fps: {meta['fps']:.2f}"
     )
+    people = meta.get("people")
+    if people:
+        print(
+            f"person followed: {people['person']} ({people['people_at_start']} in view at the start"
+            f"{', more later' if people['several'] and people['people_at_start'] < 2 else ''}), "
+            f"doubtful frames: {people['doubtful_frames']}"
+        )
     return cache.path
