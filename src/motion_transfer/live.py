@@ -15,6 +15,7 @@ pipeline falls behind (the dropped frames are counted); a video file is read at 
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import threading
@@ -314,8 +315,10 @@ class LivePipeline:
         preset: str = "ultrafast",
         crop_plate: np.ndarray | None = None,
         crop_side: int = 256,
+        person: str = "largest",
     ):
         self.source, self.mapper, self.generator = source, mapper, generator
+        self.person = person
         self.plate = plate
         self.out_path = out_path
         self.feather_width = float(feather_width)
@@ -334,19 +337,19 @@ class LivePipeline:
         self.without_person = 0
 
     # The reader: frames as they arrive, stamped with their arrival time.
-    def _read(self, out: queue.Queue) -> None:
+    def _read(self, frames, out: queue.Queue) -> None:
         start = time.perf_counter()
         period = 1.0 / self.source.fps
-        for index, rgb in enumerate(self.source.frames()):
+        for index, rgb in enumerate(frames):
             if self.stop_reading.is_set() or self.stop.is_set() or (self.max_frames and index >= self.max_frames):
                 break
             if self.pace and not self.source.camera:
-                # A file delivers its frames as a camera would: frame i at i / fps.
-                due = start + index * period
-                delay = due - time.perf_counter()
+                # A file delivers its frames as a camera would: frame i at i / fps. A frame read late (the
+                # pipeline was behind) still counts from then: its wait is part of its latency.
+                arrived = start + index * period
+                delay = arrived - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)
-                arrived = max(due, start) if delay > 0 else time.perf_counter()
             else:
                 arrived = time.perf_counter()
             frame = LiveFrame(index, arrived, rgb)
@@ -366,9 +369,9 @@ class LivePipeline:
         _put(out, _END, self.stop)
 
     def _track(self, extractor, inbox: queue.Queue, out: queue.Queue) -> None:
-        with extractor:
+        with extractor, self.follower:
             while (frame := _get(inbox, self.stop)) is not _END:
-                frame.landmarks = extractor(frame.rgb)
+                frame.landmarks = self.follower.track(extractor, frame.rgb)[0]
                 if not _put(out, frame, self.stop):
                     return
         _put(out, _END, self.stop)
@@ -400,10 +403,21 @@ class LivePipeline:
         return cv2.blendLinear(person, self.crop_plate, a, 1.0 - a)
 
     def run(self) -> LiveResult:
+        from .people import PersonFollower
         from .pose import PoseExtractor
 
         # Built before the first frame is read: a camera's first frames do not wait for MediaPipe to load.
         extractor = PoseExtractor(segmentation=False)
+        # With several people in the first frame, the one `person` names is followed (people.py); nobody is
+        # searched for later: the search's pause would hold up the frames behind it.
+        self.follower = PersonFollower(self.person, self.source.fps, search_every_s=None)
+        # The first frame is searched for people (and MediaPipe's models loaded) before the clock starts:
+        # those few hundred milliseconds are the session's start, not the first frames' latency.
+        frames = self.source.frames()
+        first = next(frames, None)
+        if first is not None:
+            self.follower.track(extractor, first)
+            frames = itertools.chain([first], frames)
         frames_in: queue.Queue = queue.Queue(maxsize=2)
         tracked: queue.Queue = queue.Queue(maxsize=2)
         to_encode: queue.Queue = queue.Queue(maxsize=2)
@@ -423,7 +437,7 @@ class LivePipeline:
                 latency.append(1000.0 * (last_written[0] - arrived))
 
         stages = [
-            _Stage("live-reader", lambda: self._read(frames_in), self.stop),
+            _Stage("live-reader", lambda: self._read(frames, frames_in), self.stop),
             _Stage("live-pose", lambda: self._track(extractor, frames_in, tracked), self.stop),
             _Stage("live-encoder", encode, self.stop),
         ]
@@ -535,6 +549,7 @@ def run_live(cfg: DictConfig) -> Path:
         preset=str(cfg.video_preset),
         crop_plate=crop_plate,
         crop_side=int(cfg.panel_size),
+        person=datamodule.crop_params.person,
     )
     log.info(
         "live: %s at %.2f fps -> %s (%s, runtime=%s)", source.name, source.fps, out_dir, model.model_name, cfg.runtime

@@ -9,8 +9,9 @@ view, the tracker sees only a square around the followed person (cut from the fr
 person is as large for MediaPipe's detector as in a clip of one), and a detection that jumps in
 position or size from the track is doubtful: it is dropped (the frame counts as one without a
 person) and counted. A clip that starts with one person is searched again every two seconds for
-anyone who walks in. A lone person too small for the detector in the whole frame (MediaPipe shrinks
-it to 224 pixels: a person in a corner of a wide shot) is tracked in squares as well.
+anyone who walks in (in the whole frame only: one model run). A lone person too small for the
+detector in the whole frame (MediaPipe shrinks it to 224 pixels: a person in a corner of a wide
+shot) is tracked in squares as well.
 """
 
 from __future__ import annotations
@@ -108,16 +109,20 @@ def search_windows(width: int, height: int) -> list[tuple[int, int, int, int]]:
     return windows
 
 
-def find_people(frame: np.ndarray, search, blanked=(), max_people: int = MAX_PEOPLE) -> list[np.ndarray]:
+def find_people(
+    frame: np.ndarray, search, blanked=(), max_people: int = MAX_PEOPLE, whole_frame_only: bool = False
+) -> list[np.ndarray]:
     """Everyone MediaPipe finds in an RGB frame: (33, 4) landmarks each in the frame's pixels, found
-    one after the other in each search window, each blanked out before looking again. `search` is a
-    still-image PoseExtractor; the boxes in `blanked` are painted over first."""
+    one after the other in each search window (the whole frame only, if asked: one model run instead
+    of several), each blanked out before looking again. `search` is a still-image PoseExtractor; the
+    boxes in `blanked` are painted over first."""
     fill = np.asarray(frame.reshape(-1, frame.shape[-1]).mean(axis=0), dtype=frame.dtype)
     view = frame.copy()
     for box in blanked:
         blank(view, box, fill)
     found = []
-    for x0, y0, x1, y1 in search_windows(frame.shape[1], frame.shape[0]):
+    windows = search_windows(frame.shape[1], frame.shape[0])
+    for x0, y0, x1, y1 in windows[:1] if whole_frame_only else windows:
         while len(found) < max_people:
             landmarks = search(np.ascontiguousarray(view[y0:y1, x0:x1]))
             if landmarks is None:
@@ -150,14 +155,21 @@ class PersonFollower:
     clip in order (see the module's docstring)."""
 
     def __init__(
-        self, person: str, fps: float, min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5
+        self,
+        person: str,
+        fps: float,
+        min_detection_confidence: float = 0.5,
+        min_tracking_confidence: float = 0.5,
+        search_every_s: float | None = SEARCH_EVERY_S,
     ):
+        """`search_every_s`: how often a clip with one person in view is searched for others (None:
+        never; live mode, where a search's pause would delay the frames behind it)."""
         from .pose import PoseExtractor
 
         if person not in PERSON_CHOICES:
             raise ValueError(f"unknown person choice {person!r}; use one of {', '.join(PERSON_CHOICES)}")
         self.person = person
-        self.search_every = max(1, int(round(SEARCH_EVERY_S * fps)))
+        self.search_every = max(1, int(round(search_every_s * fps))) if search_every_s else 0
         self.search = PoseExtractor(min_detection_confidence, static_image_mode=True, segmentation=False)
         self.confidence = (min_detection_confidence, min_tracking_confidence)
         self.square_tracker = None
@@ -219,9 +231,9 @@ class PersonFollower:
             elif candidates and self.search(frame) is None:
                 # Too small for the detector in the whole frame (found in a square): tracked in squares too.
                 self._follow(candidates[0])
-        elif not self.several and self.box is not None and self.index % self.search_every == 0:
+        elif self.search_every and not self.several and self.box is not None and self.index % self.search_every == 0:
             grown = _grown(self.box, BLANK_GROWTH, BLANK_GROWTH)
-            if find_people(frame, self.search, blanked=[grown], max_people=1):
+            if find_people(frame, self.search, blanked=[grown], max_people=1, whole_frame_only=True):
                 log.info("a second person came into view at frame %d: following the first one", self.index)
                 self.several = self.in_squares = True
         elif self.in_squares and self.lost >= REACQUIRE_EVERY and self.lost % REACQUIRE_EVERY == 0:
