@@ -15,7 +15,7 @@ help: ## List the targets
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON_BASE) -m venv $(VENV)
 	$(PY) -m pip install --quiet -e ".[dev]"
-	$(PY) -c "import cv2, mediapipe, torch, torchvision, lightning, hydra, av; mediapipe.solutions.pose; import tensorboard.default"
+	$(PY) -c "import cv2, mediapipe, torch, torchvision, lightning, hydra, av, gradio, onnxruntime, playwright; mediapipe.solutions.pose; import tensorboard.default"
 	touch $(STAMP)
 
 # The browser test drives Debian's Chromium (headless, through Playwright): installed once, as root or with sudo.

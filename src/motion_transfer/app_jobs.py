@@ -235,17 +235,31 @@ class EntryPointJob:
             thread.join(timeout=10)
         return Outcome(returncode, dict(self.printed), self.error, list(self.tail))
 
-    def stop(self, grace: float = 10.0) -> None:
-        """SIGTERM (the entry points stop cleanly, keeping what is finished), then SIGKILL."""
+    def stop(self, grace: float = 10.0, wait: bool = False) -> None:
+        """SIGTERM (the entry points stop cleanly, keeping what is finished), then SIGKILL after `grace`
+        seconds. Returns at once unless `wait`: the page's Stop button is answered on the server's event
+        loop, which must not sit through the job's last seconds."""
         if not self.running():
             return
         try:
             os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
         except ProcessLookupError:
-            pass
+            return
+
+        def reap() -> None:
+            try:
+                self.process.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.process.wait()
+
+        if wait:
+            reap()
+        else:
+            threading.Thread(target=reap, name="job-reaper", daemon=True).start()
 
 
 def _terminal_pair() -> tuple[int, int]:
@@ -293,4 +307,4 @@ class RunningJobs:
         with self._lock:
             jobs = list(self._jobs)
         for job in jobs:
-            job.stop()
+            job.stop(wait=True)

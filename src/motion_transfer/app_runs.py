@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from omegaconf import OmegaConf
 
+from .cache import keyed_params
 from .cli import CONFIG_DIR
 from .crop import CropParams
 from .identity import checkpoint_identity
@@ -88,7 +89,7 @@ def _file_digest(path: Path) -> str:
 def target_key(target: str | Path | None, cache_dir: Path) -> str | None:
     """The cache key of a target clip (None or EMBEDDED: the embedded one) at the default crop,
     from its cache folder under cache_dir; None when it has not been cached yet."""
-    params = asdict(CropParams())
+    params = keyed_params(asdict(CropParams()))
     embedded = target in (None, "", EMBEDDED)
     if not embedded and not Path(target).is_file():
         return None
@@ -101,7 +102,7 @@ def target_key(target: str | Path | None, cache_dir: Path) -> str | None:
             continue
         source = meta.get("source") or {}
         matches = source == wanted if embedded else source.get("sha256") == wanted["sha256"]
-        if matches and meta.get("params") == params:
+        if matches and keyed_params(meta.get("params") or {}) == params:
             found.append((meta_path.stat().st_mtime, str(meta.get("key"))))
     # The newest: a clip cached again by a newer version of the cache (its key changed) is trained on that one.
     return max(found)[1] if found else None

@@ -404,17 +404,19 @@ def bench_live(datamodule, source_video: Path, model_name: str, frames: int) -> 
     model = _model(model_name, datamodule.image_size)
     out = {"model": model_name, "image_size": datamodule.image_size}
     runs = {"onnx_paced": ("onnx", True), "onnx_unpaced": ("onnx", False), "torch_unpaced": ("torch", False)}
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, (runtime, pace) in runs.items():
-            source = open_source(str(source_video))
-            generator = LiveGenerator(model, runtime, Path(tmp))
-            mapper = LivePoseMapper(target_floor(datamodule), source.fps, one_euro)
-            pipeline = LivePipeline(
-                source, mapper, generator, datamodule.plate, Path(tmp) / f"{name}.mp4", pace=pace, max_frames=frames
-            )
-            out[name] = pipeline.run().summary()
-    out["output_size"] = list(pipeline.size)
-    torch.set_num_threads(threads)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, (runtime, pace) in runs.items():
+                generator = LiveGenerator(model, runtime, Path(tmp))
+                source = open_source(str(source_video))
+                mapper = LivePoseMapper(target_floor(datamodule), source.fps, one_euro)
+                pipeline = LivePipeline(
+                    source, mapper, generator, datamodule.plate, Path(tmp) / f"{name}.mp4", pace=pace, max_frames=frames
+                )
+                out[name] = pipeline.run().summary()
+                out["output_size"] = list(pipeline.size)
+    finally:
+        torch.set_num_threads(threads)
     return out
 
 

@@ -140,8 +140,17 @@ class SkeletonCache:
         return cls(path=path, meta=meta, **arrays)
 
 
+def keyed_params(params: dict) -> dict:
+    """The crop parameters a cache's key is made of: `person` only when it is not the default, so that
+    the caches, and the checkpoints trained on them, of clips cached before the option existed stay
+    valid (a clip with one person in view is cached alike either way)."""
+    return {k: v for k, v in params.items() if not (k == "person" and v == CropParams.person)}
+
+
 def _cache_key(identity: dict, params: CropParams) -> str:
-    blob = json.dumps({"identity": identity, "params": asdict(params), "version": CACHE_VERSION}, sort_keys=True)
+    blob = json.dumps(
+        {"identity": identity, "params": keyed_params(asdict(params)), "version": CACHE_VERSION}, sort_keys=True
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

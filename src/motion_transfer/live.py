@@ -31,8 +31,9 @@ from omegaconf import DictConfig
 from .composite import Floor, output_size, paste
 from .crop import placement_features, to_crop_coordinates
 from .demo import display_available, typical_plate_crop
+from .drawing import render_stick_figures
 from .errors import Terminated, UserError
-from .fullframe import side_by_side, target_floor
+from .fullframe import INSET, side_by_side, target_floor
 from .normalization import OneEuroFilter, clip_stats, normalize_global
 from .skeleton import NEUTRAL_POSE, reduce_landmarks, valid_frames
 from .video import X264_PRESETS, VideoWriter, check_video_path, open_capture
@@ -156,6 +157,7 @@ class LivePoseMapper:
             self.pose_filter = self.box_filter = None
         self.history: deque[np.ndarray] = deque(maxlen=max(1, int(STATS_HISTORY_S * fps)))
         self.stats = None
+        self.poses_seen = 0
         self.last: tuple[np.ndarray, np.ndarray] | None = None
 
     def __call__(self, landmarks: np.ndarray | None, frame_height: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -169,7 +171,8 @@ class LivePoseMapper:
         if self.pose_filter is not None:
             pose = self.pose_filter(pose / frame_height) * frame_height
         self.history.append(pose)
-        if self.stats is None or len(self.history) % STATS_EVERY == 0:
+        self.poses_seen += 1
+        if self.stats is None or self.poses_seen % STATS_EVERY == 0:
             self.stats = clip_stats(np.stack(self.history))
         mapped = normalize_global(pose[None], self.stats, self.floor.stats)
         box = self.floor.boxes_for(mapped)[0]
@@ -246,7 +249,7 @@ class LiveResult:
     source_fps: float
 
     def summary(self) -> dict:
-        latency = np.asarray(self.latency_ms) if self.latency_ms else np.array([np.nan])
+        latency = np.asarray(self.latency_ms)
         return {
             "frames": self.frames,
             "fps": self.fps,
@@ -338,6 +341,12 @@ class LivePipeline:
 
     # The reader: frames as they arrive, stamped with their arrival time.
     def _read(self, frames, out: queue.Queue) -> None:
+        try:
+            self._read_frames(frames, out)
+        finally:
+            self.source.close()
+
+    def _read_frames(self, frames, out: queue.Queue) -> None:
         start = time.perf_counter()
         period = 1.0 / self.source.fps
         for index, rgb in enumerate(frames):
@@ -368,12 +377,11 @@ class LivePipeline:
                 return
         _put(out, _END, self.stop)
 
-    def _track(self, extractor, inbox: queue.Queue, out: queue.Queue) -> None:
-        with extractor, self.follower:
-            while (frame := _get(inbox, self.stop)) is not _END:
-                frame.landmarks = self.follower.track(extractor, frame.rgb)[0]
-                if not _put(out, frame, self.stop):
-                    return
+    def _track(self, extractor, follower, inbox: queue.Queue, out: queue.Queue) -> None:
+        while (frame := _get(inbox, self.stop)) is not _END:
+            frame.landmarks = follower.track(extractor, frame.rgb)[0]
+            if not _put(out, frame, self.stop):
+                return
         _put(out, _END, self.stop)
 
     def _draw(self, frame: LiveFrame) -> np.ndarray:
@@ -403,25 +411,50 @@ class LivePipeline:
         return cv2.blendLinear(person, self.crop_plate, a, 1.0 - a)
 
     def run(self) -> LiveResult:
+        """Run the source through; the video is kept when the run ends by the source's end, `max_frames`,
+        q in the window or Ctrl-C (SIGTERM: kept, then raised again); on a failure nothing is left."""
         from .people import PersonFollower
         from .pose import PoseExtractor
 
-        # Built before the first frame is read: a camera's first frames do not wait for MediaPipe to load.
-        extractor = PoseExtractor(segmentation=False)
-        # With several people in the first frame, the one `person` names is followed (people.py); nobody is
-        # searched for later: the search's pause would hold up the frames behind it.
-        self.follower = PersonFollower(self.person, self.source.fps, search_every_s=None)
-        # The first frame is searched for people (and MediaPipe's models loaded) before the clock starts:
-        # those few hundred milliseconds are the session's start, not the first frames' latency.
-        frames = self.source.frames()
-        first = next(frames, None)
-        if first is not None:
-            self.follower.track(extractor, first)
+        extractor = follower = writer = None
+        reader_started = False
+        try:
+            # Built before the first frame is read: a camera's first frames do not wait for MediaPipe to load.
+            extractor = PoseExtractor(segmentation=False)
+            # With several people in the first frame, the one `person` names is followed (people.py); nobody
+            # is searched for later: a search's pause would hold up the frames behind it.
+            follower = PersonFollower(self.person, self.source.fps, search_every_s=None, segmentation=False)
+            # The first frame is searched for people (and MediaPipe's models loaded) before the clock starts:
+            # those few hundred milliseconds are the session's start, not the first frames' latency.
+            frames = self.source.frames()
+            first = next(frames, None)
+            if first is None:
+                raise UserError(
+                    f"source: {self.source.name} delivered no frame; check that the camera is not used by another "
+                    "program, or that the file plays."
+                )
+            follower.track(extractor, first)
             frames = itertools.chain([first], frames)
+            writer = VideoWriter(self.out_path, self.source.fps, *self.size, preset=self.preset)
+            reader_started = True
+            return self._run_stages(frames, extractor, follower, writer)
+        except BaseException:
+            if writer is not None and not writer.closed:
+                writer.abort()
+            raise
+        finally:
+            for part in (follower, extractor):
+                if part is not None and not getattr(part, "in_use", False):
+                    part.close()
+            if not reader_started:
+                self.source.close()  # else the reader releases it, once it is out of a blocking read
+            if self.show:
+                cv2.destroyAllWindows()
+
+    def _run_stages(self, frames, extractor, follower, writer: VideoWriter) -> LiveResult:
         frames_in: queue.Queue = queue.Queue(maxsize=2)
         tracked: queue.Queue = queue.Queue(maxsize=2)
         to_encode: queue.Queue = queue.Queue(maxsize=2)
-        writer = VideoWriter(self.out_path, self.source.fps, *self.size, preset=self.preset)
         latency: list[float] = []
         first_arrival: list[float] = []
         first_written: list[float] = []
@@ -438,7 +471,7 @@ class LivePipeline:
 
         stages = [
             _Stage("live-reader", lambda: self._read(frames, frames_in), self.stop),
-            _Stage("live-pose", lambda: self._track(extractor, frames_in, tracked), self.stop),
+            _Stage("live-pose", lambda: self._track(extractor, follower, frames_in, tracked), self.stop),
             _Stage("live-encoder", encode, self.stop),
         ]
         reader, tracker, encoder = stages
@@ -462,15 +495,17 @@ class LivePipeline:
             _put(to_encode, _END, self.stop)
             encoder.join()
             self.stop.set()
-            reader.join(timeout=5)
-            tracker.join(timeout=5)
-            if self.show:
-                cv2.destroyAllWindows()
-            self.source.close()
+            tracker.join(timeout=10)  # one MediaPipe frame at most
+            extractor.in_use = follower.in_use = tracker.is_alive()  # never closed under a running graph
+            reader.join(timeout=5)  # a camera may sit in a blocking read: it is released when that returns
         failures = [stage.failure for stage in stages if stage.failure is not None]
         if failures:
-            writer.abort()
             raise failures[0]
+        if not latency:  # stopped before the first frame was written: no video to keep
+            writer.abort()
+            if interrupted is not None:
+                raise interrupted
+            raise UserError(f"source: no frame of {self.source.name} could be processed.")
         path = writer.close()
         if isinstance(interrupted, Terminated):
             raise interrupted  # SIGTERM: the video is kept, and the run still ends as terminated
@@ -480,7 +515,7 @@ class LivePipeline:
             video=path,
             frames=n,
             fps=(n - 1) / output_span if output_span > 0 else 0.0,
-            seconds=last_written[0] - first_arrival[0] if n else 0.0,
+            seconds=last_written[0] - first_arrival[0],
             latency_ms=latency,
             dropped=self.dropped,
             without_person=self.without_person,
@@ -494,7 +529,11 @@ class LivePipeline:
             if frame.landmarks is not None
             else np.full((13, 2), np.nan, np.float32)
         )
-        stick = np.zeros((16, 16, 3), np.uint8)
+        mapped = self.mapper.last
+        inset = int(INSET * WINDOW_HEIGHT)
+        stick = render_stick_figures(
+            (mapped[0] if mapped is not None else np.full((13, 2), np.nan, np.float32))[None], inset
+        )[0]
         view = side_by_side(frame.rgb, result, stick, points, WINDOW_HEIGHT)
         cv2.imshow("motion transfer (q: stop)", cv2.cvtColor(view, cv2.COLOR_RGB2BGR))
         return (cv2.waitKey(1) & 0xFF) in (ord("q"), 27)
@@ -516,6 +555,8 @@ def run_live(cfg: DictConfig) -> Path:
         )
     if int(cfg.output.max_side) < 64:
         raise UserError(f"output.max_side={cfg.output.max_side} must be at least 64 pixels.")
+    if cfg.output.mode not in ("full", "crop"):
+        raise UserError(f"output.mode={cfg.output.mode!r} is not known; use one of full, crop.")
     if int(cfg.max_frames) < 0:
         raise UserError(f"max_frames={cfg.max_frames} must be 0 (the whole source) or more.")
     if str(cfg.runtime) not in RUNTIMES:

@@ -161,9 +161,11 @@ class PersonFollower:
         min_detection_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5,
         search_every_s: float | None = SEARCH_EVERY_S,
+        segmentation: bool = True,
     ):
         """`search_every_s`: how often a clip with one person in view is searched for others (None:
-        never; live mode, where a search's pause would delay the frames behind it)."""
+        never, and a lost person is looked for in the whole frame only: live mode, where a search's pause
+        would delay the frames behind it). `segmentation`: whether `track` gives the person's mask."""
         from .pose import PoseExtractor
 
         if person not in PERSON_CHOICES:
@@ -173,6 +175,7 @@ class PersonFollower:
         self.search = PoseExtractor(min_detection_confidence, static_image_mode=True, segmentation=False)
         self.confidence = (min_detection_confidence, min_tracking_confidence)
         self.square_tracker = None
+        self.segmentation = segmentation
         self.square_size = 0
         self.index = -1
         self.several = False  # several people have been seen
@@ -201,7 +204,7 @@ class PersonFollower:
 
         if self.square_tracker is None:
             self.square_size = int(min(frame.shape[0], frame.shape[1], SQUARE_PIXELS))
-            self.square_tracker = PoseExtractor(self.confidence[0], self.confidence[1])
+            self.square_tracker = PoseExtractor(*self.confidence, segmentation=self.segmentation)
         fill = np.asarray(frame.reshape(-1, frame.shape[-1]).mean(axis=0), dtype=frame.dtype)
         centre = (self.box[:2] + self.box[2:]) / 2.0
         side = max(16, int(round(REGION_SIDE * float(np.median(self.heights)))))
@@ -224,6 +227,7 @@ class PersonFollower:
         self.index += 1
         if self.index == 0:
             candidates = find_people(frame, self.search)
+            self.search.stop_silencing()  # its notices are behind us even where it found nobody
             self.people_at_start = len(candidates)
             if len(candidates) > 1:
                 self._follow(candidates[choose(candidates, self.person, (frame.shape[1], frame.shape[0]))])
@@ -237,9 +241,11 @@ class PersonFollower:
                 log.info("a second person came into view at frame %d: following the first one", self.index)
                 self.several = self.in_squares = True
         elif self.in_squares and self.lost >= REACQUIRE_EVERY and self.lost % REACQUIRE_EVERY == 0:
-            candidates = find_people(frame, self.search)
+            candidates = find_people(frame, self.search, whole_frame_only=not self.search_every)
             if candidates:
-                self._follow(candidates[self._nearest(candidates)])
+                nearest = candidates[self._nearest(candidates)]
+                if not self._jumped(body_box(nearest)):  # else not the person lost: keep looking
+                    self._follow(nearest)
 
     def accept(self, landmarks: np.ndarray | None) -> np.ndarray | None:
         """`landmarks` if they continue the track (or start it), else None (and counted as doubtful

@@ -117,6 +117,10 @@ class PoseExtractor:
                 mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_LINEAR)
         return lm, mask
 
+    def stop_silencing(self) -> None:
+        """Give descriptor 2 back now (for an extractor that may never find anyone)."""
+        self._silenced.restore()
+
     def close(self) -> None:
         self._silenced.restore()
         self._pose.close()

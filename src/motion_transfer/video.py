@@ -166,6 +166,7 @@ class VideoWriter:
         # yuv420p needs even sides.
         self.width, self.height = width + width % 2, height + height % 2
         self.frames_written = 0
+        self.closed = False  # finished (close) or given up (abort)
         self._container = av.open(str(self.tmp_path), mode="w")
         rate = Fraction(fps).limit_denominator(1001)
         self._stream = self._container.add_stream("libx264", rate=rate)
@@ -196,6 +197,7 @@ class VideoWriter:
 
     def close(self) -> Path:
         """Flush, close and move the file to its final name. Returns the final path."""
+        self.closed = True
         with writing_into(self.path.parent):
             for packet in self._stream.encode():
                 self._container.mux(packet)
@@ -203,6 +205,7 @@ class VideoWriter:
             return publish(self.tmp_path, self.path)
 
     def abort(self) -> None:
+        self.closed = True
         try:
             self._container.close()
         except Exception:  # noqa: BLE001 - the stream may already be broken; the file goes anyway
