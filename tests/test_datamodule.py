@@ -146,6 +146,7 @@ def test_the_configs_set_the_measured_defaults(tmp_path):
         "size_smoothing_s": 1.0,
         "min_detection_confidence": 0.5,
         "min_tracking_confidence": 0.5,
+        "person": "largest",
     }  # crop.CropParams' own defaults
     later = compose("train", ["trainer.max_time=00:00:01:00", f"paths.output_dir={tmp_path}"])
     assert later.trainer.max_time == "00:00:01:00"  # no + needed
