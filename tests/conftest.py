@@ -9,6 +9,7 @@ stdout line and what reaches stderr.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -74,6 +75,22 @@ def run_script(
     cmd = [sys.executable, str(ROOT / "src" / f"{script}.py"), f"paths.output_dir={outputs}", *overrides]
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env)
+
+
+def start_script(script: str, *overrides: str, outputs: Path) -> subprocess.Popen:
+    """Start an entry point (src/<script>.py) in the background, stdout and stderr piped, for a test
+    that signals it."""
+    cmd = [sys.executable, str(ROOT / "src" / f"{script}.py"), f"paths.output_dir={outputs}", *overrides]
+    # A test run started in the background (`make test &`, nohup) ignores SIGINT, and so would
+    # its children, where Python then installs no Ctrl-C handler: give them the default back.
+    return subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
 
 def last_line(text: str) -> str:

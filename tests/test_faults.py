@@ -6,31 +6,16 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import av
 import pytest
 import torch
 
-from conftest import ROOT, STDERR_NOISE, TINY_DATA, printed_path, run_script, wait_for
+from conftest import STDERR_NOISE, TINY_DATA, printed_path, run_script, start_script, wait_for
 from motion_transfer.atomic import atomic_file, partial_path, write_json_atomically, write_text_atomically
 from motion_transfer.cache import SkeletonCache
 from motion_transfer.training import run_training
-
-
-def _start(script, *overrides, outputs):
-    cmd = [sys.executable, str(ROOT / "src" / f"{script}.py"), f"paths.output_dir={outputs}", *overrides]
-    # A test run started in the background (`make test &`, nohup) ignores SIGINT, and so would
-    # its children, where Python then installs no Ctrl-C handler: give them the default back.
-    return subprocess.Popen(
-        cmd,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
 
 
 def test_temporary_names_keep_the_suffix_and_hide_the_file():
@@ -73,7 +58,7 @@ def test_preprocess_killed_while_writing_its_cache_leaves_no_trusted_cache(share
     # The arrays take some tens of milliseconds to write: poll tightly, and try again (rebuilding
     # with preprocess.force) in the rare case the whole write fell between two looks.
     for attempt in range(3):
-        proc = _start("preprocess", f"video={video}", f"preprocess.force={attempt > 0}", outputs=outputs)
+        proc = start_script("preprocess", f"video={video}", f"preprocess.force={attempt > 0}", outputs=outputs)
         seen = wait_for(lambda proc=proc: temporaries() or proc.poll() is not None, timeout=300, interval=0.002)
         killed = proc.poll() is None
         proc.send_signal(signal.SIGKILL)
@@ -112,7 +97,7 @@ def test_training_killed_resumes_to_the_same_final_epoch(tmp_path):
     ckpt = None
     for _ in range(2):
         before = checkpoints()
-        proc = _start("train", *overrides, *([f"ckpt_path={ckpt}"] if ckpt else []), outputs=tmp_path)
+        proc = start_script("train", *overrides, *([f"ckpt_path={ckpt}"] if ckpt else []), outputs=tmp_path)
         assert wait_for(lambda before=before: checkpoints() - before, 300), "no checkpoint appeared"
         proc.send_signal(signal.SIGKILL)
         proc.communicate()
@@ -139,7 +124,7 @@ def test_training_stopped_by_sigterm_writes_a_resumable_last_checkpoint(tmp_path
         *TINY_DATA,
         "data.synthetic_frames=400",  # 40 batches an epoch: the signal lands mid-epoch
     ]
-    proc = _start("train", *overrides, outputs=tmp_path)
+    proc = start_script("train", *overrides, outputs=tmp_path)
     first_epoch = lambda: list(tmp_path.glob("train/*/checkpoints/last.ckpt"))  # noqa: E731
     assert wait_for(lambda: bool(first_epoch()), 300), "no epoch finished"
     steps_at_first_epoch = torch.load(first_epoch()[0], map_location="cpu", weights_only=False)["global_step"]
@@ -190,7 +175,7 @@ def test_a_checkpoint_under_its_temporary_name_is_never_picked(trained, tmp_path
 )
 def test_demo_interrupted_leaves_a_playable_video(tmp_path, stop, status, said):
     # x264's slowest preset keeps the demo busy for many seconds: the interrupt lands mid-video.
-    proc = _start(
+    proc = start_script(
         "demo",
         "model=nearest",
         "synthetic_source_frames=600",

@@ -3,14 +3,12 @@ stop by Ctrl-C or SIGTERM keeps a playable video."""
 
 import json
 import signal
-import subprocess
-import sys
 
 import av
 import numpy as np
 import pytest
 
-from conftest import ROOT, TINY_DATA, compose, last_line, run_script, wait_for
+from conftest import TINY_DATA, compose, last_line, run_script, start_script, wait_for
 from motion_transfer.composite import Floor
 from motion_transfer.live import LiveGenerator, LivePoseMapper, run_live
 from motion_transfer.synthetic import render_clip
@@ -151,22 +149,7 @@ def test_bad_live_options_get_one_line(tmp_path, override, said):
 def test_stopping_live_mode_keeps_a_playable_video(tmp_path, stop, status):
     """Ctrl-C is how a camera session ends: the video of the frames so far, then `fps:` and
     `video:`; SIGTERM keeps the video too and ends the run as terminated (143)."""
-    cmd = [
-        sys.executable,
-        str(ROOT / "src" / "live.py"),
-        f"paths.output_dir={tmp_path}",
-        *TINY_DATA,
-        "synthetic_source_frames=2000",
-        "show=false",
-    ]
-    proc = subprocess.Popen(
-        cmd,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
+    proc = start_script("live", *TINY_DATA, "synthetic_source_frames=2000", "show=false", outputs=tmp_path)
     partial = lambda: list(tmp_path.glob("live/*/.live.partial.mp4"))  # noqa: E731
     assert wait_for(lambda: bool(partial()) and partial()[0].stat().st_size > 2000, 300), "live never wrote"
     proc.send_signal(stop)
