@@ -76,18 +76,22 @@ def time_split(usable: np.ndarray, val_fraction: float, gap: int) -> TimeSplit:
 
 #: Per-pixel entries of a batch that move together under jitter, with their channel counts.
 _JITTERED = (("stick", 3), ("image", 3), ("mask", 1), ("plate", 3))
+#: How the entries of the frames before a training frame are named (ConsecutiveFrames).
+HISTORY_PREFIXES = ("prev_", "prev2_")
 
 
 def jitter_pairs(
     batch: dict[str, torch.Tensor], max_shift: int, generator: torch.Generator | None = None
 ) -> dict[str, torch.Tensor]:
     """Move each training pair (stick figure, image, and the pose vector, person mask and plate
-    crop with them, where the batch has them) by one random offset of up to `max_shift` pixels,
-    repeating edge pixels (pix2pix's random jitter).
+    crop with them, where the batch has them; and those of the frames before it, for a temporal
+    model) by one random offset of up to `max_shift` pixels, repeating edge pixels (pix2pix's
+    random jitter).
 
     A generator then cannot tie the background to exact pixel positions of the poses it saw.
     """
-    keys = [(k, c) for k, c in _JITTERED if k in batch]
+    prefixes = ("", *HISTORY_PREFIXES)
+    keys = [(p + k, c) for p in prefixes for k, c in _JITTERED if p + k in batch]
     image = batch["image"]
     n, _, h, w = image.shape
     stacked = torch.cat([batch[k].to(image.dtype) for k, _ in keys], dim=1)
@@ -96,8 +100,9 @@ def jitter_pairs(
     moved = torch.stack([padded[i, :, y : y + h, x : x + w] for i, (x, y) in enumerate(offsets.tolist())])
     # Content moves by (max_shift - offset) pixels; the vector holds crop coordinates scaled to [-1, 1].
     shift = (max_shift - offsets).to(batch["vector"]) * torch.tensor([2.0 / w, 2.0 / h]).to(batch["vector"])
-    vector = (batch["vector"].view(n, -1, 2) + shift[:, None, :]).view(n, -1)
-    out = {**batch, "vector": vector}
+    out = dict(batch)
+    for key in [p + "vector" for p in prefixes if p + "vector" in batch]:
+        out[key] = (batch[key].view(n, -1, 2) + shift[:, None, :]).view(n, -1)
     start = 0
     for key, channels in keys:
         out[key] = moved[:, start : start + channels].to(batch[key].dtype)
@@ -166,6 +171,32 @@ class PairDataset(Dataset):
             item["mask"] = self.masks[i].float() / 255.0
         if self.plates is not None:
             item["plate"] = self.plates[i].float() / 127.5 - 1.0
+        return item
+
+
+class ConsecutiveFrames(Dataset):
+    """The items of `pairs` that follow two frames of their own clip (consecutive frame numbers,
+    all in `pairs`), each with those two frames' entries too, named "prev_..." (the frame before)
+    and "prev2_..." (the one before that): what a temporal generator trains on."""
+
+    def __init__(self, pairs: PairDataset):
+        self.pairs = pairs
+        numbers = pairs.indices.numpy()
+        history = len(HISTORY_PREFIXES)
+        follows = np.zeros(len(numbers), dtype=bool)
+        follows[history:] = True
+        for k in range(1, history + 1):
+            follows[history:] &= numbers[history:] - numbers[history - k : len(numbers) - k] == k
+        self.positions = np.flatnonzero(follows)
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        position = int(self.positions[i])
+        item = self.pairs[position]
+        for k, prefix in enumerate(HISTORY_PREFIXES, start=1):
+            item.update({prefix + key: value for key, value in self.pairs[position - k].items()})
         return item
 
 
@@ -422,14 +453,24 @@ class SkeletonImageDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         # A last short batch is dropped for gradient steps (BatchNorm), but a model that indexes
         # the frames in one epoch (nearest) must see every one of them.
-        indexes_frames = self.trainer is not None and self.trainer.lightning_module.indexed_in_one_epoch
+        module = None if self.trainer is None else self.trainer.lightning_module
+        indexes_frames = module is not None and module.indexed_in_one_epoch
+        dataset = self.train_set
+        if module is not None and module.temporal:
+            dataset = ConsecutiveFrames(self.train_set)
+            if len(dataset) < 1:
+                raise UserError(
+                    f"model.temporal=true trains on three consecutive frames, and the target clip "
+                    f"'{self.cache.name}' has none among its training frames; use a longer video or "
+                    "model.temporal=false."
+                )
         return DataLoader(
-            self.train_set,
+            dataset,
             batch_size=self.batch_size,
             shuffle=True,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
-            drop_last=len(self.train_set) > self.batch_size and not indexes_frames,
+            drop_last=len(dataset) > self.batch_size and not indexes_frames,
         )
 
     def val_dataloader(self) -> DataLoader:

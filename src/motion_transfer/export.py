@@ -11,12 +11,14 @@ from torch import nn
 from .atomic import atomic_file
 from .errors import UserError
 from .models import PoseToImageModule
+from .models.base import FEEDBACK_CHANNELS
 
 
 class GeneratorNetwork(nn.Module):
-    """The generator's network alone: (N, 26) pose vectors or (N, 3, S, S) stick figures, and
-    (N, 3) placements for a model built with placement=true -> image (N, 3, S, S) in [-1, 1], and
-    alpha (N, 1, S, S) in [0, 1] for a model that draws it."""
+    """The generator's network alone: (N, 26) pose vectors or (N, 3, S, S) stick figures, (N, 3)
+    placements for a model built with placement=true and (N, 4, S, S) the previous frame's feedback
+    for a temporal one (models.base.feedback; zeros for the first frame) -> image (N, 3, S, S) in
+    [-1, 1], and alpha (N, 1, S, S) in [0, 1] for a model that draws it."""
 
     def __init__(self, model: PoseToImageModule):
         super().__init__()
@@ -26,26 +28,28 @@ class GeneratorNetwork(nn.Module):
                 "vanilla_image or gan."
             )
         self.model = model
-        pose = (
-            torch.zeros(1, 26)
-            if model.input_kind == "vector"
-            else torch.zeros(1, 3, model.image_size, model.image_size)
-        )
-        self.input_names = ["pose", "placement"] if model.uses_placement else ["pose"]
-        self.example = (pose, torch.zeros(1, 3)) if model.uses_placement else (pose,)
+        size = model.image_size
+        examples = {
+            "pose": torch.zeros(1, 26) if model.input_kind == "vector" else torch.zeros(1, 3, size, size),
+            "placement": torch.zeros(1, 3) if model.uses_placement else None,
+            "previous": torch.zeros(1, FEEDBACK_CHANNELS, size, size) if model.temporal else None,
+        }
+        self.input_names = [name for name, example in examples.items() if example is not None]
+        self.example = tuple(examples[name] for name in self.input_names)
         self.output_names = ["image", "alpha"] if model.draws_alpha else ["image"]
 
-    def forward(self, pose: torch.Tensor, placement: torch.Tensor | None = None):
-        return (
-            self.model.generate_layers(pose, pose, placement)
-            if self.model.draws_alpha
-            else (self.model.inference_network()(self.model.with_placement(pose, placement)))
-        )
+    def forward(self, *inputs: torch.Tensor):
+        named = dict(zip(self.input_names, inputs))
+        pose, placement, previous = named["pose"], named.get("placement"), named.get("previous")
+        if self.model.draws_alpha:
+            return self.model.generate_layers(pose, pose, placement, previous)
+        return self.model.inference_network()(self.model.network_input(pose, pose, placement, previous))
 
 
 def export_onnx(model: PoseToImageModule, path: Path) -> Path:
     """Write `path` (ONNX, opset 17, dynamic batch) and return it. Input 'pose' (and 'placement'
-    for a model that reads it), outputs 'image' (and 'alpha' for a model that draws it)."""
+    for a model that reads it, 'previous' for a temporal one), outputs 'image' (and 'alpha' for a
+    model that draws it)."""
     network = GeneratorNetwork(model).eval()
     axes = {name: {0: "batch"} for name in [*network.input_names, *network.output_names]}
     with torch.no_grad(), atomic_file(path) as tmp:

@@ -125,10 +125,12 @@ def write_full_frame_videos(
             transfer.write(side_by_side(next_source_frame(), result, stick, points, side))
         bar.update(len(results))
 
+    previous = None  # a temporal model draws each frame from the one before
     try:
         for start in range(0, n, batch):
             frames = slice(start, min(n, start + batch))
-            rgb, alpha = model.layers_from_skeletons(normalised[frames], batch, placements[frames])
+            rgb, alpha = model.layers_from_skeletons(normalised[frames], batch, placements[frames], previous)
+            previous = model.carry(rgb, alpha)
             persons = tensor_to_images(rgb)
             alphas = alpha[:, 0].numpy().astype(np.float32)
             encoder.submit(

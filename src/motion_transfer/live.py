@@ -193,14 +193,19 @@ class LiveGenerator:
 
     A learned generator runs in ONNX Runtime (`runtime=onnx`: exported into the run folder once;
     several times faster than PyTorch one frame at a time), or in PyTorch (`runtime=torch`); nearest
-    neighbour looks its frame up as in the demo.
+    neighbour looks its frame up as in the demo. A temporal model reads the frame it drew before.
     """
 
     def __init__(self, model, runtime: str, folder: Path, threads: int = 1):
         import torch
 
+        from .models.base import FEEDBACK_CHANNELS
+
         self.model = model
         self.session = None
+        self.previous = None  # a temporal model's feedback of the frame drawn before (None: nobody)
+        size = getattr(model, "image_size", 0)
+        self.nobody = np.zeros((1, FEEDBACK_CHANNELS, size, size), np.float32)
         if runtime not in RUNTIMES:
             raise UserError(f"runtime={runtime!r} is not known; use one of {', '.join(RUNTIMES)}.")
         # One frame at a time is too little work to share; PyTorch's idle threads would spin on the
@@ -218,10 +223,12 @@ class LiveGenerator:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
             self.inputs = [i.name for i in self.session.get_inputs()]
             self(NEUTRAL_POSE, np.zeros(3, np.float32))  # the first run allocates: not on a live frame
+            self.previous = None
 
     def __call__(self, skeleton: np.ndarray, placement: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.session is None:
-            rgb, alpha = self.model.layers_from_skeletons(skeleton[None], 1, placement[None])
+            rgb, alpha = self.model.layers_from_skeletons(skeleton[None], 1, placement[None], self.previous)
+            self.previous = self.model.carry(rgb, alpha)
             rgb, alpha = rgb.numpy(), alpha.numpy()
         else:
             vector, stick = self.model.make_inputs(skeleton[None])
@@ -229,9 +236,13 @@ class LiveGenerator:
             feeds = {"pose": pose.numpy()}
             if "placement" in self.inputs:
                 feeds["placement"] = placement[None].astype(np.float32)
+            if "previous" in self.inputs:
+                feeds["previous"] = self.nobody if self.previous is None else self.previous
             outputs = self.session.run(None, feeds)
             rgb = outputs[0]
             alpha = outputs[1] if len(outputs) > 1 else np.ones_like(rgb[:, :1])
+            if self.model.temporal:
+                self.previous = np.concatenate([rgb * alpha, alpha], axis=1).astype(np.float32)
         person = ((np.clip(rgb[0], -1.0, 1.0) + 1.0) * 127.5 + 0.5).astype(np.uint8).transpose(1, 2, 0)
         return np.ascontiguousarray(person), alpha[0, 0].astype(np.float32)
 

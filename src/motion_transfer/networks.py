@@ -517,13 +517,20 @@ def define_G(
     placement: bool = False,
     out_channels: int = 3,
     resnet_blocks: int = 6,
+    history_channels: int = 0,
 ) -> nn.Module:
     """A generator by name. mlp: the lab's 26 -> 256 -> 512 -> 1024 -> C*S*S network; conv: a
     DCGAN-style decoder from the same vector; unet: pix2pix's U-Net and resnet: pix2pixHD's global
     generator (resnet_blocks residual blocks), both from the stick-figure image.
     With `placement`, PLACEMENT_FEATURES more input features (vector) or channels (image).
-    out_channels: 3 (colour) or 4 (colour and the person's alpha)."""
+    out_channels: 3 (colour) or 4 (colour and the person's alpha). history_channels: more input
+    channels for an image generator that also reads its previous frame (models' `temporal`)."""
     extra = PLACEMENT_FEATURES if placement else 0
+    if history_channels and GENERATOR_INPUTS.get(kind) == "vector":
+        raise ValueError(
+            f"model.temporal=true needs a generator that reads images (unet or resnet), not model.generator={kind}"
+        )
+    extra += history_channels if GENERATOR_INPUTS.get(kind) == "stick" else 0
     if kind == "mlp":
         return MLPGenerator(VECTOR_SIZE + extra, image_size, out_channels)
     if kind == "conv":

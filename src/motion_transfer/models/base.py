@@ -23,6 +23,20 @@ def composite(rgb: torch.Tensor, alpha: torch.Tensor, plate: torch.Tensor) -> to
     return plate + alpha * (rgb - plate)
 
 
+def feedback(rgb: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """What a temporal generator reads of a frame before: the person's colours premultiplied by
+    their alpha, and the alpha, (N, FEEDBACK_CHANNELS, S, S). Zeros say that nobody was drawn
+    (the first frame); for a real frame, its crop and MediaPipe's mask."""
+    return torch.cat([rgb * alpha, alpha], dim=1)
+
+
+#: Channels of `feedback`.
+FEEDBACK_CHANNELS = 4
+#: Share of training sequences whose first frame sees no previous frame, as the first frame of a
+#: video does.
+BLANK_START_SHARE = 0.1
+
+
 def mask_iou(alpha: torch.Tensor, mask: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
     """Intersection over union of two (N, 1, S, S) masks in [0, 1], thresholded, over the batch."""
     a, m = alpha > threshold, mask > threshold
@@ -57,6 +71,9 @@ class PoseToImageModule(L.LightningModule):
     #: Whether `generate_layers` gives the person's own alpha (a mask), so that the output can be
     #: composited over a background plate; else the alpha is all ones (the whole crop is drawn).
     draws_alpha: bool = True
+    #: Whether each frame is drawn from the previous one too (`feedback`): frames are then drawn in
+    #: order, one at a time, and training batches hold consecutive frames (datamodule.ConsecutiveFrames).
+    temporal: bool = False
 
     def __init__(
         self, name: str, image_size: int = 64, target_key: str = "", target_name: str = "", grid_size: int = 8
@@ -126,11 +143,16 @@ class PoseToImageModule(L.LightningModule):
 
     @torch.no_grad()
     def layers_from_skeletons(
-        self, skeletons: np.ndarray, batch_size: int = 64, placements: np.ndarray | None = None
+        self,
+        skeletons: np.ndarray,
+        batch_size: int = 64,
+        placements: np.ndarray | None = None,
+        previous: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(N, 13, 2) crop-coordinate skeletons (and optionally their (N, 3) placements; by default
         where the target usually stands) -> colours (N, 3, S, S) in [-1, 1] and alpha (N, 1, S, S),
-        on the CPU."""
+        on the CPU. A temporal model draws the frames in order, each from the one before, the
+        first from `previous` (`carry` of the frame before this call's first; None: nobody)."""
         was_training = self.training
         self.eval()
         rgbs, alphas = [], []
@@ -141,7 +163,10 @@ class PoseToImageModule(L.LightningModule):
                 if placements is None
                 else torch.as_tensor(np.asarray(placements[start : start + batch_size]), device=self.device)
             )
-            rgb, alpha = self.generate_layers(vector, stick, placement)
+            if self.temporal:
+                rgb, alpha, previous = self.generate_sequence(vector, stick, placement, previous)
+            else:
+                rgb, alpha = self.generate_layers(vector, stick, placement)
             rgbs.append(rgb.float().cpu())
             alphas.append(alpha.float().cpu())
         self.train(was_training)
@@ -150,6 +175,29 @@ class PoseToImageModule(L.LightningModule):
                 0, 1, self.image_size, self.image_size
             )
         return torch.cat(rgbs), torch.cat(alphas)
+
+    def generate_sequence(
+        self,
+        vector: torch.Tensor,
+        stick: torch.Tensor,
+        placement: torch.Tensor | None,
+        previous: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """A temporal model's frames in order, each drawn from the one before (the first from
+        `previous`, None: nobody): colours, alpha, and the last frame's feedback for the next call."""
+        rgbs, alphas = [], []
+        for i in range(len(vector)):
+            where = None if placement is None else placement[i : i + 1]
+            rgb, alpha = self.generate_layers(vector[i : i + 1], stick[i : i + 1], where, previous)
+            previous = feedback(rgb, alpha)
+            rgbs.append(rgb)
+            alphas.append(alpha)
+        return torch.cat(rgbs), torch.cat(alphas), previous
+
+    def carry(self, rgb: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor | None:
+        """What the next call of a temporal model starts from after frames (rgb, alpha): the last
+        frame's feedback (None for a model that draws each frame alone)."""
+        return feedback(rgb[-1:], alpha[-1:]).to(self.device) if self.temporal and len(rgb) else None
 
     def generate_from_skeletons(
         self,
@@ -164,8 +212,16 @@ class PoseToImageModule(L.LightningModule):
         return rgb if plates is None else composite(rgb, alpha, plates)
 
     # -- validation -----------------------------------------------------------------------
+    def on_validation_epoch_start(self) -> None:
+        self._val_previous = None
+
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        rgb, alpha = self.generate_layers(batch["vector"], batch["stick"], batch.get("placement"))
+        if self.temporal:  # the held-out frames in order, each drawn from the one drawn before
+            rgb, alpha, self._val_previous = self.generate_sequence(
+                batch["vector"], batch["stick"], batch.get("placement"), getattr(self, "_val_previous", None)
+            )
+        else:
+            rgb, alpha = self.generate_layers(batch["vector"], batch["stick"], batch.get("placement"))
         fake = composite(rgb, alpha, batch["plate"]) if self.draws_alpha else rgb
         real = batch["image"]
         mse = F.mse_loss(fake, real)
@@ -215,6 +271,10 @@ class LearnedGenerator(PoseToImageModule):
     where the crop lies in its frame (`placement`: (N, 3), falling back on `default_placement`,
     where the target usually stands), and keeps an exponential moving average of its weights
     (`ema_decay` > 0), used to draw outside training.
+
+    With `temporal` (Everybody Dance Now's scheme) the network also reads the frame it drew before
+    (`feedback`): training draws two consecutive frames, the first from the real frame before it,
+    the second from the first as drawn, and compares both with the real ones.
     """
 
     def __init__(
@@ -233,6 +293,7 @@ class LearnedGenerator(PoseToImageModule):
         target_key: str,
         target_name: str,
         grid_size: int,
+        temporal: bool = False,
     ):
         super().__init__(name, image_size, target_key, target_name, grid_size)
         check_choice("model.generator", generator, GENERATOR_INPUTS)
@@ -246,7 +307,18 @@ class LearnedGenerator(PoseToImageModule):
         #: Whether training composites over the plate: not when the target's camera moves (no plate).
         self.composite_in_training = True
         out_channels = 4 if self.draws_alpha else 3
-        self.generator = define_G(generator, image_size, base_filters, norm, upsample, dropout, placement, out_channels)
+        self.temporal = bool(temporal)
+        self.generator = define_G(
+            generator,
+            image_size,
+            base_filters,
+            norm,
+            upsample,
+            dropout,
+            placement,
+            out_channels,
+            history_channels=FEEDBACK_CHANNELS if self.temporal else 0,
+        )
         self.ema_decay = float(ema_decay)
         if self.ema_decay > 0:
             self.ema_generator = make_ema(self.generator)
@@ -265,10 +337,20 @@ class LearnedGenerator(PoseToImageModule):
         self.composite_in_training = datamodule.has_plate
 
     def network_input(
-        self, vector: torch.Tensor, stick: torch.Tensor, placement: torch.Tensor | None = None
+        self,
+        vector: torch.Tensor,
+        stick: torch.Tensor,
+        placement: torch.Tensor | None = None,
+        previous: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """What the network reads: the vector or the stick figure (`input_kind`), with the placement."""
-        return self.with_placement(vector if self.input_kind == "vector" else stick, placement)
+        """What the network reads: the vector or the stick figure (`input_kind`), with the placement
+        and, for a temporal model, the previous frame's `feedback` (zeros when None: nobody)."""
+        x = self.with_placement(vector if self.input_kind == "vector" else stick, placement)
+        if not self.temporal:
+            return x
+        if previous is None:
+            previous = x.new_zeros(x.shape[0], FEEDBACK_CHANNELS, *x.shape[2:])
+        return torch.cat([x, previous.to(x)], dim=1)
 
     def with_placement(self, x: torch.Tensor, placement: torch.Tensor | None = None) -> torch.Tensor:
         """`x` with the placement appended, as 3 more features (vectors) or 3 more constant
@@ -295,19 +377,44 @@ class LearnedGenerator(PoseToImageModule):
             self.ema_updates += 1
 
     def generate_layers(
-        self, vector: torch.Tensor, stick: torch.Tensor, placement: torch.Tensor | None = None
+        self,
+        vector: torch.Tensor,
+        stick: torch.Tensor,
+        placement: torch.Tensor | None = None,
+        previous: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         network = self.generator if self.training else self.inference_network()
-        out = network(self.network_input(vector, stick, placement))
+        out = network(self.network_input(vector, stick, placement, previous))
         if not self.draws_alpha:
             return out, torch.ones_like(out[:, :1])
         return out[:, :3], (out[:, 3:] + 1.0) * 0.5  # tanh's [-1, 1] -> alpha in [0, 1]
 
-    def training_output(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """The image to compare with the real crop (the composite over the plate's crop, or the
-        colours alone) and the mask loss (0 without alpha)."""
-        rgb, alpha = self.generate_layers(batch["vector"], batch["stick"], batch.get("placement"))
+    def training_output(
+        self, batch: dict[str, torch.Tensor], prefix: str = "", previous: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """For the frame whose batch entries start with `prefix`: the image to compare with the
+        real crop (the composite over the plate's crop, or the colours alone), the mask loss (0
+        without alpha), and the frame's `feedback` for the next one."""
+        rgb, alpha = self.generate_layers(
+            batch[f"{prefix}vector"], batch[f"{prefix}stick"], batch.get(f"{prefix}placement"), previous
+        )
+        drawn = feedback(rgb, alpha)
         if not self.draws_alpha:
-            return rgb, rgb.new_zeros(())
-        fake = composite(rgb, alpha, batch["plate"]) if self.composite_in_training else rgb
-        return fake, F.l1_loss(alpha, batch["mask"])
+            return rgb, rgb.new_zeros(()), drawn
+        fake = composite(rgb, alpha, batch[f"{prefix}plate"]) if self.composite_in_training else rgb
+        return fake, F.l1_loss(alpha, batch[f"{prefix}mask"]), drawn
+
+    def training_frames(self, batch: dict[str, torch.Tensor]) -> tuple[list[str], list[torch.Tensor], torch.Tensor]:
+        """The frames a training step draws: their batch prefixes, their images to compare with the
+        real ones, and the mean mask loss. One frame, or for a temporal model two consecutive
+        frames ("prev_", then ""): the first from the real frame before it ("prev2_"; nobody for
+        a BLANK_START_SHARE of them), the second from the first as drawn."""
+        if not self.temporal:
+            fake, mask_loss, _ = self.training_output(batch)
+            return [""], [fake], mask_loss
+        image = batch["prev2_image"]
+        mask = batch["prev2_mask"] if self.draws_alpha else torch.ones_like(image[:, :1])
+        keep = (torch.rand(len(image), 1, 1, 1, device=image.device) >= BLANK_START_SHARE).to(image)
+        first, first_mask, drawn = self.training_output(batch, "prev_", keep * feedback(image, mask))
+        second, second_mask, _ = self.training_output(batch, "", drawn)
+        return ["prev_", ""], [first, second], 0.5 * (first_mask + second_mask)

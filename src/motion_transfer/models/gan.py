@@ -22,9 +22,11 @@ class GANGenerator(LearnedGenerator):
     4/(d_layers+1), as pix2pixHD), and LSGAN's least-squares loss. A warm-up: for the first
     `warmup` share of the training (of trainer.max_time, or of max_epochs, whichever is met
     first) only the reconstruction loss trains the generator, and D waits; then both alternate,
-    in one run. The lab's recipe is `configs/model/gan_lab.yaml`: vector generator, DCGAN
-    discriminator, BCE only. The discriminators return logits; "bce" applies the sigmoid inside
-    the loss (binary_cross_entropy_with_logits), the numerically stable form of Sigmoid + BCELoss.
+    in one run. With `temporal`, D judges two consecutive frames at once (Everybody Dance Now's
+    temporal discriminator), the second drawn from the first. The lab's recipe is
+    `configs/model/gan_lab.yaml`: vector generator, DCGAN discriminator, BCE only. The
+    discriminators return logits; "bce" applies the sigmoid inside the loss
+    (binary_cross_entropy_with_logits), the numerically stable form of Sigmoid + BCELoss.
     """
 
     # val/l1 favours the earliest, blurriest epochs of an adversarial run: use the last one.
@@ -61,6 +63,7 @@ class GANGenerator(LearnedGenerator):
         target_key: str = "",
         target_name: str = "",
         grid_size: int = 8,
+        temporal: bool = False,
     ):
         check_choice("model.discriminator", discriminator, DISCRIMINATORS)
         check_choice("model.gan_loss", gan_loss, GAN_LOSSES)
@@ -83,13 +86,13 @@ class GANGenerator(LearnedGenerator):
             target_key,
             target_name,
             grid_size,
+            temporal,
         )
         self.save_hyperparameters()
         self.automatic_optimization = False
-        # Conditional: D sees (stick figure, image) stacked on channels.
-        self.discriminator = define_D(
-            discriminator, 6 if conditional else 3, image_size, d_base_filters, d_layers, d_norm, d_scales
-        )
+        # Conditional: D sees (stick figure, image) stacked on channels; temporal: of two consecutive frames.
+        channels = (6 if conditional else 3) * (2 if self.temporal else 1)
+        self.discriminator = define_D(discriminator, channels, image_size, d_base_filters, d_layers, d_norm, d_scales)
 
     def discriminate(self, stick: torch.Tensor, image: torch.Tensor) -> list[list[torch.Tensor]]:
         """D's activations on `image` (with the pose in `stick` when conditional): per scale, each
@@ -141,9 +144,12 @@ class GANGenerator(LearnedGenerator):
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         opt_g, opt_d = self.optimizers()
-        stick, real = batch["stick"], batch["image"]
-        # With alpha, `fake` is the composite over the plate's crop: D judges whole images either way.
-        fake, g_mask = self.training_output(batch)
+        # With alpha, the fakes are composites over the plate's crop: D judges whole images either way.
+        # Temporal models draw two consecutive frames, stacked on channels for D, one frame else.
+        prefixes, fakes, g_mask = self.training_frames(batch)
+        stick = torch.cat([batch[f"{p}stick"] for p in prefixes], dim=1)
+        real = torch.cat([batch[f"{p}image"] for p in prefixes], dim=1)
+        fake = torch.cat(fakes, dim=1)
         n = len(real)
         adversarial = self.adversarial()
         logs = {"train/adversarial": float(adversarial)}

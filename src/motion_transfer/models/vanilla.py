@@ -18,7 +18,8 @@ class VanillaGenerator(LearnedGenerator):
     """A network from skeleton to image, trained with MSE (or L1) and Adam.
 
     `generator=mlp` reproduces the lab's network exactly; `conv` (the default) decodes the same
-    26-vector with transposed convolutions, which generalises better; `unet` reads the stick figure.
+    26-vector with transposed convolutions, which generalises better; `unet` reads the stick figure
+    (and, with `temporal`, the frame drawn before it).
     """
 
     def __init__(
@@ -41,6 +42,7 @@ class VanillaGenerator(LearnedGenerator):
         target_key: str = "",
         target_name: str = "",
         grid_size: int = 8,
+        temporal: bool = False,
     ):
         check_choice("model.loss", loss, RECONSTRUCTION_LOSSES)
         super().__init__(
@@ -58,16 +60,18 @@ class VanillaGenerator(LearnedGenerator):
             target_key,
             target_name,
             grid_size,
+            temporal,
         )
         self.save_hyperparameters()
         self.criterion = RECONSTRUCTION_LOSSES[loss]
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        fake, mask_loss = self.training_output(batch)
-        image_loss = self.criterion(fake, batch["image"])
-        self.log(f"train/{self.hparams.loss}", image_loss, prog_bar=True, batch_size=len(fake))
+        prefixes, fakes, mask_loss = self.training_frames(batch)
+        image_loss = torch.stack([self.criterion(f, batch[f"{p}image"]) for p, f in zip(prefixes, fakes)]).mean()
+        n = len(fakes[0])
+        self.log(f"train/{self.hparams.loss}", image_loss, prog_bar=True, batch_size=n)
         if self.draws_alpha:
-            self.log("train/mask_l1", mask_loss, batch_size=len(fake))
+            self.log("train/mask_l1", mask_loss, batch_size=n)
         return image_loss + self.lambda_mask * mask_loss
 
     def configure_optimizers(self):
