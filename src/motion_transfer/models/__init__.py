@@ -6,16 +6,18 @@ name, which `GENERATOR_CLASSES` maps back to the class when loading.
 """
 
 from .base import LearnedGenerator, PoseToImageModule
+from .enhancer import EnhancerGenerator
 from .gan import GANGenerator
 from .nearest import NearestNeighbourGenerator
 from .vanilla import VanillaGenerator
 
 GENERATOR_CLASSES: dict[str, type[PoseToImageModule]] = {
-    cls.__name__: cls for cls in (NearestNeighbourGenerator, VanillaGenerator, GANGenerator)
+    cls.__name__: cls for cls in (NearestNeighbourGenerator, VanillaGenerator, GANGenerator, EnhancerGenerator)
 }
 
 __all__ = [
     "GENERATOR_CLASSES",
+    "EnhancerGenerator",
     "GANGenerator",
     "LearnedGenerator",
     "NearestNeighbourGenerator",

@@ -277,6 +277,9 @@ class LearnedGenerator(PoseToImageModule):
     the second from the first as drawn, and compares both with the real ones.
     """
 
+    #: Input channels a subclass's network reads after the stick figure and the placement.
+    extra_input_channels: int = 0
+
     def __init__(
         self,
         name: str,
@@ -317,7 +320,7 @@ class LearnedGenerator(PoseToImageModule):
             dropout,
             placement,
             out_channels,
-            history_channels=FEEDBACK_CHANNELS if self.temporal else 0,
+            history_channels=FEEDBACK_CHANNELS if self.temporal else self.extra_input_channels,
         )
         self.ema_decay = float(ema_decay)
         if self.ema_decay > 0:
