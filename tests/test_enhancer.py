@@ -25,7 +25,6 @@ def enhancer(trained, tmp_path_factory):
     """An enhancer trained for 2 batches on a copy of the tiny U-Net, the copy deleted afterwards:
     its checkpoint must hold everything it draws with."""
     from conftest import Small
-
     from motion_transfer.training import run_training
 
     small = Small(tmp_path_factory.mktemp("enhancer"))
