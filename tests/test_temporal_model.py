@@ -20,7 +20,13 @@ S = 32
 def _unet(**kwargs) -> VanillaGenerator:
     torch.manual_seed(0)
     return VanillaGenerator(
-        image_size=S, generator="unet", base_filters=8, upsample="resize", placement=True, temporal=True, **kwargs
+        image_size=S,
+        generator="unet",
+        base_filters=8,
+        upsample="resize",
+        placement=True,
+        temporal=True,
+        **{"temporal_start": 0.0, **kwargs},
     )
 
 
@@ -108,6 +114,16 @@ def test_training_draws_two_frames_the_second_from_the_first():
     assert float(mask_loss.detach()) > 0
 
 
+def test_single_frames_from_nothing_come_first(monkeypatch):
+    model = _unet(temporal_start=0.5).train()
+    frames = ConsecutiveFrames(_pairs(list(range(8))))
+    batch = {k: torch.stack([frames[i][k] for i in range(len(frames))]) for k in frames[0]}
+    monkeypatch.setattr(model, "training_progress", lambda: 0.3)
+    assert model.training_frames(batch)[0] == [""]
+    monkeypatch.setattr(model, "training_progress", lambda: 0.6)
+    assert model.training_frames(batch)[0] == ["prev_", ""]
+
+
 def test_the_temporal_gan_judges_two_frames_together():
     torch.manual_seed(0)
     gan = GANGenerator(image_size=S, base_filters=8, d_base_filters=8, d_scales=2, upsample="resize", temporal=True)
@@ -139,7 +155,13 @@ def test_train_then_demo_and_evaluate_a_temporal_unet(small):
     from motion_transfer.training import run_training
 
     ckpt = run_training(
-        small.compose("train", "+trainer.limit_train_batches=2", "model.temporal=true", model="vanilla_image")
+        small.compose(
+            "train",
+            "+trainer.limit_train_batches=2",
+            "model.temporal=true",
+            "model.temporal_start=0",
+            model="vanilla_image",
+        )
     )
     result = small.run("demo", f"ckpt_path={ckpt}", model="vanilla_image")
     assert result.returncode == 0, result.stderr[-3000:]

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 import torchvision
+from lightning.pytorch.callbacks import Timer
 from torch import nn
 
 from ..drawing import images_to_tensor, render_stick_figures
@@ -365,6 +366,24 @@ class LearnedGenerator(PoseToImageModule):
             return torch.cat([x, where], dim=1)
         return torch.cat([x, where[:, :, None, None].expand(-1, -1, *x.shape[2:])], dim=1)
 
+    def training_progress(self) -> float:
+        """The share of the training done: of trainer.max_time or of max_epochs, whichever is nearer."""
+        trainer = self.trainer
+        shares = []
+        timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)
+        remaining = None if timer is None else timer.time_remaining("train")
+        if remaining is not None:
+            elapsed = timer.time_elapsed("train")
+            shares.append(elapsed / max(elapsed + remaining, 1e-9))
+        if trainer.max_epochs is not None and trainer.max_epochs > 0:
+            shares.append(trainer.current_epoch / trainer.max_epochs)
+        return max(shares) if shares else 1.0
+
+    def temporal_start(self) -> float:
+        """The share of the training (`training_progress`) after which a temporal model trains on
+        consecutive frames; before it, on single frames drawn from nothing (cheaper steps)."""
+        return float(self.hparams.get("temporal_start", 0.0))
+
     # -- weight averaging -------------------------------------------------------------------
     def inference_network(self) -> nn.Module:
         """The network that draws images outside training: the weight average when there is one."""
@@ -411,8 +430,9 @@ class LearnedGenerator(PoseToImageModule):
         """The frames a training step draws: their batch prefixes, their images to compare with the
         real ones, and the mean mask loss. One frame, or for a temporal model two consecutive
         frames ("prev_", then ""): the first from the real frame before it ("prev2_"; nobody for
-        a BLANK_START_SHARE of them), the second from the first as drawn."""
-        if not self.temporal:
+        a BLANK_START_SHARE of them), the second from the first as drawn; before `temporal_start`
+        one frame drawn from nothing."""
+        if not self.temporal or (self.temporal_start() > 0 and self.training_progress() < self.temporal_start()):
             fake, mask_loss, _ = self.training_output(batch)
             return [""], [fake], mask_loss
         image = batch["prev2_image"]

@@ -61,6 +61,7 @@ class EnhancerGenerator(VanillaGenerator):
         target_name: str = "",
         grid_size: int = 8,
         temporal: bool = False,
+        temporal_start: float = 0.0,
     ):
         if temporal:
             raise ValueError("model.temporal=true is not supported by model=enhancer; train model=vanilla_image")

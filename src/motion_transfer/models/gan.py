@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from lightning.pytorch.callbacks import Timer
 
 from ..networks import DISCRIMINATORS, define_D
 from .base import LearnedGenerator, check_choice
@@ -23,7 +22,7 @@ class GANGenerator(LearnedGenerator):
     `warmup` share of the training (of trainer.max_time, or of max_epochs, whichever is met
     first) only the reconstruction loss trains the generator, and D waits; then both alternate,
     in one run. With `temporal`, D judges two consecutive frames at once (Everybody Dance Now's
-    temporal discriminator), the second drawn from the first. The lab's recipe is
+    temporal discriminator), the second drawn from the first; the warm-up draws single frames. The lab's recipe is
     `configs/model/gan_lab.yaml`: vector generator, DCGAN discriminator, BCE only. The
     discriminators return logits; "bce" applies the sigmoid inside the loss
     (binary_cross_entropy_with_logits), the numerically stable form of Sigmoid + BCELoss.
@@ -125,22 +124,13 @@ class GANGenerator(LearnedGenerator):
                 total = total + layer_weight * F.l1_loss(f, r.detach())
         return total / len(fake)
 
-    def training_progress(self) -> float:
-        """The share of the training done: of trainer.max_time or of max_epochs, whichever is nearer."""
-        trainer = self.trainer
-        shares = []
-        timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)
-        remaining = None if timer is None else timer.time_remaining("train")
-        if remaining is not None:
-            elapsed = timer.time_elapsed("train")
-            shares.append(elapsed / max(elapsed + remaining, 1e-9))
-        if trainer.max_epochs is not None and trainer.max_epochs > 0:
-            shares.append(trainer.current_epoch / trainer.max_epochs)
-        return max(shares) if shares else 1.0
-
     def adversarial(self) -> bool:
         """Whether the warm-up is over (D and the adversarial losses train)."""
         return self.hparams.warmup <= 0.0 or self.training_progress() >= self.hparams.warmup
+
+    def temporal_start(self) -> float:
+        # D judges two frames at once: the pairs start with the adversarial phase.
+        return self.hparams.warmup
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         opt_g, opt_d = self.optimizers()

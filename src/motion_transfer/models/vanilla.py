@@ -43,8 +43,11 @@ class VanillaGenerator(LearnedGenerator):
         target_name: str = "",
         grid_size: int = 8,
         temporal: bool = False,
+        temporal_start: float = 0.5,
     ):
         check_choice("model.loss", loss, RECONSTRUCTION_LOSSES)
+        if not 0.0 <= temporal_start < 1.0:
+            raise ValueError(f"model.temporal_start={temporal_start} is a share of the training: use a value in [0, 1)")
         super().__init__(
             name,
             image_size,
