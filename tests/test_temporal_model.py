@@ -122,6 +122,8 @@ def test_single_frames_from_nothing_come_first(monkeypatch):
     assert model.training_frames(batch)[0] == [""]
     monkeypatch.setattr(model, "training_progress", lambda: 0.6)
     assert model.training_frames(batch)[0] == ["prev_", ""]
+    # The GAN decides once per step (with its adversarial phase) and says so.
+    assert model.training_frames(batch, consecutive=False)[0] == [""]
 
 
 def test_the_temporal_gan_judges_two_frames_together():

@@ -426,13 +426,18 @@ class LearnedGenerator(PoseToImageModule):
         fake = composite(rgb, alpha, batch[f"{prefix}plate"]) if self.composite_in_training else rgb
         return fake, F.l1_loss(alpha, batch[f"{prefix}mask"]), drawn
 
-    def training_frames(self, batch: dict[str, torch.Tensor]) -> tuple[list[str], list[torch.Tensor], torch.Tensor]:
+    def training_frames(
+        self, batch: dict[str, torch.Tensor], consecutive: bool | None = None
+    ) -> tuple[list[str], list[torch.Tensor], torch.Tensor]:
         """The frames a training step draws: their batch prefixes, their images to compare with the
         real ones, and the mean mask loss. One frame, or for a temporal model two consecutive
         frames ("prev_", then ""): the first from the real frame before it ("prev2_"; nobody for
         a BLANK_START_SHARE of them), the second from the first as drawn; before `temporal_start`
-        one frame drawn from nothing."""
-        if not self.temporal or (self.temporal_start() > 0 and self.training_progress() < self.temporal_start()):
+        (or when `consecutive` is False) one frame drawn from nothing."""
+        if consecutive is None:
+            start = self.temporal_start()
+            consecutive = self.temporal and (start <= 0 or self.training_progress() >= start)
+        if not consecutive:
             fake, mask_loss, _ = self.training_output(batch)
             return [""], [fake], mask_loss
         image = batch["prev2_image"]

@@ -128,20 +128,17 @@ class GANGenerator(LearnedGenerator):
         """Whether the warm-up is over (D and the adversarial losses train)."""
         return self.hparams.warmup <= 0.0 or self.training_progress() >= self.hparams.warmup
 
-    def temporal_start(self) -> float:
-        # D judges two frames at once: the pairs start with the adversarial phase.
-        return self.hparams.warmup
-
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         opt_g, opt_d = self.optimizers()
         # With alpha, the fakes are composites over the plate's crop: D judges whole images either way.
         # Temporal models draw two consecutive frames, stacked on channels for D, one frame else.
-        prefixes, fakes, g_mask = self.training_frames(batch)
+        # One reading of the progress per step: the pairs start with the adversarial phase.
+        adversarial = self.adversarial()
+        prefixes, fakes, g_mask = self.training_frames(batch, consecutive=self.temporal and adversarial)
         stick = torch.cat([batch[f"{p}stick"] for p in prefixes], dim=1)
         real = torch.cat([batch[f"{p}image"] for p in prefixes], dim=1)
         fake = torch.cat(fakes, dim=1)
         n = len(real)
-        adversarial = self.adversarial()
         logs = {"train/adversarial": float(adversarial)}
 
         if adversarial:
