@@ -87,3 +87,11 @@ def test_an_enhancer_needs_a_coarse_generator_at_half_its_size(trained, small, c
         capsys,
     )
     assert "model.coarse_from" in wrong and "32 px" in wrong
+    vector = entry_point_error(
+        "train",
+        small.overrides(
+            "train", "data.image_size=64", f"model.coarse_from={trained.ckpts['vanilla']}", model="enhancer"
+        ),
+        capsys,
+    )
+    assert "holds a 'vanilla' model" in vector and "stick figures" in vector

@@ -11,7 +11,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 
 from .atomic import disk_error, partial_path, publish
 from .errors import UserError
-from .identity import checkpoint_identity
+from .identity import check_identity, checkpoint_identity, read_checkpoint_file
 from .models import GENERATOR_CLASSES, LearnedGenerator, PoseToImageModule
 
 
@@ -42,25 +42,7 @@ class AtomicModelCheckpoint(ModelCheckpoint):
 
 def read_checkpoint(path: str | os.PathLike, option: str = "ckpt_path") -> dict:
     """Load a checkpoint file safely (weights_only=True), or raise a UserError naming it."""
-    p = Path(path).expanduser()
-    if not p.exists():
-        raise UserError(f"{option}: '{path}' does not exist; give the path of a .ckpt file written by src/train.py.")
-    if p.is_dir():
-        raise UserError(f"{option}: '{path}' is a folder; give a .ckpt file inside it (e.g. checkpoints/last.ckpt).")
-    try:
-        ckpt = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - any failure to unpickle means the same thing to the user
-        raise UserError(
-            f"{option}: '{path}' is not a readable checkpoint (truncated or not written by this toolkit); "
-            "train again or pick another file."
-        ) from err
-    if (
-        not isinstance(ckpt, dict)
-        or "state_dict" not in ckpt
-        or checkpoint_identity(ckpt).get("class") not in GENERATOR_CLASSES
-    ):
-        raise UserError(f"{option}: '{path}' is not a checkpoint of this toolkit; use one written by src/train.py.")
-    return ckpt
+    return read_checkpoint_file(path, option, GENERATOR_CLASSES)
 
 
 def find_latest_checkpoint(train_dir: Path, model_name: str, target_key: str, image_size: int) -> Path | None:
@@ -97,22 +79,7 @@ def load_generator(
     """The generator stored in a checkpoint, in eval mode, and the checkpoint dict it was built
     from (read once). Refused when made by another model (None: any), size or target."""
     ckpt = read_checkpoint(path, option)
-    identity = checkpoint_identity(ckpt)
-    if model_name is not None and identity.get("model") != model_name:
-        raise UserError(
-            f"{option}: '{path}' holds a '{identity.get('model')}' model, not '{model_name}'; "
-            f"pass model={identity.get('model')} or another checkpoint."
-        )
-    if identity.get("image_size") != image_size:
-        raise UserError(
-            f"{option}: '{path}' was trained at {identity.get('image_size')} px, not data.image_size={image_size}; "
-            f"pass data.image_size={identity.get('image_size')}."
-        )
-    if target_key is not None and identity.get("target_key") != target_key:
-        raise UserError(
-            f"{option}: '{path}' was trained on another target ('{identity.get('target_name')}'); "
-            "pass that target or train on this one."
-        )
+    identity = check_identity(ckpt, path, model_name, image_size, target_key, option)
     model = GENERATOR_CLASSES[identity["class"]](**ckpt.get("hyper_parameters", {}))
     model.on_load_checkpoint(ckpt)
     model.load_state_dict(ckpt["state_dict"])

@@ -9,19 +9,23 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import UserError
+from ..identity import check_identity, read_checkpoint_file
 from .base import LearnedGenerator
+from .gan import GANGenerator
 from .vanilla import VanillaGenerator
 
 #: Input channels the refining network reads besides the stick figure: the coarse colours and alpha.
 COARSE_CHANNELS = 4
 
 
+#: The generators an enhancer can refine, by class name (as checkpoints record them).
+COARSE_CLASSES = {cls.__name__: cls for cls in (VanillaGenerator, GANGenerator)}
+
+
 def build_coarse(coarse: dict) -> LearnedGenerator:
     """The coarse generator described by `coarse` ({"class": class name, "hparams": its
     hyperparameters}), untrained: the enhancer's checkpoint holds its weights."""
-    from . import GENERATOR_CLASSES
-
-    return GENERATOR_CLASSES[coarse["class"]](**coarse["hparams"])
+    return COARSE_CLASSES[coarse["class"]](**coarse["hparams"])
 
 
 class EnhancerGenerator(VanillaGenerator):
@@ -99,21 +103,24 @@ class EnhancerGenerator(VanillaGenerator):
 
     @staticmethod
     def _read_coarse(path: str, image_size: int, target_key: str) -> tuple[dict, LearnedGenerator]:
-        from ..checkpoints import load_generator  # checkpoints imports the models
-
+        option = "model.coarse_from"
         if not path:
             raise UserError(
-                "model.coarse_from is not set: give the checkpoint of a generator trained on this target at half "
-                f"the size, e.g. model.coarse_from=outputs/train/<run>/checkpoints/last.ckpt (data.image_size="
-                f"{image_size // 2})."
+                f"{option} is not set: give the checkpoint of a generator trained on this target at half the size, "
+                f"e.g. {option}=outputs/train/<run>/checkpoints/last.ckpt (data.image_size={image_size // 2})."
             )
-        model, ckpt = load_generator(path, None, image_size // 2, target_key or None, option="model.coarse_from")
-        if not model.learns or model.temporal or model.input_kind != "stick":
+        ckpt = read_checkpoint_file(path, option)
+        identity = check_identity(ckpt, path, None, image_size // 2, target_key or None, option)
+        coarse = {"class": identity["class"], "hparams": dict(ckpt.get("hyper_parameters", {}))}
+        model = build_coarse(coarse) if coarse["class"] in COARSE_CLASSES else None
+        if model is None or model.temporal or model.input_kind != "stick":
             raise UserError(
-                f"model.coarse_from: '{path}' holds a '{model.model_name}' model; the enhancer refines a generator "
-                "that reads stick figures and draws each frame alone (vanilla_image or gan)."
+                f"{option}: '{path}' holds a '{identity.get('model')}' model; the enhancer refines a generator that "
+                "reads stick figures and draws each frame alone (vanilla_image or gan)."
             )
-        return {"class": type(model).__name__, "hparams": dict(ckpt["hyper_parameters"])}, model
+        model.on_load_checkpoint(ckpt)
+        model.load_state_dict(ckpt["state_dict"])
+        return coarse, model
 
     def on_fit_start(self) -> None:
         super().on_fit_start()
