@@ -63,7 +63,12 @@ def test_every_model_config_builds_its_class_with_its_defaults(name):
 def test_the_classes_say_what_kind_of_model_they_are():
     from motion_transfer.models import NearestNeighbourGenerator, VanillaGenerator
 
-    assert set(GENERATOR_CLASSES) == {"NearestNeighbourGenerator", "VanillaGenerator", "GANGenerator"}
+    assert set(GENERATOR_CLASSES) == {
+        "NearestNeighbourGenerator",
+        "VanillaGenerator",
+        "GANGenerator",
+        "EnhancerGenerator",
+    }
     assert not NearestNeighbourGenerator.learns and NearestNeighbourGenerator.indexed_in_one_epoch
     assert not NearestNeighbourGenerator.takes_augmentation
     assert VanillaGenerator.takes_augmentation and GANGenerator.takes_augmentation
