@@ -74,24 +74,17 @@ def test_the_demo_runs_an_enhancer(enhancer):
     assert result.stdout.strip().splitlines()[-1].startswith("video: ")
 
 
-def test_an_enhancer_needs_a_coarse_generator_at_half_its_size(trained, small, capsys):
+@pytest.mark.parametrize(
+    ("size", "coarse", "expected"),
+    [
+        (64, None, "model.coarse_from is not set"),
+        (128, "vanilla_image", "was trained at 32 px"),  # not half the size
+        (64, "vanilla", "holds a 'vanilla' model"),  # a vector generator
+    ],
+)
+def test_an_enhancer_needs_an_image_generator_at_half_its_size(trained, small, capsys, size, coarse, expected):
     from conftest import entry_point_error
 
-    missing = entry_point_error("train", small.overrides("train", "data.image_size=64", model="enhancer"), capsys)
-    assert "model.coarse_from is not set" in missing
-    wrong = entry_point_error(
-        "train",
-        small.overrides(
-            "train", "data.image_size=128", f"model.coarse_from={trained.ckpts['vanilla_image']}", model="enhancer"
-        ),
-        capsys,
-    )
-    assert "model.coarse_from" in wrong and "32 px" in wrong
-    vector = entry_point_error(
-        "train",
-        small.overrides(
-            "train", "data.image_size=64", f"model.coarse_from={trained.ckpts['vanilla']}", model="enhancer"
-        ),
-        capsys,
-    )
-    assert "holds a 'vanilla' model" in vector and "stick figures" in vector
+    extra = [f"data.image_size={size}"] + ([f"model.coarse_from={trained.ckpts[coarse]}"] if coarse else [])
+    line = entry_point_error("train", small.overrides("train", *extra, model="enhancer"), capsys)
+    assert expected in line and "model.coarse_from" in line
