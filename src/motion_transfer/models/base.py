@@ -84,6 +84,8 @@ class PoseToImageModule(L.LightningModule):
         self.image_size = int(image_size)
         self.grid_size = int(grid_size)
         self._fixed_batch: dict[str, torch.Tensor] | None = None
+        #: A temporal model's feedback of the last held-out frame drawn in this validation epoch.
+        self._val_previous: torch.Tensor | None = None
         #: The checkpoint whose generator this one started from (train.py init_from), if any.
         self.started_from: str | None = None
 
@@ -219,7 +221,7 @@ class PoseToImageModule(L.LightningModule):
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         if self.temporal:  # the held-out frames in order, each drawn from the one drawn before
             rgb, alpha, self._val_previous = self.generate_sequence(
-                batch["vector"], batch["stick"], batch.get("placement"), getattr(self, "_val_previous", None)
+                batch["vector"], batch["stick"], batch.get("placement"), self._val_previous
             )
         else:
             rgb, alpha = self.generate_layers(batch["vector"], batch["stick"], batch.get("placement"))
