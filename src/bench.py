@@ -1,7 +1,7 @@
 """Benchmark the hot paths against their baselines: make bench"""
 
-from motion_transfer.bench import run_bench
-from motion_transfer.tasks import run_task
+from motion_transfer.bench.timings import run_bench
+from motion_transfer.cli import run_task
 
 if __name__ == "__main__":
     run_task("bench", run_bench, "bench")

@@ -1,7 +1,7 @@
 """Evaluate a generator on the target's held-out frames: python src/evaluate.py model=gan"""
 
-from motion_transfer.evaluation import run_evaluation
-from motion_transfer.tasks import run_task
+from motion_transfer.cli import run_task
+from motion_transfer.evaluation.evaluate import run_evaluation
 
 if __name__ == "__main__":
     run_task("evaluate", run_evaluation, "metrics")

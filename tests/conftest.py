@@ -59,8 +59,8 @@ def shared_data() -> Path:
 def real_outputs(shared_data, tmp_path_factory) -> Path:
     """An outputs/ folder whose cache/ holds karate1 and taichi2 at the default crop: MediaPipe
     runs over each real clip once a session, for every test that points paths.output_dir here."""
-    from motion_transfer.cache import load_or_build_video_cache
-    from motion_transfer.crop import CropParams
+    from motion_transfer.data.cache import load_or_build_video_cache
+    from motion_transfer.pose.crop import CropParams
 
     outputs = tmp_path_factory.mktemp("real")
     for name in ("karate1", "taichi2"):
@@ -109,7 +109,7 @@ def compose(config_name: str, overrides: list[str], output_dir: Path | None = No
     """Compose a real config from configs/ as Hydra would for a run writing into output_dir
     (default: the new run folder Hydra would make, hydra.run.dir).
 
-    HydraConfig is set, so `tasks.run_dir()` and `${hydra:runtime.output_dir}` point at the run
+    HydraConfig is set, so `runtime.config.run_dir()` and `${hydra:runtime.output_dir}` point at the run
     folder: run the task before composing another config.
     """
     from hydra import compose as hydra_compose
@@ -165,7 +165,7 @@ class Small:
 
     def datamodule(self):
         """The tiny clip's datamodule, prepared (its cache under outputs/cache)."""
-        from motion_transfer.loading import prepare_datamodule
+        from motion_transfer.models.loading import prepare_datamodule
 
         return prepare_datamodule(self.compose("evaluate").data)
 
@@ -219,7 +219,7 @@ def trained(tmp_path_factory) -> Trained:
 def user_error(fn: Callable, *args) -> str:
     """The one-sentence message of the user's mistake that fn(*args) raises (as the entry points
     would print it after `error: `), failing if it raises a crash or nothing."""
-    from motion_transfer.errors import user_message
+    from motion_transfer.runtime.errors import user_message
 
     try:
         fn(*args)
@@ -234,24 +234,24 @@ def user_error(fn: Callable, *args) -> str:
 TASKS = {
     "train": "motion_transfer.training:run_training",
     "demo": "motion_transfer.demo:run_demo",
-    "evaluate": "motion_transfer.evaluation:run_evaluation",
-    "report": "motion_transfer.report:run_report",
-    "export": "motion_transfer.export:run_export",
-    "interpolate": "motion_transfer.interpolation:run_interpolation",
-    "preprocess": "motion_transfer.preprocess:run_preprocess",
-    "bench": "motion_transfer.bench:run_bench",
-    "live": "motion_transfer.live:run_live",
+    "evaluate": "motion_transfer.evaluation.evaluate:run_evaluation",
+    "report": "motion_transfer.evaluation.report:run_report",
+    "export": "motion_transfer.models.export:run_export",
+    "interpolate": "motion_transfer.models.blending:run_interpolation",
+    "preprocess": "motion_transfer.data.preprocess:run_preprocess",
+    "bench": "motion_transfer.bench.timings:run_bench",
+    "live": "motion_transfer.live.pipeline:run_live",
 }
 
 
 def entry_point_error(config_name: str, overrides: list[str], capsys) -> str:
     """The `error:` line of `python src/<config_name>.py <overrides>`, run in this process as
-    tasks.run_task runs it (the command line checked, then the task under report_user_errors);
+    cli.run_task runs it (the command line checked, then the task under report_user_errors);
     fails unless it ends with status 2 after that one line and no traceback."""
     import importlib
 
     from motion_transfer.cli import check_overrides
-    from motion_transfer.errors import USER_ERROR_EXIT, report_user_errors
+    from motion_transfer.runtime.errors import USER_ERROR_EXIT, report_user_errors
 
     module, function = TASKS[config_name].split(":")
     task = getattr(importlib.import_module(module), function)

@@ -15,16 +15,16 @@ import pytest
 import torch
 
 from conftest import compose, run_script
-from motion_transfer.app import AppSettings, Page, check_listening, demo_overrides, run_app
-from motion_transfer.app_jobs import check_upload, new_job_folder, read_progress_line, safe_file_name, store_upload
-from motion_transfer.app_runs import EMBEDDED, clip_choices, newest_report, target_key, trained_runs
-from motion_transfer.errors import UserError
-from motion_transfer.identity import IDENTITY_KEY, make_identity
+from motion_transfer.app.jobs import check_upload, new_job_folder, read_progress_line, safe_file_name, store_upload
+from motion_transfer.app.page import AppSettings, Page, check_listening, demo_overrides, run_app
+from motion_transfer.app.runs import EMBEDDED, clip_choices, newest_report, target_key, trained_runs
+from motion_transfer.models.identity import IDENTITY_KEY, make_identity
+from motion_transfer.runtime.errors import UserError
 
 
 def write_clip(path: Path, role: str = "target", n_frames: int = 60, seed: int = 0) -> Path:
-    from motion_transfer.synthetic import render_clip
-    from motion_transfer.video import VideoWriter
+    from motion_transfer.data.synthetic import render_clip
+    from motion_transfer.data.video import VideoWriter
 
     frames, _ = render_clip(role, n_frames, seed, width=160, height=128)
     writer = VideoWriter(path, 25.0, frames.shape[2], frames.shape[1])
@@ -104,7 +104,7 @@ def test_progress_bars_and_log_lines_become_progress():
     assert bar.message == "demo: 12/30" and bar.fraction == pytest.approx(0.4)
     count = read_progress_line("poses clip.mp4: 120frame [00:03, 35.20frame/s]")
     assert count.message == "poses clip.mp4: 120 frames" and count.fraction is None
-    logged = read_progress_line("[2026-12-03 09:18:52,243][motion_transfer.cache][INFO] building the cache")
+    logged = read_progress_line("[2026-12-03 09:18:52,243][motion_transfer.data.cache][INFO] building the cache")
     assert logged.message == "building the cache"
     assert read_progress_line("frames: 30") is None
 
@@ -121,7 +121,7 @@ def fake_checkpoint(path: Path, model: str, key: str, size: int = 64, name: str 
 
 
 def test_runs_trained_on_a_target_are_listed_newest_first_with_their_scores(clip, tmp_path):
-    from motion_transfer.cache import load_or_build_video_cache
+    from motion_transfer.data.cache import load_or_build_video_cache
 
     settings = settings_for(tmp_path)
     assert target_key(clip, settings.cache_dir) is None  # not cached: nothing can have been trained on it
@@ -216,8 +216,8 @@ def test_demo_command_lines(clip, tmp_path):
 @pytest.mark.slow
 def test_a_demo_error_line_is_the_pages_message(tmp_path):
     """A clip where nobody is found passes the upload checks; the demo's `error:` line is shown."""
-    from motion_transfer.synthetic import _draw_scene
-    from motion_transfer.video import VideoWriter
+    from motion_transfer.data.synthetic import _draw_scene
+    from motion_transfer.data.video import VideoWriter
 
     room = tmp_path / "empty room.mp4"
     writer = VideoWriter(room, 25.0, 160, 128)
@@ -246,7 +246,7 @@ def test_a_demo_error_line_is_the_pages_message(tmp_path):
 )
 def test_a_bad_option_is_one_error_line(tmp_path, capsys, option, words):
     from motion_transfer.cli import check_overrides
-    from motion_transfer.errors import USER_ERROR_EXIT, report_user_errors
+    from motion_transfer.runtime.errors import USER_ERROR_EXIT, report_user_errors
 
     overrides = [f"paths.output_dir={tmp_path}", option]
     check_overrides("app", overrides)
@@ -280,7 +280,7 @@ def test_the_entry_point_exits_with_status_2_and_one_line(tmp_path):
 
 
 def test_training_budgets_and_refusals(tmp_path):
-    from motion_transfer.app import time_budget
+    from motion_transfer.app.page import time_budget
 
     assert time_budget(5) == "00:00:05:00" and time_budget(90) == "00:01:30:00" and time_budget(1500) == "01:01:00:00"
     with pytest.raises(UserError, match="at least 1 minute"):

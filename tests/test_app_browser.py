@@ -35,8 +35,8 @@ def free_port() -> int:
 
 
 def write_clip(path: Path, role: str, n_frames: int, seed: int) -> Path:
-    from motion_transfer.synthetic import render_clip
-    from motion_transfer.video import VideoWriter
+    from motion_transfer.data.synthetic import render_clip
+    from motion_transfer.data.video import VideoWriter
 
     frames, _ = render_clip(role, n_frames, seed, width=160, height=128)
     writer = VideoWriter(path, 25.0, frames.shape[2], frames.shape[1])

@@ -6,7 +6,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from motion_transfer.cache import (
+from motion_transfer.data.cache import (
     CACHE_VERSION,
     CacheDamaged,
     CropParams,
@@ -145,7 +145,7 @@ def test_a_phone_clip_is_cached_upright(shared_data, tmp_path):
     standing, where she stands in the upright clip."""
     from itertools import islice
 
-    from motion_transfer.video import VideoWriter, iter_frames
+    from motion_transfer.data.video import VideoWriter, iter_frames
     from test_video import write_phone_clip
 
     upright = np.stack(list(islice(iter_frames(shared_data / "taichi2.mp4"), 40)))[:, ::2, ::2]  # 480x360

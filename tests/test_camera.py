@@ -4,7 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from motion_transfer.camera import (
+from motion_transfer.data.plate import STATIC_CAMERA_MAX_RESIDUAL, estimate_plate, sample_indices
+from motion_transfer.data.registration import (
     Scene,
     map_boxes,
     map_points,
@@ -12,8 +13,7 @@ from motion_transfer.camera import (
     register_frames,
     scene_of_clip,
 )
-from motion_transfer.crop import crop_frame
-from motion_transfer.plate import STATIC_CAMERA_MAX_RESIDUAL, estimate_plate, sample_indices
+from motion_transfer.pose.crop import crop_frame
 
 W, H = 320, 240
 
@@ -162,7 +162,7 @@ def test_boxes_and_points_follow_the_transforms():
 def test_taichi2_is_registered_onto_one_scene(real_outputs):
     """taichi2.mp4's camera follows the performer (a ~580-px pan and a ~10% zoom); registered,
     one scene fits every frame (residual 4.0 grey levels against 14.0 for one still plate)."""
-    from motion_transfer.cache import SkeletonCache
+    from motion_transfer.data.cache import SkeletonCache
 
     (folder,) = (real_outputs / "cache").glob("taichi2-*")
     cache = SkeletonCache.load(folder)

@@ -2,14 +2,14 @@ import cv2
 import numpy as np
 import pytest
 
-from motion_transfer.composite import (
+from motion_transfer.pose.skeleton import ANKLES, ankle_point
+from motion_transfer.render.paste import (
     composite_frames,
     feather,
     follow_source_boxes,
     output_size,
     paste,
 )
-from motion_transfer.skeleton import ANKLES, ankle_point
 from test_drawing import STANDING  # crop coordinates in [0, 1], ankles at y = 0.9
 
 RNG = np.random.default_rng(0)

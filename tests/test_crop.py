@@ -1,6 +1,6 @@
 import numpy as np
 
-from motion_transfer.crop import (
+from motion_transfer.pose.crop import (
     CropParams,
     body_extent,
     crop_boxes,
@@ -83,7 +83,7 @@ def test_crop_coordinates_match_the_pixels():
 
 
 def test_placement_features_say_where_the_crop_lies_in_the_frame():
-    from motion_transfer.crop import placement_features
+    from motion_transfer.pose.crop import placement_features
 
     boxes = np.array(
         [[480, 360, 720], [0, 0, 360], [960, 720, 1440]], dtype=np.float64
@@ -100,6 +100,6 @@ def test_smoothing_windows_come_from_the_parameters():
 
 
 def test_crop_params_are_importable_from_the_cache_too():
-    from motion_transfer import cache
+    from motion_transfer.data import cache
 
     assert cache.CropParams is CropParams

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from motion_transfer.datamodule import SkeletonImageDataModule, time_split
-from motion_transfer.errors import UserError
+from motion_transfer.data.datamodule import SkeletonImageDataModule, time_split
+from motion_transfer.runtime.errors import UserError
 
 
 def test_time_split_keeps_a_gap_around_validation():
@@ -97,9 +97,9 @@ def test_a_clip_too_short_for_the_split_is_refused(tmp_path):
 def test_jitter_moves_the_stick_figure_the_image_and_the_vector_together():
     import torch
 
-    from motion_transfer.datamodule import jitter_pairs
-    from motion_transfer.drawing import images_to_tensor, render_stick_figures
-    from motion_transfer.skeleton import to_vector
+    from motion_transfer.data.datamodule import jitter_pairs
+    from motion_transfer.pose.drawing import images_to_tensor, render_stick_figures
+    from motion_transfer.pose.skeleton import to_vector
 
     skeletons = np.random.default_rng(0).uniform(0.3, 0.7, (6, 13, 2)).astype(np.float32)
     stick = images_to_tensor(render_stick_figures(skeletons, 64))
@@ -119,15 +119,15 @@ def test_jitter_moves_the_stick_figure_the_image_and_the_vector_together():
 
 
 def test_jitter_is_refused_outside_its_range():
-    from motion_transfer.datamodule import SkeletonImageDataModule
-    from motion_transfer.errors import UserError
+    from motion_transfer.data.datamodule import SkeletonImageDataModule
+    from motion_transfer.runtime.errors import UserError
 
     with pytest.raises(UserError, match="data.jitter"):
         SkeletonImageDataModule(jitter=0.5)
 
 
 def test_batches_outside_training_are_not_jittered():
-    from motion_transfer.datamodule import SkeletonImageDataModule
+    from motion_transfer.data.datamodule import SkeletonImageDataModule
 
     dm = SkeletonImageDataModule(jitter=0.1)
     batch = {"stick": torch.zeros(2, 3, 64, 64), "image": torch.zeros(2, 3, 64, 64), "vector": torch.zeros(2, 26)}
@@ -154,7 +154,7 @@ def test_the_configs_set_the_measured_defaults(tmp_path):
 
 def test_the_crop_options_can_be_set_on_the_command_line(tmp_path):
     from conftest import compose
-    from motion_transfer.loading import prepare_datamodule
+    from motion_transfer.models.loading import prepare_datamodule
 
     cfg = compose("train", [f"paths.output_dir={tmp_path}", "data.crop.crop_size=64", "data.crop.margin=0.2"])
     datamodule = prepare_datamodule(cfg.data)

@@ -103,7 +103,7 @@ def test_demo_says_how_to_train_when_no_checkpoint_exists(small):
 
 
 def test_the_encoder_thread_runs_jobs_in_order_and_hands_failures_back():
-    from motion_transfer.video import BackgroundWorker
+    from motion_transfer.data.video import BackgroundWorker
 
     done = []
     worker = BackgroundWorker(max_pending=1)
@@ -145,7 +145,7 @@ def test_panels_are_upscaled_like_a_per_frame_bilinear_resize():
     import numpy as np
 
     from motion_transfer.demo import generate_panel_images
-    from motion_transfer.drawing import tensor_to_images
+    from motion_transfer.pose.drawing import tensor_to_images
 
     model = _StubGenerator()
     skeletons = np.full((3, 13, 2), 0.5, dtype=np.float32)
@@ -177,7 +177,7 @@ def test_colours_survive_the_h264_round_trip(tmp_path):
     """The writer converts RGB to YUV itself: a player must decode the colours that went in."""
     import numpy as np
 
-    from motion_transfer.video import VideoWriter
+    from motion_transfer.data.video import VideoWriter
 
     colours = [
         (255, 0, 0),
@@ -261,7 +261,7 @@ def test_a_source_with_a_variable_frame_rate_keeps_its_duration(shared_data, sma
     from fractions import Fraction
     from itertools import islice
 
-    from motion_transfer.video import iter_frames
+    from motion_transfer.data.video import iter_frames
 
     source = tmp_path / "vfr.mp4"
     with av.open(str(source), "w") as container:

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from motion_transfer.drawing import draw_skeletons, images_to_tensor, render_stick_figures, tensor_to_images
-from motion_transfer.skeleton import LIMB_COLORS, LIMBS
+from motion_transfer.pose.drawing import draw_skeletons, images_to_tensor, render_stick_figures, tensor_to_images
+from motion_transfer.pose.skeleton import LIMB_COLORS, LIMBS
 
 STANDING = np.array(
     [

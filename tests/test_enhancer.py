@@ -8,9 +8,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from motion_transfer.checkpoints import load_generator
-from motion_transfer.export import export_onnx
-from motion_transfer.skeleton import NEUTRAL_POSE
+from motion_transfer.models.checkpoints import load_generator
+from motion_transfer.models.export import export_onnx
+from motion_transfer.pose.skeleton import NEUTRAL_POSE
 
 COARSE_SIZE = 32  # the `trained` fixture's size
 SIZE = 2 * COARSE_SIZE

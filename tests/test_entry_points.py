@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from conftest import ROOT, STDERR_NOISE, last_line, printed_path
-from motion_transfer.errors import INTERRUPTED_EXIT, USER_ERROR_EXIT, report_user_errors
+from conftest import ROOT, STDERR_NOISE, TASKS, last_line, printed_path
+from motion_transfer.runtime.errors import INTERRUPTED_EXIT, USER_ERROR_EXIT, report_user_errors
 
 
 def assert_one_error_line(result, *words):
@@ -42,7 +42,7 @@ def test_the_debug_switch_shows_the_traceback(small):
 def test_user_errors_and_interruptions_become_statuses(capsys, monkeypatch):
     """report_user_errors, which every task runs under: a user's mistake is one line and status 2,
     Ctrl-C status 130, a crash is raised as it is."""
-    from motion_transfer.errors import DEBUG_ENV, UserError
+    from motion_transfer.runtime.errors import DEBUG_ENV, UserError
 
     def fails(error):
         def task():
@@ -99,21 +99,19 @@ def restored_logging():
 
 
 @pytest.mark.parametrize(
-    "script, module, function, label",
+    "script, label",
     [
-        ("train", "training", "run_training", "checkpoint"),
-        ("demo", "demo", "run_demo", "video"),
-        ("evaluate", "evaluation", "run_evaluation", "metrics"),
-        ("report", "report", "run_report", "report"),
-        ("export", "export", "run_export", "onnx"),
-        ("interpolate", "interpolation", "run_interpolation", "checkpoint"),
-        ("preprocess", "preprocess", "run_preprocess", "cache"),
-        ("bench", "bench", "run_bench", "bench"),
+        ("train", "checkpoint"),
+        ("demo", "video"),
+        ("evaluate", "metrics"),
+        ("report", "report"),
+        ("export", "onnx"),
+        ("interpolate", "checkpoint"),
+        ("preprocess", "cache"),
+        ("bench", "bench"),
     ],
 )
-def test_each_entry_point_prints_its_result_last(
-    script, module, function, label, tmp_path, monkeypatch, capsys, restored_logging
-):
+def test_each_entry_point_prints_its_result_last(script, label, tmp_path, monkeypatch, capsys, restored_logging):
     """src/<script>.py runs its package function on its config and prints `<label>: <result>`
     last (the task itself is replaced: the other tests run the real ones)."""
     seen = []
@@ -122,7 +120,8 @@ def test_each_entry_point_prints_its_result_last(
         seen.append(cfg)
         return tmp_path / "result"
 
-    monkeypatch.setattr(f"motion_transfer.{module}.{function}", task)
+    module, function = TASKS[script].split(":")
+    monkeypatch.setattr(f"{module}.{function}", task)
     monkeypatch.setattr(sys, "argv", [f"src/{script}.py", f"paths.output_dir={tmp_path}", "data.image_size=32"])
     runpy.run_path(str(ROOT / "src" / f"{script}.py"), run_name="__main__")
     assert last_line(capsys.readouterr().out) == f"{label}: {tmp_path / 'result'}"
@@ -134,7 +133,7 @@ def test_a_run_starts_with_its_resolved_config_and_its_seed(small):
     import torch
     from omegaconf import OmegaConf
 
-    from motion_transfer.tasks import run_dir, start_run
+    from motion_transfer.runtime.config import run_dir, start_run
 
     cfg = small.compose("train", "seed=5")
     folder = start_run(cfg)

@@ -8,7 +8,7 @@ import torch
 
 from conftest import TINY_DATA, entry_point_error
 from motion_transfer.cli import quote_plain_values
-from motion_transfer.video import VideoWriter, iter_frames
+from motion_transfer.data.video import VideoWriter, iter_frames
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ def _write_video(path, frames, fps=25):
 
 
 def test_a_video_without_any_person(tmp_path, capsys):
-    from motion_transfer.synthetic import _draw_scene
+    from motion_transfer.data.synthetic import _draw_scene
 
     scene = _draw_scene("target", 320, 256)
     _write_video(tmp_path / "empty room.mp4", np.repeat(scene[None], 20, 0))

@@ -7,11 +7,11 @@ import pytest
 import torch
 import torchvision
 
-from motion_transfer.cache import SkeletonCache
-from motion_transfer.datamodule import resize_crops
-from motion_transfer.evaluation import run_evaluation
-from motion_transfer.metrics import image_metrics, pose_consistency
-from motion_transfer.report import run_report
+from motion_transfer.data.cache import SkeletonCache
+from motion_transfer.data.datamodule import resize_crops
+from motion_transfer.evaluation.evaluate import run_evaluation
+from motion_transfer.evaluation.metrics import image_metrics, pose_consistency
+from motion_transfer.evaluation.report import run_report
 
 
 def _image(seed=0, size=32):
@@ -180,7 +180,7 @@ def test_evaluation_can_smooth_the_held_out_poses_as_the_demo_smooths_a_source(s
 
 def test_evaluation_gives_each_held_out_frame_its_own_placement(small):
     """A model that reads placements is scored with each frame's own, as with its own pose."""
-    from motion_transfer.evaluation import evaluate_generator, held_out
+    from motion_transfer.evaluation.evaluate import evaluate_generator, held_out
     from motion_transfer.models import VanillaGenerator
 
     datamodule = small.datamodule()

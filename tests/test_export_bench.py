@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from conftest import compose, user_error
-from motion_transfer.bench import run_bench
-from motion_transfer.errors import UserError
-from motion_transfer.export import GeneratorNetwork, export_onnx, run_export
-from motion_transfer.loading import model_config
+from motion_transfer.bench.timings import run_bench
 from motion_transfer.models import NearestNeighbourGenerator
+from motion_transfer.models.export import GeneratorNetwork, export_onnx, run_export
+from motion_transfer.models.loading import model_config
+from motion_transfer.runtime.errors import UserError
 
 
 def _onnx_matches_pytorch(model, path, batch=3):
@@ -61,7 +61,7 @@ def test_nearest_has_nothing_to_export(tmp_path):
 
 
 def test_export_a_trained_checkpoint(trained):
-    from motion_transfer.checkpoints import load_generator
+    from motion_transfer.models.checkpoints import load_generator
 
     ckpt = trained.ckpts["vanilla_image"]
     path = run_export(trained.small.compose("export", f"ckpt_path={ckpt}", model="vanilla_image"))
@@ -116,7 +116,7 @@ def test_the_benchmark_on_cuda_says_clearly_when_there_is_no_gpu(tmp_path, reque
 
 def test_compared_times_in_alternating_pairs_and_takes_the_median_pair_ratio(monkeypatch):
     """On a fake clock: each call advances it by a set time, so the figures are exact."""
-    from motion_transfer import bench
+    from motion_transfer.bench import timings as bench
 
     clock = [0.0]
     monkeypatch.setattr(bench.time, "perf_counter", lambda: clock[0])

@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from conftest import STDERR_NOISE, TINY_DATA, printed_path, run_script, start_script, wait_for
-from motion_transfer.atomic import atomic_file, partial_path, write_json_atomically, write_text_atomically
-from motion_transfer.cache import SkeletonCache
+from motion_transfer.data.cache import SkeletonCache
+from motion_transfer.runtime.atomic import atomic_file, partial_path, write_json_atomically, write_text_atomically
 from motion_transfer.training import run_training
 
 
@@ -154,8 +154,8 @@ def test_checkpoint_files_appear_only_complete(small):
 def test_a_checkpoint_under_its_temporary_name_is_never_picked(trained, tmp_path):
     """A run killed between writing its checkpoint and renaming it leaves a complete file under
     the temporary name: the newest finished run's checkpoint is still the one used."""
-    from motion_transfer.checkpoints import find_latest_checkpoint
-    from motion_transfer.identity import checkpoint_identity
+    from motion_transfer.models.checkpoints import find_latest_checkpoint
+    from motion_transfer.models.identity import checkpoint_identity
 
     train_dir = tmp_path / "train"
     finished = train_dir / "finished" / "checkpoints"

@@ -78,8 +78,8 @@ def test_a_camera_that_cannot_be_registered_gets_one_warning_and_crop_output(sma
 @pytest.mark.real_data
 def test_a_users_plate_gives_full_frames_at_the_targets_resolution(shared_data, real_outputs, tmp_path):
     """data.background: the user's own plate (here taichi2's estimated one) turns full-frame output on."""
-    from motion_transfer.cache import load_or_build_video_cache
-    from motion_transfer.crop import CropParams
+    from motion_transfer.data.cache import load_or_build_video_cache
+    from motion_transfer.pose.crop import CropParams
 
     cache = load_or_build_video_cache(shared_data / "taichi2.mp4", real_outputs / "cache", CropParams(), progress=False)
     plate = tmp_path / "plate.png"
@@ -99,7 +99,7 @@ def test_a_users_plate_gives_full_frames_at_the_targets_resolution(shared_data, 
 def test_evaluation_scores_full_frames_boxes_and_masks(small):
     """Each held-out frame pasted at its own box: figures for the frame, the box (beside the crop
     output in the same region), the person's mask; nearest's retrieved masks overlap the real ones."""
-    from motion_transfer.evaluation import evaluate_generator
+    from motion_transfer.evaluation.evaluate import evaluate_generator
     from motion_transfer.models import NearestNeighbourGenerator
 
     datamodule = small.datamodule()

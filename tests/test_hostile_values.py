@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from motion_transfer.drawing import render_stick_figures
-from motion_transfer.loading import model_config
 from motion_transfer.models import NearestNeighbourGenerator
-from motion_transfer.normalization import median_smooth, normalize_poses
-from motion_transfer.skeleton import NEUTRAL_POSE, to_vector
+from motion_transfer.models.loading import model_config
+from motion_transfer.pose.drawing import render_stick_figures
+from motion_transfer.pose.retarget import median_smooth, normalize_poses
+from motion_transfer.pose.skeleton import NEUTRAL_POSE, to_vector
 
 
 def _hostile(n=8):

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from conftest import TINY_DATA, compose, last_line, run_script, start_script, wait_for
-from motion_transfer.composite import Floor
-from motion_transfer.live import LiveGenerator, LivePoseMapper, run_live
-from motion_transfer.synthetic import render_clip
-from motion_transfer.video import VideoWriter
+from motion_transfer.data.synthetic import render_clip
+from motion_transfer.data.video import VideoWriter
+from motion_transfer.live.pipeline import LiveGenerator, LivePoseMapper, run_live
+from motion_transfer.render.paste import Floor
 
 ONE_EURO = {"method": "one_euro", "min_cutoff": 4.0, "beta": 5.0}
 
@@ -24,8 +24,8 @@ def _frames(path) -> int:
 
 def _standing_floor() -> Floor:
     """The synthetic target's floor in a 320x256 frame, from its own rendered landmarks."""
-    from motion_transfer.crop import CropParams, crop_boxes
-    from motion_transfer.skeleton import reduce_landmarks
+    from motion_transfer.pose.crop import CropParams, crop_boxes
+    from motion_transfer.pose.skeleton import reduce_landmarks
 
     _, landmarks = render_clip("target", 60, 1)
     boxes = crop_boxes(landmarks, np.ones(len(landmarks), bool), 25.0, CropParams())
@@ -56,18 +56,18 @@ def test_pose_mapper_is_causal_holds_the_last_pose_and_stays_in_the_frame():
 
 
 def test_pose_mapper_refuses_a_smoothing_that_looks_ahead():
-    from motion_transfer.errors import UserError
+    from motion_transfer.runtime.errors import UserError
 
     with pytest.raises(UserError, match="smoothing=one_euro"):
         LivePoseMapper(_standing_floor(), 25.0, {"method": "median", "window": 5})
 
 
 def test_onnx_runtime_draws_what_pytorch_draws(trained, tmp_path):
-    from motion_transfer.checkpoints import load_generator
+    from motion_transfer.models.checkpoints import load_generator
 
     model = load_generator(trained.ckpts["vanilla_image"], "vanilla_image", 32)[0]
     skeleton = np.asarray(render_clip("source", 1, 3)[1][0, :, :2], np.float32)
-    from motion_transfer.skeleton import reduce_landmarks
+    from motion_transfer.pose.skeleton import reduce_landmarks
 
     skeleton = reduce_landmarks(skeleton[None])[0] / 256.0 * np.array([0.8, 1.0], np.float32)
     placement = np.array([0.1, -0.2, 0.5], np.float32)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from motion_transfer.cache import (
+from motion_transfer.data.cache import (
     CropParams,
     _MaskStore,
     _PlateSampler,
@@ -16,10 +16,10 @@ from motion_transfer.cache import (
     load_or_build_synthetic_cache,
     load_or_build_video_cache,
 )
-from motion_transfer.datamodule import SkeletonImageDataModule, jitter_pairs
-from motion_transfer.errors import UserError
-from motion_transfer.plate import MAX_PLATE_FRAMES
-from motion_transfer.synthetic import render_clip, render_clip_with_masks
+from motion_transfer.data.datamodule import SkeletonImageDataModule, jitter_pairs
+from motion_transfer.data.plate import MAX_PLATE_FRAMES
+from motion_transfer.data.synthetic import render_clip, render_clip_with_masks
+from motion_transfer.runtime.errors import UserError
 
 SMALL = CropParams(crop_size=64)
 
@@ -231,7 +231,7 @@ def test_a_moving_camera_is_warned_about_once(tmp_path, caplog):
     meta["plate"].update(static_camera=False, residual=14.0, camera="moving", fits=False)
     (cache.path / "meta.json").write_text(json.dumps(meta))
     dm = _dm(tmp_path)
-    with caplog.at_level(logging.WARNING, logger="motion_transfer.datamodule"):
+    with caplog.at_level(logging.WARNING, logger="motion_transfer.data.datamodule"):
         dm.setup("fit")
         dm.setup("validate")
     warnings = [r for r in caplog.records if "could not be registered" in r.getMessage()]
@@ -244,8 +244,8 @@ def test_a_moving_camera_is_warned_about_once(tmp_path, caplog):
 
 @pytest.mark.real_data
 def test_pose_extractor_gives_a_frame_sized_mask(shared_data):
-    from motion_transfer.pose import PoseExtractor
-    from motion_transfer.video import iter_frames
+    from motion_transfer.data.video import iter_frames
+    from motion_transfer.pose.detector import PoseExtractor
 
     frames = iter_frames(shared_data / "karate1.mp4")
     first = [next(frames) for _ in range(5)]

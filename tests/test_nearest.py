@@ -1,9 +1,9 @@
 import numpy as np
 import torch
 
-from motion_transfer.drawing import images_to_tensor, tensor_to_images
 from motion_transfer.models import NearestNeighbourGenerator
-from motion_transfer.skeleton import to_vector
+from motion_transfer.pose.drawing import images_to_tensor, tensor_to_images
+from motion_transfer.pose.skeleton import to_vector
 
 
 def _index(n=50, size=16, seed=0):

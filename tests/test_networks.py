@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from motion_transfer.networks import (
+from motion_transfer.models.networks import (
     INIT_TYPES,
     NORMS,
     UPSAMPLES,

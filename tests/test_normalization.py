@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from motion_transfer.normalization import clip_stats, median_smooth, normalize_poses
-from motion_transfer.skeleton import ankle_point, body_height
+from motion_transfer.pose.retarget import clip_stats, median_smooth, normalize_poses
+from motion_transfer.pose.skeleton import ankle_point, body_height
 from test_drawing import STANDING
 
 

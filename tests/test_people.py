@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from motion_transfer.cache import load_or_build_video_cache
-from motion_transfer.crop import CropParams
-from motion_transfer.people import PersonFollower, choose, search_windows
-from motion_transfer.synthetic import render_clip, render_clip_with_masks
-from motion_transfer.video import VideoWriter
+from motion_transfer.data.cache import load_or_build_video_cache
+from motion_transfer.data.synthetic import render_clip, render_clip_with_masks
+from motion_transfer.data.video import VideoWriter
+from motion_transfer.pose.crop import CropParams
+from motion_transfer.pose.people import PersonFollower, choose, search_windows
 
 
 def _write(path, frames, fps=25):

@@ -6,13 +6,13 @@ import cv2
 import numpy as np
 import pytest
 
-from motion_transfer.plate import (
+from motion_transfer.data.plate import (
     MAX_PLATE_FRAMES,
     STATIC_CAMERA_MAX_RESIDUAL,
     estimate_plate,
     sample_indices,
 )
-from motion_transfer.synthetic import render_background, render_clip_with_masks
+from motion_transfer.data.synthetic import render_background, render_clip_with_masks
 
 
 @pytest.fixture(scope="module")
@@ -143,8 +143,8 @@ def test_camera_check_on_taichi2(shared_data):
     frame or more (a simulated moving camera) fail clearly. Slower pans (0.5 px a frame: 6.0)
     and shakes of +-8 px (7.0) sit at the threshold.
     """
-    from motion_transfer.pose import PoseExtractor
-    from motion_transfer.video import decoded_ahead, probe_video
+    from motion_transfer.data.video import decoded_ahead, probe_video
+    from motion_transfer.pose.detector import PoseExtractor
 
     video = probe_video(shared_data / "taichi2.mp4")
     whole_idx = set(sample_indices(video.frame_count).tolist())

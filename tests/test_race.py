@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from motion_transfer.race import run_race
+from motion_transfer.evaluation.race import run_race
 
 
 def test_a_race_trains_each_entry_for_the_budget_and_scores_them_together(small):
@@ -30,7 +30,7 @@ def test_a_race_trains_each_entry_for_the_budget_and_scores_them_together(small)
 
 
 def test_a_race_entry_that_does_not_exist_is_named(small):
-    from motion_transfer.errors import UserError
+    from motion_transfer.runtime.errors import UserError
 
     with pytest.raises(UserError, match=r"race.run: \['unet2'\] not in race.entries"):
         run_race(small.compose("race", "race.run=[nearest,unet2]"))

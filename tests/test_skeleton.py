@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from motion_transfer.skeleton import (
+from motion_transfer.pose.skeleton import (
     NUM_JOINTS,
     REDUCED_LANDMARKS,
     body_height,

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from motion_transfer.synthetic import SYNTHETIC_FPS, _draw_scene, render_clip
+from motion_transfer.data.synthetic import SYNTHETIC_FPS, _draw_scene, render_clip
 
 W, H = 320, 256
 N = 300

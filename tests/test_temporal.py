@@ -3,15 +3,15 @@
 import numpy as np
 import pytest
 
-from motion_transfer.errors import UserError
-from motion_transfer.normalization import (
+from motion_transfer.evaluation.steadiness import TemporalFigures, sequence_figures, yt_slice
+from motion_transfer.pose.retarget import (
     check_smoothing,
     median_smooth,
     one_euro_smooth,
     smooth_poses,
     smoothing_figures,
 )
-from motion_transfer.temporal import TemporalFigures, sequence_figures, yt_slice
+from motion_transfer.runtime.errors import UserError
 from test_drawing import STANDING
 
 
@@ -124,9 +124,9 @@ def test_bad_smoothing_options_say_which(smoothing, words):
 @pytest.mark.real_data
 def test_smoothing_figures_on_the_real_source(real_outputs):
     """Prints how each smoothing trades shake against lag on karate1.mp4 (`-s` shows the table)."""
-    from motion_transfer.cache import SkeletonCache
+    from motion_transfer.data.cache import SkeletonCache
     from motion_transfer.demo import forward_fill
-    from motion_transfer.skeleton import sanitize
+    from motion_transfer.pose.skeleton import sanitize
 
     (folder,) = (real_outputs / "cache").glob("karate1-*")
     cache = SkeletonCache.load(folder)

@@ -8,11 +8,11 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from motion_transfer.datamodule import ConsecutiveFrames, PairDataset, jitter_pairs
-from motion_transfer.export import export_onnx
+from motion_transfer.data.datamodule import ConsecutiveFrames, PairDataset, jitter_pairs
 from motion_transfer.models import GANGenerator, VanillaGenerator
 from motion_transfer.models.base import FEEDBACK_CHANNELS, feedback
-from motion_transfer.skeleton import NEUTRAL_POSE
+from motion_transfer.models.export import export_onnx
+from motion_transfer.pose.skeleton import NEUTRAL_POSE
 
 S = 32
 
@@ -153,7 +153,7 @@ def test_the_exported_network_reads_the_previous_frame_like_pytorch(tmp_path):
 
 
 def test_train_then_demo_and_evaluate_a_temporal_unet(small):
-    from motion_transfer.evaluation import run_evaluation
+    from motion_transfer.evaluation.evaluate import run_evaluation
     from motion_transfer.training import run_training
 
     ckpt = run_training(
@@ -173,7 +173,7 @@ def test_train_then_demo_and_evaluate_a_temporal_unet(small):
 
 
 def test_a_temporal_gan_trains_adversarially(small):
-    from motion_transfer.checkpoints import load_generator
+    from motion_transfer.models.checkpoints import load_generator
     from motion_transfer.training import run_training
 
     ckpt = run_training(

@@ -2,8 +2,8 @@
 
 import os
 
-from motion_transfer import progress
-from motion_transfer.pose import NativeStderrSilenced
+from motion_transfer.pose.detector import NativeStderrSilenced
+from motion_transfer.runtime import progress
 
 
 def test_native_writes_to_stderr_are_dropped_until_restored(capfd):

@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from conftest import MODELS, compose, printed_path, user_error
-from motion_transfer.checkpoints import load_generator, start_from_generator
-from motion_transfer.errors import UserError
-from motion_transfer.identity import IDENTITY_KEY, checkpoint_identity
 from motion_transfer.models import GENERATOR_CLASSES, GANGenerator
+from motion_transfer.models.checkpoints import load_generator, start_from_generator
+from motion_transfer.models.identity import IDENTITY_KEY, checkpoint_identity
+from motion_transfer.runtime.errors import UserError
 from motion_transfer.training import run_training
 
 CLASSES = {
@@ -41,7 +41,7 @@ def test_fast_dev_run_through_the_real_configs(model, small):
 
 @pytest.mark.parametrize("name", ["vanilla", "vanilla_image", "gan", "gan_lab"])
 def test_every_model_config_builds_its_class_with_its_defaults(name):
-    from motion_transfer.loading import model_class, model_config
+    from motion_transfer.models.loading import model_class, model_config
 
     cfg = model_config(name)
     model = hydra.utils.instantiate(cfg, image_size=32, base_filters=8)
@@ -236,8 +236,8 @@ def _unet_of_another_shape(trained, folder):
 
 def test_interpolation_blends_a_fine_tuned_gan_with_the_unet_it_started_from(trained, small, tmp_path):
     """ESRGAN's network interpolation: every weight is (1 - alpha) x start + alpha x fine-tuned."""
-    from motion_transfer.checkpoints import find_latest_checkpoint
-    from motion_transfer.interpolation import run_interpolation
+    from motion_transfer.models.blending import run_interpolation
+    from motion_transfer.models.checkpoints import find_latest_checkpoint
 
     unet, gan = trained.ckpts["vanilla_image"], trained.ckpts["gan"]
     # start_from: the init_from the GAN's training recorded

@@ -5,8 +5,8 @@ import threading
 import numpy as np
 import pytest
 
-from motion_transfer import video
-from motion_transfer.video import VideoWriter, decoded_ahead, iter_frames
+from motion_transfer.data import video
+from motion_transfer.data.video import VideoWriter, decoded_ahead, iter_frames
 
 
 @pytest.fixture(scope="module")

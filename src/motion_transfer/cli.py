@@ -1,4 +1,10 @@
-"""Checks the command line before Hydra runs, so a config mistake gets one sentence and status 2.
+"""The command line: checked before Hydra runs, then one way to run a task for every entry point.
+
+An entry point names its config and the package function that does the work:
+`run_task("train", run_training, "checkpoint")`. The command line is checked first (a mistake
+gets one sentence and status 2), Hydra composes the config and makes the run folder, a user's
+mistake raised by the task becomes one `error:` line, and the task's result is printed last as
+`<label>: <result>`, the line scripts and tests read.
 
 Hydra reports a bad override with several lines and exit status 1, the same status as a crash.
 The entry points call `check_overrides` first: it composes the config with Hydra's compose API
@@ -9,11 +15,19 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 
-from .errors import USER_ERROR_EXIT, debug_enabled
+from omegaconf import DictConfig
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+from motion_transfer.runtime.config import CONFIG_DIR, ROOT, choices
+from motion_transfer.runtime.errors import (
+    USER_ERROR_EXIT,
+    debug_enabled,
+    report_user_errors,
+    terminate_like_interrupt,
+)
 
 
 def register_structured_configs() -> None:
@@ -22,7 +36,7 @@ def register_structured_configs() -> None:
     from hydra.core.config_store import ConfigStore
     from omegaconf import OmegaConf
 
-    from .crop import CropParams
+    from motion_transfer.pose.crop import CropParams
 
     node = OmegaConf.structured(CropParams)
     OmegaConf.set_readonly(node, False)  # a frozen dataclass in code, but an option on the command line
@@ -31,11 +45,6 @@ def register_structured_configs() -> None:
 
 # Before any config is composed: by the entry points, the report, the bench and the tests.
 register_structured_configs()
-
-
-def choices(group: str) -> list[str]:
-    """The config names of a group (configs/<group>/*.yaml)."""
-    return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
 
 
 def _explain(err: Exception, overrides: list[str]) -> str:
@@ -109,8 +118,8 @@ def check_overrides(config_name: str, argv: list[str] | None = None) -> None:
 def check_output_folder(cfg) -> None:
     """Exit with one line when paths.output_dir cannot be written (Hydra makes the run folder in
     it before any task code runs, and would print a traceback)."""
-    from .atomic import writing_into
-    from .errors import UserError
+    from motion_transfer.runtime.atomic import writing_into
+    from motion_transfer.runtime.errors import UserError
 
     output_dir = Path(str(cfg.paths.output_dir))
     probe = output_dir / f".write-test-{os.getpid()}"
@@ -124,3 +133,26 @@ def check_output_folder(cfg) -> None:
             raise
         print(f"error: {err}", file=sys.stderr, flush=True)
         sys.exit(USER_ERROR_EXIT)
+
+
+def run_task(config_name: str, task: Callable[[DictConfig], object], label: str) -> None:
+    """Run `task` on the config `configs/<config_name>.yaml` composed with the command line."""
+    import hydra
+    from lightning.pytorch.utilities import rank_zero_only
+
+    os.environ.setdefault("MOTION_TRANSFER_ROOT", str(ROOT))
+    # Lightning's own deprecation of a torch API it calls, and its advice for long clips, on
+    # every short one: nothing a user of this toolkit can act on.
+    warnings.filterwarnings("ignore", message=r".*LeafSpec.* is deprecated")
+    warnings.filterwarnings("ignore", message=r"The number of training batches .* is smaller than the logging interval")
+    check_overrides(config_name)
+    terminate_like_interrupt()  # SIGTERM keeps finished work as Ctrl-C does
+
+    @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name=config_name)
+    @report_user_errors
+    def main(cfg: DictConfig) -> None:
+        result = task(cfg)
+        if rank_zero_only.rank == 0:  # under DDP every process runs the task: one line, not interleaved copies
+            print(f"{label}: {result}", flush=True)
+
+    main()

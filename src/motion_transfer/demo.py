@@ -14,17 +14,17 @@ import torch
 import torch.nn.functional as F
 from omegaconf import DictConfig
 
-from .cache import SkeletonCache, load_or_build_synthetic_cache, load_or_build_video_cache
-from .datamodule import SkeletonImageDataModule, resize_crops
-from .drawing import draw_skeletons, render_stick_figures, tensor_to_images
-from .errors import UserError
-from .fullframe import source_points_in_frame, target_boxes_for, write_full_frame_videos
-from .loading import prepare_data_and_model
-from .normalization import NORMALIZE_MODES, check_smoothing, normalize_poses, smooth_poses
-from .progress import progress_bar
-from .skeleton import forward_fill, sanitize
-from .tasks import start_run
-from .video import X264_PRESETS, BackgroundWorker, VideoWriter, iter_frames, keep_what_was_written
+from motion_transfer.data.cache import SkeletonCache, load_or_build_synthetic_cache, load_or_build_video_cache
+from motion_transfer.data.datamodule import SkeletonImageDataModule, resize_crops
+from motion_transfer.data.video import X264_PRESETS, BackgroundWorker, VideoWriter, iter_frames, keep_what_was_written
+from motion_transfer.models.loading import prepare_data_and_model
+from motion_transfer.pose.drawing import draw_skeletons, render_stick_figures, tensor_to_images
+from motion_transfer.pose.retarget import NORMALIZE_MODES, check_smoothing, normalize_poses, smooth_poses
+from motion_transfer.pose.skeleton import forward_fill, sanitize
+from motion_transfer.render.scene_video import source_points_in_frame, target_boxes_for, write_full_frame_videos
+from motion_transfer.runtime.config import start_run
+from motion_transfer.runtime.errors import UserError
+from motion_transfer.runtime.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def typical_plate_crop(datamodule: SkeletonImageDataModule) -> torch.Tensor:
 def source_frames(cfg: DictConfig, source: SkeletonCache) -> Iterator[np.ndarray]:
     """The source clip's full frames in order, decoded (or rendered) one at a time."""
     if cfg.data.kind == "synthetic" and not cfg.get("source_video"):
-        from .synthetic import render_clip
+        from motion_transfer.data.synthetic import render_clip
 
         frames, _ = render_clip("source", int(cfg.synthetic_source_frames), int(cfg.seed) + 1)
         return iter(frames)

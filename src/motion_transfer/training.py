@@ -9,13 +9,13 @@ import hydra
 import lightning as L
 from omegaconf import DictConfig
 
-from .atomic import atomic_file
-from .checkpoints import load_generator, start_from_generator
-from .errors import Terminated, UserError
-from .loading import prepare_datamodule
-from .progress import on_terminal
-from .signals import StopOnTerminate
-from .tasks import start_run
+from motion_transfer.models.checkpoints import load_generator, start_from_generator
+from motion_transfer.models.loading import prepare_datamodule
+from motion_transfer.runtime.atomic import atomic_file
+from motion_transfer.runtime.config import start_run
+from motion_transfer.runtime.errors import Terminated, UserError
+from motion_transfer.runtime.progress import on_terminal
+from motion_transfer.runtime.signals import StopOnTerminate
 
 log = logging.getLogger(__name__)
 

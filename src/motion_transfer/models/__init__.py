@@ -5,11 +5,11 @@ several configs may share a class (vanilla and vanilla_image). Checkpoints recor
 name, which `GENERATOR_CLASSES` maps back to the class when loading.
 """
 
-from .base import LearnedGenerator, PoseToImageModule
-from .enhancer import EnhancerGenerator
-from .gan import GANGenerator
-from .nearest import NearestNeighbourGenerator
-from .vanilla import VanillaGenerator
+from motion_transfer.models.base import LearnedGenerator, PoseToImageModule
+from motion_transfer.models.enhancer import EnhancerGenerator
+from motion_transfer.models.gan import GANGenerator
+from motion_transfer.models.nearest import NearestNeighbourGenerator
+from motion_transfer.models.vanilla import VanillaGenerator
 
 GENERATOR_CLASSES: dict[str, type[PoseToImageModule]] = {
     cls.__name__: cls for cls in (NearestNeighbourGenerator, VanillaGenerator, GANGenerator, EnhancerGenerator)

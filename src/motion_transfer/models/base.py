@@ -12,11 +12,11 @@ import torchvision
 from lightning.pytorch.callbacks import Timer
 from torch import nn
 
-from ..drawing import images_to_tensor, render_stick_figures
-from ..ema import make_ema, update_ema
-from ..identity import IDENTITY_KEY, checkpoint_identity, make_identity
-from ..networks import GENERATOR_INPUTS, define_G
-from ..skeleton import forward_fill, sanitize, to_vector
+from motion_transfer.models.ema import make_ema, update_ema
+from motion_transfer.models.identity import IDENTITY_KEY, checkpoint_identity, make_identity
+from motion_transfer.models.networks import GENERATOR_INPUTS, define_G
+from motion_transfer.pose.drawing import images_to_tensor, render_stick_figures
+from motion_transfer.pose.skeleton import forward_fill, sanitize, to_vector
 
 
 def composite(rgb: torch.Tensor, alpha: torch.Tensor, plate: torch.Tensor) -> torch.Tensor:
@@ -63,6 +63,8 @@ class PoseToImageModule(L.LightningModule):
 
     #: Whether it learns by gradient: then its network is the attribute `generator`.
     learns: bool = True
+    #: Options (`model.X`) that must name a trained run before this model can train.
+    trains_from: tuple[str, ...] = ()
     #: Whether one pass over the training frames builds it completely (an index, not a network).
     indexed_in_one_epoch: bool = False
     #: Whether training batches may be augmented (data.jitter).

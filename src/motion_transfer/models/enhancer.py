@@ -8,11 +8,11 @@ import warnings
 import torch
 import torch.nn.functional as F
 
-from ..errors import UserError
-from ..identity import check_identity, read_checkpoint_file
-from .base import LearnedGenerator
-from .gan import GANGenerator
-from .vanilla import VanillaGenerator
+from motion_transfer.models.base import LearnedGenerator
+from motion_transfer.models.gan import GANGenerator
+from motion_transfer.models.identity import check_identity, read_checkpoint_file
+from motion_transfer.models.vanilla import VanillaGenerator
+from motion_transfer.runtime.errors import UserError
 
 #: Input channels the refining network reads besides the stick figure: the coarse colours and alpha.
 COARSE_CHANNELS = 4
@@ -41,6 +41,7 @@ class EnhancerGenerator(VanillaGenerator):
     """
 
     extra_input_channels = COARSE_CHANNELS
+    trains_from = ("coarse_from",)
 
     def __init__(
         self,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..networks import DISCRIMINATORS, define_D
-from .base import LearnedGenerator, check_choice
+from motion_transfer.models.base import LearnedGenerator, check_choice
+from motion_transfer.models.networks import DISCRIMINATORS, define_D
 
 GAN_LOSSES = ("bce", "lsgan", "hinge")
 

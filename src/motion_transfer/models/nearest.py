@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import PoseToImageModule
+from motion_transfer.models.base import PoseToImageModule
 
 #: The query works on tiles of QUERY_BLOCK queries x INDEX_TILE index rows (4 MiB of float32
 #: distances), so the work per index row is the same at 10k rows as at 100k, where a whole

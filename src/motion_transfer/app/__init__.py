@@ -1,0 +1,1 @@
+"""The web page: layout, jobs and the runs it offers."""

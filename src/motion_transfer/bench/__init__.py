@@ -1,0 +1,1 @@
+"""make bench: timings of the hot paths against their baselines."""

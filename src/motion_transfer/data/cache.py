@@ -1,0 +1,593 @@
+"""The skeleton cache: a video turned once into person crops and skeletons, reused afterwards.
+
+A cache folder holds `crops.npy` (N, R, R, 3) uint8 RGB crops at the working resolution R,
+`masks.npy` (N, R, R) uint8 0..255 the person's masks cropped exactly like the crops (MediaPipe's
+segmentation for videos, the exact coverage for synthetic clips; zero where no person was found),
+`landmarks.npy` (N, 33, 4) MediaPipe landmarks in frame pixels (NaN where no person was found),
+`skeletons.npy` (N, 13, 2) the reduced skeleton in crop coordinates [0, 1], `boxes.npy` (N, 3)
+the crop boxes (cx, cy, side) in frame pixels, `detected.npy` (N,) bool, `plate.npy` (H, W, 3)
+uint8 RGB the background plate at the video's full resolution (plate.estimate_plate, from at
+most plate.MAX_PLATE_FRAMES frames spread over the clip; meta.json's "plate" says how good it
+is: static_camera, residual, inpainted_fraction, frames_used, and for a moving camera whether its
+frames could be registered: camera.py), `scene.npy` (CH, CW, 3) uint8 the scene's plate and
+`camera.npy` (N, 3, 3) each frame's map onto it (camera.Scene; for a static camera the plate and
+identities), and `meta.json`. `plate.npy` is the scene as its reference frame sees it: where
+full-frame output is drawn.
+It is keyed by the content of the source file and the parameters, written into a temporary
+folder and renamed into place, so a folder under its final name is always complete; meta.json
+records every array's size, so a damaged folder is noticed and rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from motion_transfer.data.plate import MAX_PLATE_FRAMES, estimate_plate, sample_indices
+from motion_transfer.data.registration import Scene, scene_of_clip
+from motion_transfer.pose.crop import CropParams
+from motion_transfer.pose import crop as cropping
+from motion_transfer.pose.skeleton import NUM_LANDMARKS, reduce_landmarks
+from motion_transfer.runtime.atomic import disk_error
+from motion_transfer.runtime.errors import UserError
+from motion_transfer.runtime.progress import progress_bar
+
+log = logging.getLogger(__name__)
+
+CACHE_VERSION = 4
+#: Per-frame arrays (first axis N).
+ARRAY_NAMES = ("crops", "masks", "landmarks", "skeletons", "boxes", "detected")
+#: Every .npy file of a cache folder: the per-frame arrays and the background.
+FILE_NAMES = ARRAY_NAMES + ("plate", "scene", "camera")
+# Frames decoded during pose extraction are kept for the crop pass up to this size; beyond it
+# the video is decoded a second time instead (about 1 ms a frame at 960x720: cheaper than the
+# memory). Masks are always kept, PNG-compressed and cut to
+# the person's bounding box (~15-20 kB a frame at 960x720), until their boxes are known.
+_FRAME_MEMORY_BUDGET = 512 << 20
+
+
+#: A video that decodes fewer than this share of the frames its header announces is truncated.
+TRUNCATION_SHARE = 0.9
+
+
+class CacheDamaged(Exception):
+    """A cache folder is incomplete or inconsistent with its meta.json."""
+
+
+@dataclass
+class SkeletonCache:
+    path: Path
+    crops: np.ndarray
+    masks: np.ndarray
+    landmarks: np.ndarray
+    skeletons: np.ndarray
+    boxes: np.ndarray
+    detected: np.ndarray
+    #: (H, W, 3) uint8 RGB background plate at the video's resolution; meta["plate"] describes it.
+    plate: np.ndarray
+    #: (CH, CW, 3) uint8 RGB the scene's plate and (N, 3, 3) each frame's map onto it.
+    scene: np.ndarray
+    camera: np.ndarray
+    meta: dict
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.detected)
+
+    @property
+    def fps(self) -> float:
+        return float(self.meta["fps"])
+
+    @property
+    def key(self) -> str:
+        return str(self.meta["key"])
+
+    @property
+    def name(self) -> str:
+        return str(self.meta["name"])
+
+    def background(self) -> Scene:
+        """The background of every frame (camera.Scene)."""
+        info = self.meta["plate"]
+        return Scene(
+            np.asarray(self.scene),
+            np.asarray(self.camera),
+            tuple(info["picture"]),
+            np.asarray(self.plate),
+            int(info["reference_frame"]),
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> SkeletonCache:
+        """Open a cache folder, checking it against its meta.json; raises CacheDamaged."""
+        try:
+            meta = json.loads((path / "meta.json").read_text())
+        except (OSError, ValueError) as err:
+            raise CacheDamaged(f"{path}: meta.json unreadable ({err})") from err
+        if meta.get("version") != CACHE_VERSION:
+            raise CacheDamaged(f"{path}: cache version {meta.get('version')} != {CACHE_VERSION}")
+        arrays = {}
+        for name in FILE_NAMES:
+            file = path / f"{name}.npy"
+            expected = meta.get("files", {}).get(f"{name}.npy")
+            if not file.is_file() or expected is None or file.stat().st_size != expected:
+                raise CacheDamaged(f"{path}: {name}.npy missing or of the wrong size")
+            try:
+                arrays[name] = np.load(file, mmap_mode="r" if name in ("crops", "masks") else None)
+            except (OSError, ValueError) as err:
+                raise CacheDamaged(f"{path}: {name}.npy unreadable ({err})") from err
+        n = meta["n_frames"]
+        if any(len(arrays[a]) != n for a in ARRAY_NAMES):
+            raise CacheDamaged(f"{path}: arrays disagree on the frame count")
+        if arrays["masks"].shape != arrays["crops"].shape[:3]:
+            raise CacheDamaged(f"{path}: masks.npy does not match crops.npy")
+        width, height = meta.get("frame_size", (0, 0))
+        if arrays["plate"].shape != (height, width, 3) or not isinstance(meta.get("plate"), dict):
+            raise CacheDamaged(f"{path}: plate.npy does not match the frame size, or meta.json lacks 'plate'")
+        if arrays["camera"].shape != (n, 3, 3) or arrays["scene"].ndim != 3:
+            raise CacheDamaged(f"{path}: camera.npy or scene.npy has the wrong shape")
+        return cls(path=path, meta=meta, **arrays)
+
+
+def keyed_params(params: dict) -> dict:
+    """The crop parameters a cache's key is made of: `person` only when it is not the default, so that
+    the caches, and the checkpoints trained on them, of clips cached before the option existed stay
+    valid (a clip with one person in view is cached alike either way)."""
+    return {k: v for k, v in params.items() if not (k == "person" and v == CropParams.person)}
+
+
+def _cache_key(identity: dict, params: CropParams) -> str:
+    blob = json.dumps(
+        {"identity": identity, "params": keyed_params(asdict(params)), "version": CACHE_VERSION}, sort_keys=True
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+@contextmanager
+def _cache_folder_written(folder: Path, needed_bytes: int) -> Iterator[Path]:
+    """A temporary sibling folder of `folder`, owned by this process, to write a cache into; it
+    replaces `folder` when the block ends (see _fill_cache_folder) or is removed on any failure.
+    A full disk or an unwritable folder becomes one error line naming it and the space needed."""
+    tmp = None
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{folder.name}-", dir=folder.parent))
+        (tmp / ".owner").write_text(str(os.getpid()))
+        yield tmp
+    except BaseException as err:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)  # first: the free space reported is then the real one
+        error = disk_error(err, folder.parent, needed_bytes) if isinstance(err, OSError) else None
+        if error is None:
+            raise
+        raise error from err
+
+
+class _RowFile:
+    """A .npy file written one row at a time, in order, straight to the file: the rows of a long
+    clip never sit in this process's memory (written pages are the kernel's cache, not ours). Its
+    disk space is reserved at once, so a full disk is an error before the slow pass, not after."""
+
+    def __init__(self, folder: Path, name: str, shape: tuple[int, ...], dtype=np.uint8):
+        self.path = folder / f"{name}.npy"
+        self.shape, self.dtype = shape, np.dtype(dtype)
+        self._file = open(self.path, "wb")
+        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False, "shape": shape}
+        np.lib.format.write_array_header_1_0(self._file, header)
+        self._file.flush()
+        row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * self.dtype.itemsize
+        os.posix_fallocate(self._file.fileno(), 0, self._file.tell() + shape[0] * row_bytes)
+        self._rows = 0
+
+    def __setitem__(self, index: int, row: np.ndarray) -> None:
+        if index != self._rows:
+            raise ValueError(f"{self.path.name}: row {index} written after {self._rows} rows; rows go in order")
+        self._file.write(np.ascontiguousarray(row, dtype=self.dtype).tobytes())
+        self._rows += 1
+
+    def close(self) -> None:
+        if self._rows != self.shape[0]:
+            raise ValueError(f"{self.path.name}: {self._rows} of {self.shape[0]} rows written")
+        self._file.close()
+
+
+def _write_atomically(folder: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
+    """Write arrays and meta.json into a temporary sibling folder, then rename it to `folder`."""
+    needed = sum(int(np.asarray(a).nbytes) for a in arrays.values())
+    with _cache_folder_written(folder, needed) as tmp:
+        _fill_cache_folder(tmp, folder, arrays, meta)
+
+
+def _fill_cache_folder(tmp: Path, folder: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
+    """The arrays (those written row by row into `tmp` closed, the others saved) and meta.json
+    written into `tmp`, which then replaces `folder`."""
+    files = {}
+    for name in FILE_NAMES:
+        array = arrays[name]
+        if isinstance(array, _RowFile):
+            array.close()
+        else:
+            np.save(tmp / f"{name}.npy", array)
+        files[f"{name}.npy"] = (tmp / f"{name}.npy").stat().st_size
+    meta = {**meta, "files": files}
+    # meta.json last: a folder without it is never trusted.
+    (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
+    (tmp / ".owner").unlink()
+    if folder.exists():
+        stale = folder.with_name(f".old-{folder.name}-{os.getpid()}")
+        os.replace(folder, stale)
+        shutil.rmtree(stale, ignore_errors=True)
+    os.replace(tmp, folder)
+
+
+def _remove_abandoned_temporaries(root: Path) -> None:
+    """Delete temporary folders left by builds that were killed (their process is gone)."""
+    for tmp in root.glob(".tmp-*"):
+        owner = tmp / ".owner"
+        try:
+            pid = int(owner.read_text())
+            os.kill(pid, 0)
+            continue  # still being written by a live process
+        except (OSError, ValueError):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _as_mask_uint8(mask: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
+    """A frame's person mask as (H, W) uint8 0..255: floats in [0, 1] are scaled; None is empty."""
+    if mask is None:
+        return np.zeros(shape, dtype=np.uint8)
+    mask = np.asarray(mask)
+    if mask.dtype != np.uint8:
+        mask = np.clip(np.round(mask.astype(np.float32) * 255.0), 0, 255).astype(np.uint8)
+    if mask.shape != shape:
+        raise ValueError(f"a mask of shape {mask.shape} for a frame of {shape}")
+    return mask
+
+
+def assemble_cache_arrays(
+    frames: Iterable[np.ndarray],
+    landmarks: np.ndarray,
+    detected: np.ndarray,
+    fps: float,
+    params: CropParams,
+    masks: Iterable[np.ndarray | None] | None = None,
+    out: dict[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
+    """Crop every frame and its person mask around the person and express the skeletons in crop coordinates.
+
+    frames: iterable of (H, W, 3) uint8 RGB, in order, as many as landmarks; landmarks (N, 33, 4)
+    in pixels (rows of undetected frames are ignored); detected (N,) bool; masks: iterable of
+    (H, W) person masks in step with the frames (float in [0, 1] or uint8 0..255; None, or a
+    frame without a person, gives an empty mask), or None for no masks at all. Masks are cropped
+    by the same transform as the frames (crop.crop_frame, bilinear) into (N, R, R) uint8. `out`
+    may give the "crops" and "masks" to fill, row by row in order (files written as they come:
+    the crops of a long clip then never all sit in memory).
+    """
+    landmarks = np.asarray(landmarks, dtype=np.float32).copy()
+    detected = np.asarray(detected, dtype=bool)
+    landmarks[~detected] = np.nan
+    boxes = cropping.crop_boxes(landmarks, detected, fps, params)
+    n = len(detected)
+    size = params.crop_size
+    out = out or {}
+    crops = out["crops"] if "crops" in out else np.empty((n, size, size, 3), dtype=np.uint8)
+    mask_crops = out["masks"] if "masks" in out else np.zeros((n, size, size), dtype=np.uint8)
+    mask_iter = iter(masks) if masks is not None else None
+    no_mask = np.zeros((size, size), dtype=np.uint8)
+    i = -1
+    for i, frame in enumerate(frames):
+        if i >= n:
+            break
+        crops[i] = cropping.crop_frame(frame, boxes[i], size)
+        mask = next(mask_iter, None) if mask_iter is not None else None
+        if mask is not None and detected[i]:
+            mask_crops[i] = cropping.crop_frame(_as_mask_uint8(mask, frame.shape[:2]), boxes[i], size)
+        else:
+            mask_crops[i] = no_mask
+    if i + 1 < n:
+        raise ValueError(f"got {i + 1} frames for {n} landmark rows")
+    skeletons = cropping.to_crop_coordinates(reduce_landmarks(landmarks).astype(np.float64), boxes)
+    return {
+        "crops": crops,
+        "masks": mask_crops,
+        "landmarks": landmarks,
+        "skeletons": skeletons,
+        "boxes": boxes,
+        "detected": detected,
+    }
+
+
+class _MaskStore:
+    """The full-resolution person masks of a clip, held until the crop boxes are known: each cut
+    to the bounding box of its non-zero pixels and PNG-compressed (MediaPipe's masks are ~0
+    away from the person: ~15-20 kB a frame at 960x720 instead of 690 kB)."""
+
+    def __init__(self, height: int, width: int):
+        self.shape = (height, width)
+        self._items: list[tuple[int, int, bytes] | None] = []
+
+    def append(self, mask: np.ndarray | None) -> None:
+        if mask is None:
+            self._items.append(None)
+            return
+        ys = np.flatnonzero(mask.any(axis=1))
+        if len(ys) == 0:
+            self._items.append(None)
+            return
+        xs = np.flatnonzero(mask.any(axis=0))
+        y0, y1, x0, x1 = int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1
+        ok, png = cv2.imencode(".png", np.ascontiguousarray(mask[y0:y1, x0:x1]), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+        if not ok:
+            raise RuntimeError("could not compress a person mask")
+        self._items.append((y0, x0, png.tobytes()))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self):
+        for item in self._items:
+            if item is None:
+                yield None
+                continue
+            y0, x0, png = item
+            part = cv2.imdecode(np.frombuffer(png, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+            mask = np.zeros(self.shape, dtype=np.uint8)
+            mask[y0 : y0 + part.shape[0], x0 : x0 + part.shape[1]] = part
+            yield mask
+
+
+class _PlateSampler:
+    """Keeps at most MAX_PLATE_FRAMES frames and their full-resolution masks, spread evenly over
+    a clip, for the background plate: memory does not grow with the clip's length.
+
+    With the frame count known up front (the header), the indices are chosen once; without it,
+    every `stride`-th frame is kept, and the stride doubles whenever twice the quota is held."""
+
+    def __init__(self, expected_frames: int, count: int = MAX_PLATE_FRAMES):
+        self.count = int(count)
+        self.wanted = set(sample_indices(expected_frames, self.count).tolist()) if expected_frames > 0 else None
+        self.stride = 1
+        self.items: list[tuple[int, np.ndarray, np.ndarray]] = []
+
+    def offer(self, index: int, frame: np.ndarray, mask: np.ndarray | None) -> None:
+        if self.wanted is not None:
+            take = index in self.wanted
+        else:
+            take = index % self.stride == 0
+        if not take:
+            return
+        self.items.append((index, frame, _as_mask_uint8(mask, frame.shape[:2])))
+        if self.wanted is None and len(self.items) >= 2 * self.count:
+            self.items = self.items[::2]
+            self.stride *= 2
+
+    def samples(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(K,) frame indices, (K, H, W, 3) frames and (K, H, W) uint8 masks, K <= count."""
+        items = self.items
+        if len(items) > self.count:
+            items = [items[i] for i in sample_indices(len(items), self.count)]
+        picks = np.array([index for index, _, _ in items], dtype=np.int64)
+        return picks, np.stack([frame for _, frame, _ in items]), np.stack([mask for _, _, mask in items])
+
+
+@dataclass
+class _Extraction:
+    landmarks: np.ndarray
+    detected: np.ndarray
+    frames: list[np.ndarray] | None
+    masks: _MaskStore
+    plate: _PlateSampler | None
+    people: dict  # people.PersonFollower.summary()
+
+
+def _extract_landmarks(video, params: CropParams, progress: bool, option: str) -> _Extraction:
+    """Run MediaPipe over every frame: landmarks (N, 33, 4), detected (N,), the frames if they fit
+    the memory budget, the person masks (compressed), and the plate's sample of frames."""
+    from motion_transfer.data.video import decoded_ahead
+    from motion_transfer.pose.detector import PoseExtractor
+    from motion_transfer.pose.people import PersonFollower
+
+    rows, found, kept = [], [], []
+    keep = video.width * video.height * 3 * max(video.frame_count, 1) <= _FRAME_MEMORY_BUDGET
+    masks = _MaskStore(video.height, video.width)
+    sampler = _PlateSampler(video.frame_count)
+    missing = np.full((NUM_LANDMARKS, 4), np.nan, dtype=np.float32)
+    bar = progress_bar(video.frame_count or None, f"poses {video.path.name}", enabled=progress, leave=False)
+    follower = PersonFollower(params.person, video.fps, params.min_detection_confidence, params.min_tracking_confidence)
+    with follower, PoseExtractor(params.min_detection_confidence, params.min_tracking_confidence) as extract:
+        for i, frame in enumerate(decoded_ahead(video.path)):
+            lm, mask = follower.track(extract, frame)
+            mask = None if lm is None or mask is None else _as_mask_uint8(mask, frame.shape[:2])
+            rows.append(missing if lm is None else lm)
+            found.append(lm is not None)
+            masks.append(mask)
+            sampler.offer(i, frame, mask)
+            if keep:
+                kept.append(frame)
+            bar.update()
+    bar.close()
+    if not rows:
+        raise UserError(
+            f"{option}: '{video.path}' contains no decodable frame; the file may be truncated or not a video."
+        )
+    if video.frame_count and len(rows) < TRUNCATION_SHARE * video.frame_count:
+        raise UserError(
+            f"{option}: '{video.path}' stops decoding after {len(rows)} of its {video.frame_count} frames; "
+            "the file looks truncated (still downloading?): give the complete file."
+        )
+    return _Extraction(
+        np.stack(rows), np.array(found, dtype=bool), kept if keep else None, masks, sampler, follower.summary()
+    )
+
+
+def load_or_build_video_cache(
+    video_path,
+    cache_root: Path,
+    params: CropParams = CropParams(),
+    force: bool = False,
+    progress: bool = True,
+    option: str = "video",
+) -> SkeletonCache:
+    """The cache of a video file: reused when present and intact, built otherwise."""
+    from motion_transfer.data.video import check_video_path, file_digest, iter_frames, probe_video
+
+    path = check_video_path(video_path, option)
+    video = probe_video(path, option)
+    digest = file_digest(path)
+    # Turned upright since the rotation tag is honoured: a rotated clip's older cache is not reused.
+    identity = {"sha256": digest, **({"rotation": video.rotation} if video.rotation else {})}
+    key = _cache_key(identity, params)
+    folder = Path(cache_root) / f"{_safe_stem(path.stem)}-{key}"
+    if not force:
+        cached = _try_load(folder)
+        if cached is not None:
+            return cached
+    cache_root = Path(cache_root)
+    cache_root.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned_temporaries(cache_root)
+    log.info("building the skeleton cache of %s into %s", path, folder)
+    extraction = _extract_landmarks(video, params, progress, option)
+    landmarks, detected, frames = extraction.landmarks, extraction.detected, extraction.frames
+    extraction.frames = None  # the decoded frames go once the crops are cut (the plate keeps its sample)
+    n, n_found = len(detected), int(detected.sum())
+    if n_found == 0:
+        raise UserError(
+            f"{option}: no person was found in any of the {n} frames of '{path}'; use a video where one person "
+            "is fully visible."
+        )
+
+    def clip_frames() -> Iterable[np.ndarray]:
+        return frames if frames is not None else iter_frames(path)
+
+    picks, sample_frames, sample_masks = extraction.plate.samples()
+    extraction.plate = None
+    plate = estimate_plate(sample_frames, sample_masks)
+    scene, plate_meta = scene_of_clip(
+        plate, picks, sample_frames, sample_masks, clip_frames, lambda: iter(extraction.masks), n
+    )
+    del sample_frames, sample_masks
+    size = params.crop_size
+    with _cache_folder_written(folder, n * size * size * 4) as tmp:
+        out = {
+            "crops": _RowFile(tmp, "crops", (n, size, size, 3)),
+            "masks": _RowFile(tmp, "masks", (n, size, size)),
+        }
+        arrays = assemble_cache_arrays(
+            clip_frames(), landmarks, detected, video.fps, params, masks=extraction.masks, out=out
+        )
+        frames = None  # noqa: F841 (the decoded frames go once the crops are cut)
+        arrays.update(_background_arrays(scene))
+        meta = {
+            "version": CACHE_VERSION,
+            "key": key,
+            "name": path.stem,
+            "kind": "video",
+            "source": {"path": str(path), "sha256": digest, "size_bytes": path.stat().st_size},
+            "fps": video.fps,
+            "frame_size": [video.width, video.height],
+            "rotation": video.rotation,
+            "frame_count_header": video.frame_count,
+            "n_frames": n,
+            "n_detected": n_found,
+            "n_missing": n - n_found,
+            "missing_frames": np.flatnonzero(~detected).tolist(),
+            "params": asdict(params),
+            "plate": plate_meta,
+            "people": extraction.people,
+        }
+        _fill_cache_folder(tmp, folder, arrays, meta)
+    log.info("pose found in %d of %d frames (%.1f%%) of %s", n_found, n, 100.0 * n_found / n, path.name)
+    people = extraction.people
+    if people["several"]:
+        log.info(
+            "several people in view in %s: followed the %s one; %d doubtful frames (a jump in position or size) "
+            "were dropped",
+            path.name,
+            people["person"],
+            people["doubtful_frames"],
+        )
+    elif people["doubtful_frames"]:
+        log.info("%s: %d frames where the pose jumped in position or size", path.name, people["doubtful_frames"])
+    log.info(
+        "background plate of %s: %s camera, residual %.1f grey levels, %.1f%% inpainted, from %d frames",
+        path.name,
+        plate_meta["camera"],
+        plate_meta["residual"],
+        100.0 * plate_meta["inpainted_fraction"],
+        plate_meta["frames_used"],
+    )
+    return SkeletonCache.load(folder)
+
+
+def load_or_build_synthetic_cache(
+    role: str, n_frames: int, seed: int, cache_root: Path, params: CropParams = CropParams(), force: bool = False
+) -> SkeletonCache:
+    """The cache of a procedurally rendered clip (the embedded default), with exact skeletons."""
+    from motion_transfer.data.synthetic import SYNTHETIC_FPS, render_clip_with_masks
+
+    identity = {"synthetic": role, "n_frames": n_frames, "seed": seed}
+    key = _cache_key(identity, params)
+    folder = Path(cache_root) / f"synthetic-{role}-{key}"
+    if not force:
+        cached = _try_load(folder)
+        if cached is not None:
+            return cached
+    clip = render_clip_with_masks(role, n_frames, seed)
+    frames = clip.frames
+    detected = np.ones(len(frames), dtype=bool)
+    arrays = assemble_cache_arrays(frames, clip.landmarks, detected, SYNTHETIC_FPS, params, masks=clip.masks)
+    picks = sample_indices(len(frames))
+    plate = estimate_plate(frames[picks], clip.masks[picks])
+    arrays.update(_background_arrays(Scene.still(plate.plate, len(frames))))
+    meta = {
+        "version": CACHE_VERSION,
+        "key": key,
+        "name": f"synthetic-{role}",
+        "kind": "synthetic",
+        "source": identity,
+        "fps": float(SYNTHETIC_FPS),
+        "frame_size": [int(frames.shape[2]), int(frames.shape[1])],
+        "frame_count_header": len(frames),
+        "n_frames": len(frames),
+        "n_detected": len(frames),
+        "n_missing": 0,
+        "missing_frames": [],
+        "params": asdict(params),
+        "plate": {**plate.meta(), **Scene.still(plate.plate, 0).meta(), "camera": "static", "fits": True},
+    }
+    _write_atomically(folder, arrays, meta)
+    return SkeletonCache.load(folder)
+
+
+def _background_arrays(scene: Scene) -> dict[str, np.ndarray]:
+    return {
+        "plate": scene.plate_for(scene.reference),
+        "scene": scene.image,
+        "camera": scene.frame_to_scene.astype(np.float64),
+    }
+
+
+def _try_load(folder: Path) -> SkeletonCache | None:
+    if not folder.exists():
+        return None
+    try:
+        return SkeletonCache.load(folder)
+    except CacheDamaged as err:
+        log.warning("rebuilding a damaged cache: %s", err)
+        return None
+
+
+def _safe_stem(stem: str) -> str:
+    """A folder-name-safe version of a file stem (non-ASCII letters are kept, separators are not)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)[:60] or "video"

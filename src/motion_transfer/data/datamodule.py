@@ -1,0 +1,489 @@
+"""The (skeleton, target image) pairs of one target clip, split by time, as a LightningDataModule."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import lightning as L
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset
+
+from motion_transfer.data.cache import (
+    CropParams,
+    SkeletonCache,
+    load_or_build_synthetic_cache,
+    load_or_build_video_cache,
+)
+from motion_transfer.data.plate import STATIC_CAMERA_MAX_RESIDUAL
+from motion_transfer.data.registration import Scene, map_boxes
+from motion_transfer.pose.crop import placement_features
+from motion_transfer.pose.drawing import render_stick_figures
+from motion_transfer.pose.skeleton import sanitize, to_vector
+from motion_transfer.runtime.errors import UserError
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_IMAGE_SIZES = (32, 64, 128, 256)
+DATA_KINDS = ("synthetic", "video")
+#: Fewest training frames a split may leave.
+MIN_TRAIN_FRAMES = 16
+#: A user's background image may differ from the frames' aspect ratio by this share (then it is resized).
+BACKGROUND_ASPECT_TOLERANCE = 0.01
+
+
+@dataclass(frozen=True)
+class TimeSplit:
+    """Frame indices of a clip: training frames first, then a gap, then the held-out block `val`.
+
+    The held-out block is cut in two by time: choices made on held-out frames (the checkpoint
+    kept by its validation loss) are made on `select`, its first half, and figures are reported
+    on `score`, the second half, so that nothing reported was chosen on the frames it is scored on.
+    """
+
+    train: np.ndarray
+    val: np.ndarray
+    gap: int
+
+    @property
+    def select(self) -> np.ndarray:
+        """The first half of the held-out block (all of it when it has a single frame)."""
+        return self.val[: len(self.val) // 2] if len(self.val) > 1 else self.val
+
+    @property
+    def score(self) -> np.ndarray:
+        """The second half of the held-out block: the frames every figure is reported on."""
+        return self.val[len(self.val) // 2 :]
+
+    @property
+    def val_start(self) -> int:
+        """The first scored frame."""
+        return int(self.score[0]) if len(self.score) else -1
+
+
+def time_split(usable: np.ndarray, val_fraction: float, gap: int) -> TimeSplit:
+    """Split a clip by time: the last `val_fraction` of the frames validate, the `gap` frames
+    before them are used by neither, so no training frame is a near-duplicate neighbour of a
+    validation frame. Frames where `usable` is False are in neither set."""
+    n = len(usable)
+    n_val = max(1, int(round(n * val_fraction)))
+    val_start = n - n_val
+    train_end = max(0, val_start - gap)
+    idx = np.arange(n)
+    train = idx[:train_end][usable[:train_end]]
+    val = idx[val_start:][usable[val_start:]]
+    return TimeSplit(train=train, val=val, gap=gap)
+
+
+#: Per-pixel entries of a batch that move together under jitter, with their channel counts.
+_JITTERED = (("stick", 3), ("image", 3), ("mask", 1), ("plate", 3))
+#: How the entries of the frames before a training frame are named (ConsecutiveFrames).
+HISTORY_PREFIXES = ("prev_", "prev2_")
+
+
+def jitter_pairs(
+    batch: dict[str, torch.Tensor], max_shift: int, generator: torch.Generator | None = None
+) -> dict[str, torch.Tensor]:
+    """Move each training pair (stick figure, image, and the pose vector, person mask and plate
+    crop with them, where the batch has them; and those of the frames before it, for a temporal
+    model) by one random offset of up to `max_shift` pixels, repeating edge pixels (pix2pix's
+    random jitter).
+
+    A generator then cannot tie the background to exact pixel positions of the poses it saw.
+    """
+    prefixes = ("", *HISTORY_PREFIXES)
+    keys = [(p + k, c) for p in prefixes for k, c in _JITTERED if p + k in batch]
+    image = batch["image"]
+    n, _, h, w = image.shape
+    stacked = torch.cat([batch[k].to(image.dtype) for k, _ in keys], dim=1)
+    padded = F.pad(stacked, (max_shift,) * 4, mode="replicate")
+    offsets = torch.randint(0, 2 * max_shift + 1, (n, 2), generator=generator)
+    moved = torch.stack([padded[i, :, y : y + h, x : x + w] for i, (x, y) in enumerate(offsets.tolist())])
+    # Content moves by (max_shift - offset) pixels; the vector holds crop coordinates scaled to [-1, 1].
+    shift = (max_shift - offsets).to(batch["vector"]) * torch.tensor([2.0 / w, 2.0 / h]).to(batch["vector"])
+    out = dict(batch)
+    for key in [p + "vector" for p in prefixes if p + "vector" in batch]:
+        out[key] = (batch[key].view(n, -1, 2) + shift[:, None, :]).view(n, -1)
+    start = 0
+    for key, channels in keys:
+        out[key] = moved[:, start : start + channels].to(batch[key].dtype)
+        start += channels
+    return out
+
+
+def resize_crops(crops: np.ndarray, size: int) -> np.ndarray:
+    """(N, R, R, 3) uint8 -> (N, size, size, 3) uint8 with area averaging (no aliasing)."""
+    if crops.shape[1] == size:
+        return np.array(crops, copy=True)  # writable: callers may draw on it
+    out = np.empty((len(crops), size, size, 3), dtype=np.uint8)
+    for i, c in enumerate(crops):
+        out[i] = cv2.resize(np.asarray(c), (size, size), interpolation=cv2.INTER_AREA)
+    return out
+
+
+def resize_masks(masks: np.ndarray, size: int) -> np.ndarray:
+    """(N, R, R) uint8 -> (N, size, size) uint8 with area averaging, like resize_crops."""
+    if masks.shape[1] == size:
+        return np.array(masks, copy=True)
+    out = np.empty((len(masks), size, size), dtype=np.uint8)
+    for i, m in enumerate(masks):
+        out[i] = cv2.resize(np.asarray(m), (size, size), interpolation=cv2.INTER_AREA)
+    return out
+
+
+class PairDataset(Dataset):
+    """In-memory pairs; images stay uint8 until asked for, to keep 256-px clips small.
+
+    Items: vector (26,), stick and image (3, S, S) in [-1, 1], placement (3,), index (); with
+    masks and plates given also mask (1, S, S) float32 in [0, 1], the person's mask, and plate
+    (3, S, S) float32 in [-1, 1], the background plate cut at the frame's own crop box.
+    """
+
+    def __init__(
+        self,
+        skeletons: np.ndarray,
+        sticks: np.ndarray,
+        images: np.ndarray,
+        indices: np.ndarray,
+        placements: np.ndarray,
+        masks: np.ndarray | None = None,
+        plates: np.ndarray | None = None,
+    ):
+        self.vectors = torch.from_numpy(to_vector(skeletons))
+        self.placements = torch.from_numpy(np.asarray(placements, dtype=np.float32))
+        self.sticks = torch.from_numpy(np.ascontiguousarray(sticks)).permute(0, 3, 1, 2)
+        self.images = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
+        self.indices = torch.from_numpy(np.asarray(indices, dtype=np.int64))
+        self.masks = None if masks is None else torch.from_numpy(np.ascontiguousarray(masks))[:, None]
+        self.plates = None if plates is None else torch.from_numpy(np.ascontiguousarray(plates)).permute(0, 3, 1, 2)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        item = {
+            "vector": self.vectors[i],
+            "stick": self.sticks[i].float() / 127.5 - 1.0,
+            "image": self.images[i].float() / 127.5 - 1.0,
+            "placement": self.placements[i],
+            "index": self.indices[i],
+        }
+        if self.masks is not None:
+            item["mask"] = self.masks[i].float() / 255.0
+        if self.plates is not None:
+            item["plate"] = self.plates[i].float() / 127.5 - 1.0
+        return item
+
+
+class ConsecutiveFrames(Dataset):
+    """The items of `pairs` that follow two frames of their own clip (consecutive frame numbers,
+    all in `pairs`), each with those two frames' entries too, named "prev_..." (the frame before)
+    and "prev2_..." (the one before that): what a temporal generator trains on."""
+
+    def __init__(self, pairs: PairDataset):
+        self.pairs = pairs
+        numbers = pairs.indices.numpy()
+        history = len(HISTORY_PREFIXES)
+        follows = np.zeros(len(numbers), dtype=bool)
+        follows[history:] = True
+        for k in range(1, history + 1):
+            follows[history:] &= numbers[history:] - numbers[history - k : len(numbers) - k] == k
+        self.positions = np.flatnonzero(follows)
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        position = int(self.positions[i])
+        item = self.pairs[position]
+        for k, prefix in enumerate(HISTORY_PREFIXES, start=1):
+            item.update({prefix + key: value for key, value in self.pairs[position - k].items()})
+        return item
+
+
+class SkeletonImageDataModule(L.LightningDataModule):
+    """Pairs (skeleton as a 26-vector and as a stick-figure image, target crop) from one clip.
+
+    kind="synthetic" renders the embedded default clip; kind="video" reads `target_video`
+    through the skeleton cache. Images are in [-1, 1] at `image_size`.
+
+    Full-frame output: `scene` (camera.Scene) is the target's background in every frame, the
+    cache's estimate (a static camera's plate, or a moving camera's registered scene) or the
+    user's image `background` (png/jpg of the frame size or of its aspect ratio); `plate` (H, W,
+    3) uint8 RGB is the view full-frame output is drawn in (the scene's reference frame);
+    `has_plate` says whether they can be used (always True for a user's image). Each item also
+    carries the person's `mask` and its frame's plate cut at its crop box.
+    """
+
+    def __init__(
+        self,
+        kind: str = "synthetic",
+        target_video: str | None = None,
+        synthetic_frames: int = 400,
+        synthetic_seed: int = 0,
+        image_size: int = 64,
+        batch_size: int = 32,
+        num_workers: int = 0,
+        val_fraction: float = 0.15,
+        gap_s: float = 1.0,
+        jitter: float = 0.0,
+        cache_dir: str = "outputs/cache",
+        crop: dict | None = None,
+        force_rebuild: bool = False,
+        progress: bool = True,
+        background: str | None = None,
+    ):
+        super().__init__()
+        if kind not in DATA_KINDS:
+            raise UserError(f"data.kind={kind!r} is not known; use one of {', '.join(DATA_KINDS)}.")
+        if image_size not in SUPPORTED_IMAGE_SIZES:
+            raise UserError(
+                f"data.image_size={image_size} is not supported; use one of "
+                f"{', '.join(map(str, SUPPORTED_IMAGE_SIZES))}."
+            )
+        if int(batch_size) < 1:
+            raise UserError(f"data.batch_size={batch_size} must be at least 1.")
+        if int(num_workers) < 0:
+            raise UserError(f"data.num_workers={num_workers} must be 0 or more.")
+        if not 0.0 < float(val_fraction) < 0.9:
+            raise UserError(f"data.val_fraction={val_fraction} must be between 0 and 0.9.")
+        if float(gap_s) < 0:
+            raise UserError(f"data.gap_s={gap_s} must be 0 or more seconds.")
+        if not 0.0 <= float(jitter) <= 0.25:
+            raise UserError(f"data.jitter={jitter} must be between 0 (off) and 0.25 of the image side.")
+        if kind == "video" and not target_video:
+            raise UserError(
+                "data.target_video is not set: give the target person's video, e.g. data.target_video=clips/target.mp4."
+            )
+        self.kind = kind
+        self.target_video = target_video
+        self.synthetic_frames = int(synthetic_frames)
+        self.synthetic_seed = int(synthetic_seed)
+        self.image_size = int(image_size)
+        self.batch_size = int(batch_size)
+        self.num_workers = int(num_workers)
+        self.val_fraction = float(val_fraction)
+        self.gap_s = float(gap_s)
+        self.jitter = float(jitter)
+        self.cache_dir = Path(cache_dir)
+        self.crop_params = CropParams(**(dict(crop) if crop else {}))
+        if self.crop_params.crop_size < self.image_size:
+            raise UserError(
+                f"data.crop.crop_size={self.crop_params.crop_size} is smaller than "
+                f"data.image_size={self.image_size}; raise it."
+            )
+        self.force_rebuild = bool(force_rebuild)
+        self.progress = bool(progress)
+        self.background = str(background) if background else None
+        if self.background is not None and not Path(self.background).expanduser().is_file():
+            raise UserError(
+                f"data.background='{self.background}' is not a file: give a still image of the target's scene "
+                "(png or jpg, the size of the target's frames), or data.background=null to estimate it from the video."
+            )
+        self.cache: SkeletonCache | None = None
+        #: The background of every target frame, and the view full-frame output is drawn in (after setup).
+        self.scene: Scene | None = None
+        self.plate: np.ndarray | None = None
+        #: Whether the background fits every frame (a static or registered camera, or a user's image).
+        self.has_plate: bool = False
+        #: (N, S, S) uint8 person masks and (N, S, S, 3) uint8 plate crops of every frame (after setup).
+        self.frame_masks: np.ndarray | None = None
+        self.frame_plates: np.ndarray | None = None
+        self.split: TimeSplit | None = None
+        self.train_set: PairDataset | None = None
+        #: The held-out frames checkpoints are chosen on, and those figures are reported on.
+        self.select_set: PairDataset | None = None
+        self.val_set: PairDataset | None = None
+
+    # -- the clip -------------------------------------------------------------------------
+    def load_cache(self, force: bool = False) -> SkeletonCache:
+        if self.kind == "synthetic":
+            return load_or_build_synthetic_cache(
+                "target", self.synthetic_frames, self.synthetic_seed, self.cache_dir, self.crop_params, force
+            )
+        return load_or_build_video_cache(
+            self.target_video, self.cache_dir, self.crop_params, force, self.progress, option="data.target_video"
+        )
+
+    def prepare_data(self) -> None:
+        # Runs once per machine before setup: builds the cache if needed.
+        self.cache = self.load_cache(force=self.force_rebuild)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_set is not None:
+            return
+        if self.cache is None:
+            self.cache = self.load_cache()
+        cache = self.cache
+        skeletons, usable = sanitize(np.asarray(cache.skeletons))
+        usable &= np.asarray(cache.detected, dtype=bool)
+        gap = int(round(self.gap_s * cache.fps))
+        self.split = time_split(usable, self.val_fraction, gap)
+        if len(self.split.train) < MIN_TRAIN_FRAMES or len(self.split.val) < 1:
+            raise UserError(
+                f"the target clip '{cache.name}' has {int(usable.sum())} usable frames of {cache.n_frames}, too "
+                "few for "
+                f"data.val_fraction={self.val_fraction} and data.gap_s={self.gap_s} (need {MIN_TRAIN_FRAMES} "
+                "training frames "
+                "and 1 validation frame); use a longer video or lower those values."
+            )
+        self._setup_plate(cache)
+        self.train_set = self._pairs(skeletons, self.split.train)
+        self.select_set = self._pairs(skeletons, self.split.select)
+        self.val_set = self._pairs(skeletons, self.split.score)
+        log.info(
+            "target %s: %d training frames, gap %d, %d held-out frames to choose checkpoints on, then %d to score",
+            cache.name,
+            len(self.split.train),
+            gap,
+            len(self.split.select),
+            len(self.split.score),
+        )
+
+    def _pairs(self, skeletons: np.ndarray, indices: np.ndarray) -> PairDataset:
+        images = resize_crops(self.cache.crops[indices], self.image_size)
+        sticks = render_stick_figures(skeletons[indices], self.image_size)
+        return PairDataset(
+            skeletons[indices],
+            sticks,
+            images,
+            indices,
+            self.placements(indices),
+            masks=self.frame_masks[indices],
+            plates=self.frame_plates[indices],
+        )
+
+    # -- the background -------------------------------------------------------------------
+    def _setup_plate(self, cache: SkeletonCache) -> None:
+        """The plate (the user's or the cache's), whether it can be used, and per frame the mask
+        and plate crop at image_size."""
+        if self.background is not None:
+            self.scene = Scene.still(self._load_background(tuple(cache.meta["frame_size"])), cache.n_frames)
+            self.has_plate = True
+        else:
+            self.scene = cache.background()
+            info = cache.meta["plate"]
+            self.has_plate = bool(info["fits"])
+            if not self.has_plate:
+                log.warning(
+                    "the camera of the target clip '%s' moves and its frames could not be registered onto one scene "
+                    "(background plate residual %.1f grey levels, fits up to %.1f): full-frame output falls back to "
+                    "crop output; give a still image of the scene with data.background=IMAGE to use it anyway",
+                    cache.name,
+                    float(info["residual"]),
+                    STATIC_CAMERA_MAX_RESIDUAL,
+                )
+        self.plate = self.scene.plate_for(self.scene.reference)
+        self.frame_masks = resize_masks(np.asarray(cache.masks), self.image_size)
+        self.frame_plates = self.scene.crops(np.asarray(cache.boxes), self.crop_params.crop_size, self.image_size)
+
+    def plate_crops(self, boxes: np.ndarray) -> np.ndarray:
+        """(M, 3) crop boxes (cx, cy, side) in the view's pixels -> (M, S, S, 3) uint8 RGB crops of
+        the plate, cut like the cache's crops (crop.crop_frame at the cache's crop size, then area
+        resized to image_size), so that they line up with the images."""
+        return Scene.still(self.plate, len(boxes)).crops(boxes, self.crop_params.crop_size, self.image_size)
+
+    def view_boxes(self, indices: np.ndarray) -> np.ndarray:
+        """(N, 3) the crop boxes of these frames in the view's pixels (where full-frame output is drawn)."""
+        return map_boxes(self.scene.to_view()[indices], np.asarray(self.cache.boxes)[indices])
+
+    def _load_background(self, frame_size: tuple[int, int]) -> np.ndarray:
+        """The user's background image as (H, W, 3) uint8 RGB at the frames' (width, height)."""
+        path = Path(self.background).expanduser()
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise UserError(f"data.background: '{path}' is not a readable image; give a png or jpg file.")
+        width, height = int(frame_size[0]), int(frame_size[1])
+        h, w = image.shape[:2]
+        if (w, h) != (width, height):
+            aspect, target = w / h, width / height
+            if abs(aspect - target) > BACKGROUND_ASPECT_TOLERANCE * target:
+                raise UserError(
+                    f"data.background: '{path}' is {w}x{h} pixels but the target's frames are {width}x{height} "
+                    f"(aspect {target:.3f}, the image's {aspect:.3f}); give an image of {width}x{height} pixels or of "
+                    "the same aspect ratio."
+                )
+            shrink = w > width
+            image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+            log.info("data.background: '%s' resized from %dx%d to the frames' %dx%d", path, w, h, width, height)
+        return np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+
+    def placements(self, indices: np.ndarray) -> np.ndarray:
+        """(N, 3) where the crops of these frames lie in the view, i.e. in the scene as full-frame output
+        shows it (see crop.placement_features)."""
+        return placement_features(self.view_boxes(indices), tuple(self.cache.meta["frame_size"]))
+
+    def typical_placement(self) -> np.ndarray:
+        """(3,) the median placement of the training crops: where the target usually stands."""
+        return np.median(self.placements(self.split.train), axis=0).astype(np.float32)
+
+    # -- what models and the demo need ----------------------------------------------------
+    @property
+    def target_key(self) -> str:
+        return self.cache.key
+
+    @property
+    def target_name(self) -> str:
+        return self.cache.name
+
+    def training_skeletons(self) -> np.ndarray:
+        """(M, 13, 2) skeletons of the training frames, crop coordinates."""
+        return np.asarray(self.cache.skeletons)[self.split.train]
+
+    def fixed_val_batch(self, n: int = 8) -> dict[str, torch.Tensor]:
+        """n validation pairs spread evenly over the validation block (the same every epoch)."""
+        picks = np.unique(np.linspace(0, len(self.val_set) - 1, num=min(n, len(self.val_set))).round().astype(int))
+        items = [self.val_set[int(i)] for i in picks]
+        batch = {k: torch.stack([it[k] for it in items]) for k in items[0]}
+        batch["position"] = torch.from_numpy(picks)  # rows of the validation set
+        return batch
+
+    # -- loaders ---------------------------------------------------------------------------
+    def on_after_batch_transfer(self, batch: dict[str, torch.Tensor], dataloader_idx: int) -> dict[str, torch.Tensor]:
+        # Training batches only: validation and evaluation see the frames as they are.
+        max_shift = int(round(self.jitter * self.image_size))
+        if (
+            max_shift > 0
+            and self.trainer is not None
+            and self.trainer.training
+            and self.trainer.lightning_module.takes_augmentation
+        ):
+            return jitter_pairs(batch, max_shift)
+        return batch
+
+    def train_dataloader(self) -> DataLoader:
+        # A last short batch is dropped for gradient steps (BatchNorm), but a model that indexes
+        # the frames in one epoch (nearest) must see every one of them.
+        module = None if self.trainer is None else self.trainer.lightning_module
+        indexes_frames = module is not None and module.indexed_in_one_epoch
+        dataset = self.train_set
+        if module is not None and module.temporal:
+            dataset = ConsecutiveFrames(self.train_set)
+            if len(dataset) < 1:
+                raise UserError(
+                    f"model.temporal=true trains on three consecutive frames, and the target clip "
+                    f"'{self.cache.name}' has none among its training frames; use a longer video or "
+                    "model.temporal=false."
+                )
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=True,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            drop_last=len(dataset) > self.batch_size and not indexes_frames,
+        )
+
+    def val_dataloader(self) -> DataLoader:
+        """The validation loop (whose loss picks the best checkpoint) sees the selection half only."""
+        return DataLoader(
+            self.select_set,
+            batch_size=self.batch_size,
+            shuffle=False,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )

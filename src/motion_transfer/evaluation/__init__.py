@@ -1,0 +1,1 @@
+"""Scores: image and pose metrics, full-frame figures, steadiness, evaluation, report and race."""

@@ -1,0 +1,1 @@
+"""Bodies: skeletons, MediaPipe Pose, following one person, crops, stick figures, retargeting poses."""
