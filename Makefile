@@ -34,8 +34,9 @@ test: $(STAMP) $(CHROMIUM) ## Run the whole test suite (needs ../shared/data for
 test-fast: $(STAMP) ## Run the tests that need neither the real clips nor minutes
 	$(PY) -m pytest -q -m "not slow and not real_data" $(ARGS)
 
-lint: $(STAMP) ## Check the code with ruff (rules in pyproject.toml)
+lint: $(STAMP) ## Check the code with ruff and the layering with lint-imports (both set in pyproject.toml)
 	$(VENV)/bin/ruff check src tests
+	cd src && ../$(VENV)/bin/lint-imports --config ../pyproject.toml
 
 train: $(STAMP) ## Train a model: make train ARGS="model=gan trainer.max_epochs=100"
 	$(PY) src/train.py $(ARGS)

@@ -29,7 +29,7 @@ def test_demo_on_the_embedded_default_beside_another_run(small):
         [*demo, "model=nearest"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     other = subprocess.Popen(
-        [*demo, *TINY_DATA, "synthetic_source_frames=30", "panel_size=64"],
+        [*demo, *TINY_DATA, "synthetic_source_frames=30", "output.panel_size=64"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -219,7 +219,7 @@ def test_panels_drawn_on_the_worker_keep_the_frames_in_order(tmp_path, show, mon
     from motion_transfer.demo import write_transfer_videos
 
     shown = []
-    monkeypatch.setattr(demo, "_show", lambda panels: shown.extend(panels[:, 0, -1, 0]))  # no window in tests
+    monkeypatch.setattr(demo, "show_frames", lambda panels: shown.extend(panels[:, 0, -1, 0]))  # no window in tests
 
     n = 10
     levels = np.linspace(0.1, 0.9, n, dtype=np.float32)

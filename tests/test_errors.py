@@ -121,7 +121,7 @@ def test_paths_with_spaces_and_non_ascii_letters_reach_hydra_as_typed():
         ("train", "data.jitter=0.5", ["data.jitter"]),
         ("train", "model.discriminator=huge", ["model.discriminator", "patch"]),
         ("demo", "normalize=sideways", ["normalize"]),
-        ("demo", "video_preset=instant", ["video_preset=", "ultrafast"]),
+        ("demo", "output.video_preset=instant", ["output.video_preset=", "ultrafast"]),
         ("demo", "smoothing.window=0", ["smoothing.window"]),
         ("evaluate", "models=[nearest]", ["models", "+models"]),
     ],

@@ -17,9 +17,16 @@ def test_native_writes_to_stderr_are_dropped_until_restored(capfd):
     assert capfd.readouterr().err == "before\nafter\nstill here\n"
 
 
-def test_progress_bars_draw_only_on_a_terminal(monkeypatch):
-    assert not progress.on_terminal()  # stderr is captured here, as it is a pipe or a file in CI
-    assert progress.progress_bar(10, "frames").disable
+def test_progress_bars_draw_only_on_a_terminal(monkeypatch, tmp_path):
+    import io
+    import sys
+
+    with open(tmp_path / "log", "w") as log_file:  # a log file, as in CI
+        monkeypatch.setattr(sys, "stderr", log_file)
+        assert not progress.on_terminal()
+        assert progress.progress_bar(10, "frames").disable
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # a pipe's stand-in: no terminal either
+    assert not progress.on_terminal()
     monkeypatch.setattr(progress, "on_terminal", lambda: True)
     assert not progress.progress_bar(10, "frames").disable
     assert progress.progress_bar(10, "frames", enabled=False).disable  # data.progress=false

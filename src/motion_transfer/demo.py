@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,12 +14,14 @@ from omegaconf import DictConfig
 
 from motion_transfer.data.cache import SkeletonCache, load_or_build_synthetic_cache, load_or_build_video_cache
 from motion_transfer.data.datamodule import SkeletonImageDataModule, resize_crops
-from motion_transfer.data.video import X264_PRESETS, BackgroundWorker, VideoWriter, iter_frames, keep_what_was_written
+from motion_transfer.data.video import BackgroundWorker, VideoWriter, iter_frames, keep_what_was_written
 from motion_transfer.models.loading import prepare_data_and_model
 from motion_transfer.pose.drawing import draw_skeletons, render_stick_figures, tensor_to_images
 from motion_transfer.pose.retarget import NORMALIZE_MODES, check_smoothing, normalize_poses, smooth_poses
 from motion_transfer.pose.skeleton import forward_fill, sanitize
+from motion_transfer.render.output import OutputOptions, SceneOutput, output_for, typical_plate_crop
 from motion_transfer.render.scene_video import source_points_in_frame, target_boxes_for, write_full_frame_videos
+from motion_transfer.render.window import show_frames, want_window
 from motion_transfer.runtime.config import start_run
 from motion_transfer.runtime.errors import UserError
 from motion_transfer.runtime.progress import progress_bar
@@ -29,14 +29,12 @@ from motion_transfer.runtime.progress import progress_bar
 log = logging.getLogger(__name__)
 
 PANEL_LABELS = ("source", "pose", "generated")
-OUTPUT_MODES = ("full", "crop")
 
 
-def typical_plate_crop(datamodule: SkeletonImageDataModule) -> torch.Tensor:
-    """(1, 3, S, S) in [-1, 1]: the background's crop at the target's median box, for crop output."""
-    box = np.median(datamodule.view_boxes(datamodule.split.train), axis=0)
-    crop = datamodule.plate_crops(box[None])
-    return torch.from_numpy(crop).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+def plate_crop_tensor(datamodule: SkeletonImageDataModule) -> torch.Tensor:
+    """(1, 3, S, S) in [-1, 1]: the background's crop where the target usually stands, for crop output."""
+    crop = torch.from_numpy(typical_plate_crop(datamodule))
+    return crop.permute(2, 0, 1)[None].float() / 127.5 - 1.0
 
 
 def source_frames(cfg: DictConfig, source: SkeletonCache) -> Iterator[np.ndarray]:
@@ -183,7 +181,7 @@ def write_transfer_videos(
             images = generate_panel_images(model, normalised[frames], batch, size, plate)
             if show:
                 panels = draw(frames, images)
-                _show(panels)
+                show_frames(panels)
                 encoder.submit(lambda panels=panels: encode(panels))
             else:
                 encoder.submit(lambda frames=frames, images=images: encode(draw(frames, images)))
@@ -203,28 +201,17 @@ def run_demo(cfg: DictConfig) -> Path:
     if int(cfg.batch_size) < 1:
         raise UserError(f"batch_size={cfg.batch_size} must be at least 1.")
     check_smoothing(cfg.smoothing)
-    if cfg.output.mode not in OUTPUT_MODES:
-        raise UserError(f"output.mode={cfg.output.mode!r} is not known; use one of {', '.join(OUTPUT_MODES)}.")
-    if int(cfg.output.max_side) < 64:
-        raise UserError(f"output.max_side={cfg.output.max_side} must be at least 64 pixels.")
-    if int(cfg.output.panel_height) < 64:
-        raise UserError(f"output.panel_height={cfg.output.panel_height} must be at least 64 pixels.")
-    if cfg.video_preset not in X264_PRESETS:
-        raise UserError(
-            f"video_preset={cfg.video_preset!r} is not an x264 preset; use one of {', '.join(X264_PRESETS)}."
-        )
+    options = OutputOptions.from_config(cfg.output)
     out_dir = start_run(cfg)
     datamodule, model = prepare_data_and_model(cfg)
     source = load_source(cfg, datamodule)
 
-    show = bool(cfg.show)
-    if show and not display_available():
-        log.warning("show=true but no display is available (DISPLAY is not set); writing the videos only")
-        show = False
+    show = want_window(bool(cfg.show))
     raw, normalised, n_missing = prepare_source_poses(
         source, datamodule.training_skeletons(), cfg.normalize, cfg.smoothing
     )
-    full_frame = cfg.output.mode == "full" and datamodule.has_plate  # else the datamodule warned
+    output = output_for(options, datamodule, model.draws_alpha)  # crop where the target has no plate (warned)
+    full_frame = isinstance(output, SceneOutput)
     if full_frame and show:
         log.warning("show=true is for the crop output (output.mode=crop); writing the videos only")
     if full_frame:
@@ -235,15 +222,13 @@ def run_demo(cfg: DictConfig) -> Path:
             points,
             normalised,
             target_boxes_for(points, datamodule),
-            datamodule.plate,
+            output,
             source.fps,
             out_dir,
             int(cfg.batch_size),
-            int(cfg.output.max_side),
-            float(cfg.output.feather),
             progress=datamodule.progress,
-            preset=str(cfg.video_preset),
-            panel_height=int(cfg.output.panel_height),
+            preset=options.video_preset,
+            panel_height=options.panel_height,
         )
     else:
         transfer_path, generated_path = write_transfer_videos(
@@ -254,11 +239,11 @@ def run_demo(cfg: DictConfig) -> Path:
             source.fps,
             out_dir,
             int(cfg.batch_size),
-            int(cfg.panel_size),
+            options.panel_size,
             progress=datamodule.progress,
             show=show,
-            preset=str(cfg.video_preset),
-            plate=typical_plate_crop(datamodule) if model.draws_alpha and datamodule.has_plate else None,
+            preset=options.video_preset,
+            plate=plate_crop_tensor(datamodule) if model.draws_alpha and datamodule.has_plate else None,
         )
     n = len(raw)
     log.info(
@@ -272,21 +257,3 @@ def run_demo(cfg: DictConfig) -> Path:
     print(f"frames: {n}, source frames without a person: {n_missing} (held the last pose)")
     print(f"generated: {generated_path}")
     return transfer_path
-
-
-def display_available() -> bool:
-    """Whether a window can open. Checked first because OpenCV's Qt build aborts the whole
-    process (exit 134, no exception) when it finds no display."""
-    if not sys.platform.startswith("linux"):
-        return True
-    return any(os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
-
-
-def _show(panels: np.ndarray) -> None:
-    """Show frames in a window when a display exists; never required (headless runs skip it)."""
-    try:
-        for frame in panels:
-            cv2.imshow("motion transfer", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-            cv2.waitKey(1)
-    except cv2.error:
-        log.warning("show=true but no display is available; writing the videos only")

@@ -86,7 +86,7 @@ def full_frame_figures(
 ) -> dict[str, dict[str, float]]:
     """rgb (N, 3, S, S) and alpha (N, 1, S, S) drawn for the held-out frames (in the order of
     datamodule.val_set), crop_output (N, 3, S, S) the model's crop images; -> figures by region,
-    and under "temporal" the full frames' temporal figures (temporal.py)."""
+    and under "temporal" the full frames' temporal figures (evaluation/steadiness.py)."""
     val = datamodule.val_set
     numbers = val.indices.numpy()
     boxes = np.asarray(datamodule.cache.boxes)[numbers]

@@ -160,8 +160,8 @@ def run_report(cfg: DictConfig) -> Path:
         )
     if temporal_rows:
         table += (
-            "\nSteadiness over consecutive held-out frames (temporal.py): the generated frame t-1 moved along the "
-            "real frames' optical flow onto t, mean error where the flow is trustworthy, beside the real frames' own "
+            "\nSteadiness over consecutive held-out frames (evaluation/steadiness.py): the generated frame t-1 moved "
+            "along the real frames' optical flow onto t, mean error where the flow is trustworthy, beside the real frames' own "
             "(lower is steadier; report_yt.png shows one row of the crops over time, real first).\n\n"
             + temporal_table(temporal_rows)
         )

@@ -44,6 +44,14 @@ def mask_iou(alpha: torch.Tensor, mask: torch.Tensor, threshold: float = 0.5) ->
     return (a & m).sum().float() / (a | m).sum().clamp_min(1).float()
 
 
+def options_for(init, values: dict) -> dict:
+    """The keyword arguments `init` takes, picked from `values` (a subclass's own `locals()`): what a
+    subclass passes up to its parent, named once in each signature."""
+    import inspect
+
+    return {name: values[name] for name in inspect.signature(init).parameters if name in values}
+
+
 def check_choice(option: str, value: str, allowed) -> None:
     """Refuse an unknown string choice with a message naming the option and the allowed values."""
     if value not in allowed:
@@ -287,6 +295,7 @@ class LearnedGenerator(PoseToImageModule):
 
     def __init__(
         self,
+        *,
         name: str,
         image_size: int,
         generator: str,
@@ -303,7 +312,9 @@ class LearnedGenerator(PoseToImageModule):
         grid_size: int,
         temporal: bool = False,
     ):
-        super().__init__(name, image_size, target_key, target_name, grid_size)
+        super().__init__(
+            name=name, image_size=image_size, target_key=target_key, target_name=target_name, grid_size=grid_size
+        )
         check_choice("model.generator", generator, GENERATOR_INPUTS)
         if not 0.0 <= float(ema_decay) < 1.0:
             raise ValueError(f"model.ema_decay={ema_decay} must be in [0, 1) (0: off, 0.999: a typical average)")

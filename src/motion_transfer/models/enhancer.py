@@ -8,7 +8,7 @@ import warnings
 import torch
 import torch.nn.functional as F
 
-from motion_transfer.models.base import LearnedGenerator
+from motion_transfer.models.base import LearnedGenerator, options_for
 from motion_transfer.models.gan import GANGenerator
 from motion_transfer.models.identity import check_identity, read_checkpoint_file
 from motion_transfer.models.vanilla import VanillaGenerator
@@ -79,26 +79,7 @@ class EnhancerGenerator(VanillaGenerator):
                 f"model.coarse_from: '{coarse_from}' was trained with model.alpha={coarse_model.draws_alpha}; "
                 f"train the enhancer with model.alpha={coarse_model.draws_alpha}."
             )
-        super().__init__(
-            name,
-            image_size,
-            generator,
-            base_filters,
-            norm,
-            upsample,
-            dropout,
-            placement,
-            loss,
-            ema_decay,
-            alpha,
-            lambda_mask,
-            lr,
-            beta1,
-            beta2,
-            target_key,
-            target_name,
-            grid_size,
-        )
+        super().__init__(**options_for(super().__init__, locals()))
         self.hparams["coarse"] = coarse
         self.coarse = coarse_model.eval().requires_grad_(False)
 

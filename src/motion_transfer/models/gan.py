@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from motion_transfer.models.base import LearnedGenerator, check_choice
+from motion_transfer.models.base import LearnedGenerator, check_choice, options_for
 from motion_transfer.models.networks import DISCRIMINATORS, define_D
 
 GAN_LOSSES = ("bce", "lsgan", "hinge")
@@ -70,23 +70,7 @@ class GANGenerator(LearnedGenerator):
             raise ValueError(f"model.d_scales={d_scales} needs model.discriminator=patch (the multi-scale PatchGAN)")
         if not 0.0 <= warmup < 1.0:
             raise ValueError(f"model.warmup={warmup} is a share of the training: use a value in [0, 1)")
-        super().__init__(
-            name,
-            image_size,
-            generator,
-            base_filters,
-            norm,
-            upsample,
-            dropout,
-            placement,
-            ema_decay,
-            alpha,
-            lambda_mask,
-            target_key,
-            target_name,
-            grid_size,
-            temporal,
-        )
+        super().__init__(**options_for(super().__init__, locals()))
         self.save_hyperparameters()
         self.automatic_optimization = False
         # Conditional: D sees (stick figure, image) stacked on channels; temporal: of two consecutive frames.

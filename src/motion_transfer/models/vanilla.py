@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from motion_transfer.models.base import LearnedGenerator, check_choice
+from motion_transfer.models.base import LearnedGenerator, check_choice, options_for
 
 RECONSTRUCTION_LOSSES = {"mse": F.mse_loss, "l1": F.l1_loss}
 
@@ -48,23 +48,7 @@ class VanillaGenerator(LearnedGenerator):
         check_choice("model.loss", loss, RECONSTRUCTION_LOSSES)
         if not 0.0 <= temporal_start < 1.0:
             raise ValueError(f"model.temporal_start={temporal_start} is a share of the training: use a value in [0, 1)")
-        super().__init__(
-            name,
-            image_size,
-            generator,
-            base_filters,
-            norm,
-            upsample,
-            dropout,
-            placement,
-            ema_decay,
-            alpha,
-            lambda_mask,
-            target_key,
-            target_name,
-            grid_size,
-            temporal,
-        )
+        super().__init__(**options_for(super().__init__, locals()))
         self.save_hyperparameters()
         self.criterion = RECONSTRUCTION_LOSSES[loss]
 

@@ -176,7 +176,7 @@ class Floor:
     centre keeps the target's usual offset from its ankles, in units of the side.
     """
 
-    stats: ClipStats  # the target's ankle and height statistics (normalization.clip_stats)
+    stats: ClipStats  # the target's ankle and height statistics (pose/retarget.py: clip_stats)
     side_line: tuple[float, float] | None  # (slope, intercept) of side against ankle y; None: constant side
     median_side: float
     side_range: tuple[float, float]  # the line is kept within this band: far outside the target's range it means little
@@ -258,7 +258,7 @@ def follow_source_boxes(
     in the target's frame pixels and target_boxes: (M, 3) its own crop boxes (cx, cy, side) there;
     target_frame_size: (width, height). Returns (N, 3) float64 boxes in the target's frame pixels.
 
-    Everybody Dance Now's global normalisation (normalization.py) maps the source's ankle line into the
+    Everybody Dance Now's global normalisation (pose/retarget.py) maps the source's ankle line into the
     target's frame: its ankle y at the same place between the target's far and close positions, its
     horizontal offset from its own mean scaled by the body-height ratio around the target's mean. The box
     takes the target's side at that ankle y (fitted on the target's frames) and the target's usual placement

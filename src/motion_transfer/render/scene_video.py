@@ -2,7 +2,7 @@
 
 The generator draws the person (colours and alpha) in a square crop; the background plate gives
 the rest of the frame at the video's resolution (see plate.py). The crop box follows the source:
-where the source stands in its frame, mapped onto the target's floor (composite.follow_source_boxes).
+where the source stands in its frame, mapped onto the target's floor (paste.py: follow_source_boxes).
 Pasting, drawing the side-by-side panel and encoding run on the writer thread while the next
 batch is generated; source frames are decoded one at a time there, so memory does not grow with
 the clip's length.
@@ -20,7 +20,8 @@ from motion_transfer.data.registration import map_boxes, map_points
 from motion_transfer.data.video import BackgroundWorker, VideoWriter, keep_what_was_written
 from motion_transfer.pose.crop import placement_features, to_frame_coordinates
 from motion_transfer.pose.drawing import draw_skeletons, render_stick_figures, tensor_to_images
-from motion_transfer.render.paste import Floor, composite_frames, follow_source_boxes, output_size
+from motion_transfer.render.output import SceneOutput
+from motion_transfer.render.paste import Floor, follow_source_boxes
 from motion_transfer.runtime.progress import progress_bar
 
 #: The stick-figure inset's side, as a fraction of the panel height.
@@ -39,7 +40,7 @@ def target_in_view(datamodule) -> tuple[np.ndarray, np.ndarray]:
 
 
 def target_floor(datamodule) -> Floor:
-    """The target's floor in its view (composite.Floor), for poses mapped one at a time (live mode)."""
+    """The target's floor in its view (paste.py: Floor), for poses mapped one at a time (live mode)."""
     return Floor.of_target(*target_in_view(datamodule), tuple(datamodule.cache.meta["frame_size"]))
 
 
@@ -78,27 +79,25 @@ def write_full_frame_videos(
     source_points: np.ndarray,
     normalised: np.ndarray,
     boxes: np.ndarray,
-    plate: np.ndarray,
+    output: SceneOutput,
     fps: float,
     out_dir: Path,
     batch: int = 64,
-    max_side: int = 1280,
-    feather: float = 0.06,
     progress: bool = True,
     preset: str = "ultrafast",
     panel_height: int = 360,
 ) -> tuple[Path, Path]:
-    """Generate the target in each normalised pose, paste it into the plate at each box and write
-    generated.mp4 (full frame, longer side at most `max_side`) and transfer.mp4 (source | result,
-    at most `panel_height` high: a preview, encoded on the same thread as the full frames).
+    """Generate the target in each normalised pose, paste it into the scene at each box (`output`) and
+    write generated.mp4 (full frame) and transfer.mp4 (source | result, at most `panel_height` high:
+    a preview, encoded on the same thread as the full frames).
 
     source_points: (N, 13, 2) the source's skeletons in its frame's pixels; normalised: (N, 13, 2)
     crop coordinates for the generator; boxes: (N, 3) in the plate's pixels. Ctrl-C or a failure
     keeps playable videos of the frames done.
     """
     n = len(normalised)
-    frame_size = (plate.shape[1], plate.shape[0])
-    width, height = output_size(frame_size, max_side)
+    frame_size = (output.plate.shape[1], output.plate.shape[0])
+    width, height = output.size
     placements = placement_features(boxes, frame_size)
     side = min(height, int(panel_height)) // 2 * 2
     inset = max(16, int(INSET * side))
@@ -118,7 +117,7 @@ def write_full_frame_videos(
         return frame if frame is not None else np.zeros_like(first)
 
     def paste_and_encode(frames: slice, persons: np.ndarray, alphas: np.ndarray) -> None:
-        results = composite_frames(plate, persons, alphas, boxes[frames], (width, height), feather)
+        results = output.frames(persons, alphas, boxes[frames])
         sticks = render_stick_figures(normalised[frames], inset)
         generated_video.write(results)
         for result, stick, points in zip(results, sticks, source_points[frames]):

@@ -1,0 +1,74 @@
+"""The generator of live mode: one pose at a time, in ONNX Runtime or PyTorch."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from motion_transfer.pose.skeleton import NEUTRAL_POSE
+from motion_transfer.runtime.errors import UserError
+
+log = logging.getLogger(__name__)
+
+RUNTIMES = ("onnx", "torch")
+
+
+class LiveGenerator:
+    """One crop-coordinate pose (and its placement) -> (person (S, S, 3) uint8, alpha (S, S) float32).
+
+    A learned generator runs in ONNX Runtime (`runtime=onnx`: exported into the run folder once;
+    several times faster than PyTorch one frame at a time), or in PyTorch (`runtime=torch`); nearest
+    neighbour looks its frame up as in the demo. A temporal model reads the frame it drew before.
+    """
+
+    def __init__(self, model, runtime: str, folder: Path, threads: int = 1):
+        import torch
+
+        from motion_transfer.models.base import FEEDBACK_CHANNELS
+
+        self.model = model
+        self.session = None
+        self.previous = None  # a temporal model's feedback of the frame drawn before (None: nobody)
+        size = getattr(model, "image_size", 0)
+        self.nobody = np.zeros((1, FEEDBACK_CHANNELS, size, size), np.float32)
+        if runtime not in RUNTIMES:
+            raise UserError(f"runtime={runtime!r} is not known; use one of {', '.join(RUNTIMES)}.")
+        # One frame at a time is too little work to share; PyTorch's idle threads would spin on the
+        # core that MediaPipe needs (it still renders the stick figures with ONNX Runtime).
+        torch.set_num_threads(max(1, int(threads)))
+        if runtime == "onnx" and model.learns:
+            import onnxruntime as ort
+
+            from motion_transfer.models.export import export_onnx
+
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = max(1, int(threads))
+            options.inter_op_num_threads = 1
+            path = export_onnx(model, folder / "generator.onnx")
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            self.inputs = [i.name for i in self.session.get_inputs()]
+            self(NEUTRAL_POSE, np.zeros(3, np.float32))  # the first run allocates: not on a live frame
+            self.previous = None
+
+    def __call__(self, skeleton: np.ndarray, placement: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.session is None:
+            rgb, alpha = self.model.layers_from_skeletons(skeleton[None], 1, placement[None], self.previous)
+            self.previous = self.model.carry(rgb, alpha)
+            rgb, alpha = rgb.numpy(), alpha.numpy()
+        else:
+            vector, stick = self.model.make_inputs(skeleton[None])
+            pose = vector if self.model.input_kind == "vector" else stick
+            feeds = {"pose": pose.numpy()}
+            if "placement" in self.inputs:
+                feeds["placement"] = placement[None].astype(np.float32)
+            if "previous" in self.inputs:
+                feeds["previous"] = self.nobody if self.previous is None else self.previous
+            outputs = self.session.run(None, feeds)
+            rgb = outputs[0]
+            alpha = outputs[1] if len(outputs) > 1 else np.ones_like(rgb[:, :1])
+            if self.model.temporal:
+                self.previous = np.concatenate([rgb * alpha, alpha], axis=1).astype(np.float32)
+        person = ((np.clip(rgb[0], -1.0, 1.0) + 1.0) * 127.5 + 0.5).astype(np.uint8).transpose(1, 2, 0)
+        return np.ascontiguousarray(person), alpha[0, 0].astype(np.float32)
