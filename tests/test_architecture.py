@@ -82,3 +82,64 @@ def test_entry_points_are_thin():
     for script in (ROOT / "src").glob("*.py"):
         lines = [line for line in script.read_text().splitlines() if line.strip()]
         assert len(lines) <= 15, f"{script.name} has {len(lines)} non-blank lines"
+
+
+def test_the_folder_list_is_the_architecture():
+    """The package's top holds few modules beside its subpackages, and no module is long."""
+    modules = [p for p in PACKAGE.glob("*.py") if p.name != "__init__.py"]
+    subpackages = [p for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()]
+    assert len(modules) <= 8 and len(subpackages) >= 6, (modules, subpackages)
+    long = {
+        str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 450
+    }
+    assert not long, f"modules over 450 lines: {long}"
+
+
+def test_the_layers_hold_and_a_breach_is_seen(tmp_path):
+    """lint-imports (pyproject.toml's [tool.importlinter]) keeps the layers; a lower layer importing a
+    higher one breaks it (checked on a copy of the package with one such import added)."""
+    import shutil
+    import subprocess
+    import sys
+
+    lint = Path(sys.executable).with_name("lint-imports")
+
+    def check(src: Path) -> subprocess.CompletedProcess:
+        config = ROOT / "pyproject.toml"
+        return subprocess.run([str(lint), "--config", str(config)], cwd=src, capture_output=True, text=True)
+
+    kept = check(ROOT / "src")
+    assert kept.returncode == 0, kept.stdout[-3000:]
+    copy = tmp_path / "src"
+    shutil.copytree(PACKAGE, copy / "motion_transfer", ignore=shutil.ignore_patterns("__pycache__"))
+    skeleton = copy / "motion_transfer" / "pose" / "skeleton.py"
+    skeleton.write_text(skeleton.read_text() + "\nfrom motion_transfer.demo import run_demo  # noqa\n")
+    broken = check(copy)
+    assert broken.returncode != 0 and "motion_transfer.pose.skeleton -> motion_transfer.demo" in broken.stdout
+
+
+def test_every_model_config_names_a_class_that_loads_checkpoints():
+    from motion_transfer.models import GENERATOR_CLASSES, PoseToImageModule
+    from motion_transfer.models.kinds import model_kinds
+    from motion_transfer.runtime.config import choices
+
+    kinds = model_kinds()
+    assert list(kinds) == choices("model")
+    for kind in kinds.values():
+        assert issubclass(kind.cls, PoseToImageModule) and GENERATOR_CLASSES[kind.cls.__name__] is kind.cls
+        assert kind.summary and not kind.summary.startswith("#"), kind.name
+
+
+def test_no_model_name_is_written_in_the_package_outside_models():
+    """The page, the report, the race and the bench list models from models/kinds.py."""
+    from motion_transfer.runtime.config import choices
+
+    names = set(choices("model"))
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        if path.relative_to(PACKAGE).parts[0] == "models":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and node.value in names:
+                found.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {node.value!r}")
+    assert not found, found

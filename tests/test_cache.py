@@ -1,8 +1,5 @@
 """The skeleton cache: built once and reused, rebuilt when damaged or forced, never trusted half-written."""
 
-import os
-import subprocess
-
 import numpy as np
 import pytest
 
@@ -11,7 +8,6 @@ from motion_transfer.data.cache import (
     CacheDamaged,
     CropParams,
     SkeletonCache,
-    _remove_abandoned_temporaries,
     load_or_build_synthetic_cache,
     load_or_build_video_cache,
 )
@@ -102,20 +98,6 @@ def test_unfinished_temporary_folders_are_never_loaded(tmp_path):
     }
     with pytest.raises(CacheDamaged, match="meta.json"):
         SkeletonCache.load(unfinished)
-
-
-def test_abandoned_temporaries_are_removed_and_live_ones_kept(tmp_path):
-    """Before a video cache is built, temporaries whose writer is gone are deleted."""
-    gone = subprocess.Popen(["true"])
-    gone.wait()  # its process id no longer runs
-    folders = {"dead": str(gone.pid), "live": str(os.getpid()), "garbled": "not a process id"}
-    for name, owner in folders.items():
-        (tmp_path / f".tmp-{name}").mkdir()
-        (tmp_path / f".tmp-{name}" / ".owner").write_text(owner)
-        (tmp_path / f".tmp-{name}" / "crops.npy").write_bytes(b"\0" * 64)
-    (tmp_path / ".tmp-no-owner").mkdir()
-    _remove_abandoned_temporaries(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".tmp-live"]
 
 
 @pytest.mark.real_data

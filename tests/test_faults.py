@@ -179,9 +179,9 @@ def test_demo_interrupted_leaves_a_playable_video(tmp_path, stop, status, said):
         "demo",
         "model=nearest",
         "synthetic_source_frames=600",
-        "panel_size=256",
+        "output.panel_size=256",
         "batch_size=16",
-        "video_preset=veryslow",
+        "output.video_preset=veryslow",
         *TINY_DATA,
         outputs=tmp_path,
     )

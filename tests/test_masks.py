@@ -8,14 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from motion_transfer.data.cache import (
-    CropParams,
-    _MaskStore,
-    _PlateSampler,
-    assemble_cache_arrays,
-    load_or_build_synthetic_cache,
-    load_or_build_video_cache,
-)
+from motion_transfer.data.cache import CropParams, load_or_build_synthetic_cache, load_or_build_video_cache
+from motion_transfer.data.cache_building import MaskStore, PlateSampler, assemble_cache_arrays
 from motion_transfer.data.datamodule import SkeletonImageDataModule, jitter_pairs
 from motion_transfer.data.plate import MAX_PLATE_FRAMES
 from motion_transfer.data.synthetic import render_clip, render_clip_with_masks
@@ -98,7 +92,7 @@ def test_a_damaged_plate_is_rebuilt(tmp_path):
 
 def test_the_mask_store_gives_back_what_it_was_given():
     rng = np.random.default_rng(0)
-    store = _MaskStore(40, 50)
+    store = MaskStore(40, 50)
     mask = np.zeros((40, 50), np.uint8)
     mask[10:30, 5:20] = rng.integers(0, 256, (20, 15))
     for m in (mask, None, np.zeros((40, 50), np.uint8), np.full((40, 50), 255, np.uint8)):
@@ -113,7 +107,7 @@ def test_the_mask_store_gives_back_what_it_was_given():
 @pytest.mark.parametrize("expected", [0, 1000])
 def test_the_plate_keeps_a_bounded_sample_spread_over_the_clip(expected):
     """With or without the frame count up front, memory holds at most twice the quota."""
-    sampler = _PlateSampler(expected)
+    sampler = PlateSampler(expected)
     frame, held = np.zeros((4, 4, 3), np.uint8), 0
     for i in range(1000):
         sampler.offer(i, frame, None)

@@ -9,13 +9,14 @@ the crop boxes (cx, cy, side) in frame pixels, `detected.npy` (N,) bool, `plate.
 uint8 RGB the background plate at the video's full resolution (plate.estimate_plate, from at
 most plate.MAX_PLATE_FRAMES frames spread over the clip; meta.json's "plate" says how good it
 is: static_camera, residual, inpainted_fraction, frames_used, and for a moving camera whether its
-frames could be registered: camera.py), `scene.npy` (CH, CW, 3) uint8 the scene's plate and
-`camera.npy` (N, 3, 3) each frame's map onto it (camera.Scene; for a static camera the plate and
+frames could be registered: registration.py), `scene.npy` (CH, CW, 3) uint8 the scene's plate and
+`camera.npy` (N, 3, 3) each frame's map onto it (registration.Scene; for a static camera the plate and
 identities), and `meta.json`. `plate.npy` is the scene as its reference frame sees it: where
 full-frame output is drawn.
 It is keyed by the content of the source file and the parameters, written into a temporary
-folder and renamed into place, so a folder under its final name is always complete; meta.json
-records every array's size, so a damaged folder is noticed and rebuilt.
+folder and renamed into place (runtime.atomic.atomic_folder), so a folder under its final name is
+always complete; meta.json records every array's size, so a damaged folder is noticed and rebuilt.
+cache_building.py builds the arrays (pose extraction, crops).
 """
 
 from __future__ import annotations
@@ -24,24 +25,18 @@ import hashlib
 import json
 import logging
 import os
-import shutil
-import tempfile
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from motion_transfer.data.plate import MAX_PLATE_FRAMES, estimate_plate, sample_indices
+from motion_transfer.data.cache_building import assemble_cache_arrays, extract_landmarks
+from motion_transfer.data.plate import estimate_plate, sample_indices
 from motion_transfer.data.registration import Scene, scene_of_clip
 from motion_transfer.pose.crop import CropParams
-from motion_transfer.pose import crop as cropping
-from motion_transfer.pose.skeleton import NUM_LANDMARKS, reduce_landmarks
-from motion_transfer.runtime.atomic import disk_error
+from motion_transfer.runtime.atomic import atomic_folder, remove_abandoned_folders
 from motion_transfer.runtime.errors import UserError
-from motion_transfer.runtime.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +45,6 @@ CACHE_VERSION = 4
 ARRAY_NAMES = ("crops", "masks", "landmarks", "skeletons", "boxes", "detected")
 #: Every .npy file of a cache folder: the per-frame arrays and the background.
 FILE_NAMES = ARRAY_NAMES + ("plate", "scene", "camera")
-# Frames decoded during pose extraction are kept for the crop pass up to this size; beyond it
-# the video is decoded a second time instead (about 1 ms a frame at 960x720: cheaper than the
-# memory). Masks are always kept, PNG-compressed and cut to
-# the person's bounding box (~15-20 kB a frame at 960x720), until their boxes are known.
-_FRAME_MEMORY_BUDGET = 512 << 20
-
-
-#: A video that decodes fewer than this share of the frames its header announces is truncated.
-TRUNCATION_SHARE = 0.9
 
 
 class CacheDamaged(Exception):
@@ -98,7 +84,7 @@ class SkeletonCache:
         return str(self.meta["name"])
 
     def background(self) -> Scene:
-        """The background of every frame (camera.Scene)."""
+        """The background of every frame (registration.Scene)."""
         info = self.meta["plate"]
         return Scene(
             np.asarray(self.scene),
@@ -154,26 +140,6 @@ def _cache_key(identity: dict, params: CropParams) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-@contextmanager
-def _cache_folder_written(folder: Path, needed_bytes: int) -> Iterator[Path]:
-    """A temporary sibling folder of `folder`, owned by this process, to write a cache into; it
-    replaces `folder` when the block ends (see _fill_cache_folder) or is removed on any failure.
-    A full disk or an unwritable folder becomes one error line naming it and the space needed."""
-    tmp = None
-    try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{folder.name}-", dir=folder.parent))
-        (tmp / ".owner").write_text(str(os.getpid()))
-        yield tmp
-    except BaseException as err:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)  # first: the free space reported is then the real one
-        error = disk_error(err, folder.parent, needed_bytes) if isinstance(err, OSError) else None
-        if error is None:
-            raise
-        raise error from err
-
-
 class _RowFile:
     """A .npy file written one row at a time, in order, straight to the file: the rows of a long
     clip never sit in this process's memory (written pages are the kernel's cache, not ours). Its
@@ -202,16 +168,16 @@ class _RowFile:
         self._file.close()
 
 
-def _write_atomically(folder: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
+def _write_cache_folder(folder: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
     """Write arrays and meta.json into a temporary sibling folder, then rename it to `folder`."""
     needed = sum(int(np.asarray(a).nbytes) for a in arrays.values())
-    with _cache_folder_written(folder, needed) as tmp:
-        _fill_cache_folder(tmp, folder, arrays, meta)
+    with atomic_folder(folder, needed) as tmp:
+        _write_cache_files(tmp, arrays, meta)
 
 
-def _fill_cache_folder(tmp: Path, folder: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
+def _write_cache_files(tmp: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
     """The arrays (those written row by row into `tmp` closed, the others saved) and meta.json
-    written into `tmp`, which then replaces `folder`."""
+    written into the folder `tmp`."""
     files = {}
     for name in FILE_NAMES:
         array = arrays[name]
@@ -223,212 +189,6 @@ def _fill_cache_folder(tmp: Path, folder: Path, arrays: dict[str, np.ndarray], m
     meta = {**meta, "files": files}
     # meta.json last: a folder without it is never trusted.
     (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
-    (tmp / ".owner").unlink()
-    if folder.exists():
-        stale = folder.with_name(f".old-{folder.name}-{os.getpid()}")
-        os.replace(folder, stale)
-        shutil.rmtree(stale, ignore_errors=True)
-    os.replace(tmp, folder)
-
-
-def _remove_abandoned_temporaries(root: Path) -> None:
-    """Delete temporary folders left by builds that were killed (their process is gone)."""
-    for tmp in root.glob(".tmp-*"):
-        owner = tmp / ".owner"
-        try:
-            pid = int(owner.read_text())
-            os.kill(pid, 0)
-            continue  # still being written by a live process
-        except (OSError, ValueError):
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _as_mask_uint8(mask: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
-    """A frame's person mask as (H, W) uint8 0..255: floats in [0, 1] are scaled; None is empty."""
-    if mask is None:
-        return np.zeros(shape, dtype=np.uint8)
-    mask = np.asarray(mask)
-    if mask.dtype != np.uint8:
-        mask = np.clip(np.round(mask.astype(np.float32) * 255.0), 0, 255).astype(np.uint8)
-    if mask.shape != shape:
-        raise ValueError(f"a mask of shape {mask.shape} for a frame of {shape}")
-    return mask
-
-
-def assemble_cache_arrays(
-    frames: Iterable[np.ndarray],
-    landmarks: np.ndarray,
-    detected: np.ndarray,
-    fps: float,
-    params: CropParams,
-    masks: Iterable[np.ndarray | None] | None = None,
-    out: dict[str, np.ndarray] | None = None,
-) -> dict[str, np.ndarray]:
-    """Crop every frame and its person mask around the person and express the skeletons in crop coordinates.
-
-    frames: iterable of (H, W, 3) uint8 RGB, in order, as many as landmarks; landmarks (N, 33, 4)
-    in pixels (rows of undetected frames are ignored); detected (N,) bool; masks: iterable of
-    (H, W) person masks in step with the frames (float in [0, 1] or uint8 0..255; None, or a
-    frame without a person, gives an empty mask), or None for no masks at all. Masks are cropped
-    by the same transform as the frames (crop.crop_frame, bilinear) into (N, R, R) uint8. `out`
-    may give the "crops" and "masks" to fill, row by row in order (files written as they come:
-    the crops of a long clip then never all sit in memory).
-    """
-    landmarks = np.asarray(landmarks, dtype=np.float32).copy()
-    detected = np.asarray(detected, dtype=bool)
-    landmarks[~detected] = np.nan
-    boxes = cropping.crop_boxes(landmarks, detected, fps, params)
-    n = len(detected)
-    size = params.crop_size
-    out = out or {}
-    crops = out["crops"] if "crops" in out else np.empty((n, size, size, 3), dtype=np.uint8)
-    mask_crops = out["masks"] if "masks" in out else np.zeros((n, size, size), dtype=np.uint8)
-    mask_iter = iter(masks) if masks is not None else None
-    no_mask = np.zeros((size, size), dtype=np.uint8)
-    i = -1
-    for i, frame in enumerate(frames):
-        if i >= n:
-            break
-        crops[i] = cropping.crop_frame(frame, boxes[i], size)
-        mask = next(mask_iter, None) if mask_iter is not None else None
-        if mask is not None and detected[i]:
-            mask_crops[i] = cropping.crop_frame(_as_mask_uint8(mask, frame.shape[:2]), boxes[i], size)
-        else:
-            mask_crops[i] = no_mask
-    if i + 1 < n:
-        raise ValueError(f"got {i + 1} frames for {n} landmark rows")
-    skeletons = cropping.to_crop_coordinates(reduce_landmarks(landmarks).astype(np.float64), boxes)
-    return {
-        "crops": crops,
-        "masks": mask_crops,
-        "landmarks": landmarks,
-        "skeletons": skeletons,
-        "boxes": boxes,
-        "detected": detected,
-    }
-
-
-class _MaskStore:
-    """The full-resolution person masks of a clip, held until the crop boxes are known: each cut
-    to the bounding box of its non-zero pixels and PNG-compressed (MediaPipe's masks are ~0
-    away from the person: ~15-20 kB a frame at 960x720 instead of 690 kB)."""
-
-    def __init__(self, height: int, width: int):
-        self.shape = (height, width)
-        self._items: list[tuple[int, int, bytes] | None] = []
-
-    def append(self, mask: np.ndarray | None) -> None:
-        if mask is None:
-            self._items.append(None)
-            return
-        ys = np.flatnonzero(mask.any(axis=1))
-        if len(ys) == 0:
-            self._items.append(None)
-            return
-        xs = np.flatnonzero(mask.any(axis=0))
-        y0, y1, x0, x1 = int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1
-        ok, png = cv2.imencode(".png", np.ascontiguousarray(mask[y0:y1, x0:x1]), [cv2.IMWRITE_PNG_COMPRESSION, 1])
-        if not ok:
-            raise RuntimeError("could not compress a person mask")
-        self._items.append((y0, x0, png.tobytes()))
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __iter__(self):
-        for item in self._items:
-            if item is None:
-                yield None
-                continue
-            y0, x0, png = item
-            part = cv2.imdecode(np.frombuffer(png, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
-            mask = np.zeros(self.shape, dtype=np.uint8)
-            mask[y0 : y0 + part.shape[0], x0 : x0 + part.shape[1]] = part
-            yield mask
-
-
-class _PlateSampler:
-    """Keeps at most MAX_PLATE_FRAMES frames and their full-resolution masks, spread evenly over
-    a clip, for the background plate: memory does not grow with the clip's length.
-
-    With the frame count known up front (the header), the indices are chosen once; without it,
-    every `stride`-th frame is kept, and the stride doubles whenever twice the quota is held."""
-
-    def __init__(self, expected_frames: int, count: int = MAX_PLATE_FRAMES):
-        self.count = int(count)
-        self.wanted = set(sample_indices(expected_frames, self.count).tolist()) if expected_frames > 0 else None
-        self.stride = 1
-        self.items: list[tuple[int, np.ndarray, np.ndarray]] = []
-
-    def offer(self, index: int, frame: np.ndarray, mask: np.ndarray | None) -> None:
-        if self.wanted is not None:
-            take = index in self.wanted
-        else:
-            take = index % self.stride == 0
-        if not take:
-            return
-        self.items.append((index, frame, _as_mask_uint8(mask, frame.shape[:2])))
-        if self.wanted is None and len(self.items) >= 2 * self.count:
-            self.items = self.items[::2]
-            self.stride *= 2
-
-    def samples(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(K,) frame indices, (K, H, W, 3) frames and (K, H, W) uint8 masks, K <= count."""
-        items = self.items
-        if len(items) > self.count:
-            items = [items[i] for i in sample_indices(len(items), self.count)]
-        picks = np.array([index for index, _, _ in items], dtype=np.int64)
-        return picks, np.stack([frame for _, frame, _ in items]), np.stack([mask for _, _, mask in items])
-
-
-@dataclass
-class _Extraction:
-    landmarks: np.ndarray
-    detected: np.ndarray
-    frames: list[np.ndarray] | None
-    masks: _MaskStore
-    plate: _PlateSampler | None
-    people: dict  # people.PersonFollower.summary()
-
-
-def _extract_landmarks(video, params: CropParams, progress: bool, option: str) -> _Extraction:
-    """Run MediaPipe over every frame: landmarks (N, 33, 4), detected (N,), the frames if they fit
-    the memory budget, the person masks (compressed), and the plate's sample of frames."""
-    from motion_transfer.data.video import decoded_ahead
-    from motion_transfer.pose.detector import PoseExtractor
-    from motion_transfer.pose.people import PersonFollower
-
-    rows, found, kept = [], [], []
-    keep = video.width * video.height * 3 * max(video.frame_count, 1) <= _FRAME_MEMORY_BUDGET
-    masks = _MaskStore(video.height, video.width)
-    sampler = _PlateSampler(video.frame_count)
-    missing = np.full((NUM_LANDMARKS, 4), np.nan, dtype=np.float32)
-    bar = progress_bar(video.frame_count or None, f"poses {video.path.name}", enabled=progress, leave=False)
-    follower = PersonFollower(params.person, video.fps, params.min_detection_confidence, params.min_tracking_confidence)
-    with follower, PoseExtractor(params.min_detection_confidence, params.min_tracking_confidence) as extract:
-        for i, frame in enumerate(decoded_ahead(video.path)):
-            lm, mask = follower.track(extract, frame)
-            mask = None if lm is None or mask is None else _as_mask_uint8(mask, frame.shape[:2])
-            rows.append(missing if lm is None else lm)
-            found.append(lm is not None)
-            masks.append(mask)
-            sampler.offer(i, frame, mask)
-            if keep:
-                kept.append(frame)
-            bar.update()
-    bar.close()
-    if not rows:
-        raise UserError(
-            f"{option}: '{video.path}' contains no decodable frame; the file may be truncated or not a video."
-        )
-    if video.frame_count and len(rows) < TRUNCATION_SHARE * video.frame_count:
-        raise UserError(
-            f"{option}: '{video.path}' stops decoding after {len(rows)} of its {video.frame_count} frames; "
-            "the file looks truncated (still downloading?): give the complete file."
-        )
-    return _Extraction(
-        np.stack(rows), np.array(found, dtype=bool), kept if keep else None, masks, sampler, follower.summary()
-    )
 
 
 def load_or_build_video_cache(
@@ -455,9 +215,9 @@ def load_or_build_video_cache(
             return cached
     cache_root = Path(cache_root)
     cache_root.mkdir(parents=True, exist_ok=True)
-    _remove_abandoned_temporaries(cache_root)
+    remove_abandoned_folders(cache_root)
     log.info("building the skeleton cache of %s into %s", path, folder)
-    extraction = _extract_landmarks(video, params, progress, option)
+    extraction = extract_landmarks(video, params, progress, option)
     landmarks, detected, frames = extraction.landmarks, extraction.detected, extraction.frames
     extraction.frames = None  # the decoded frames go once the crops are cut (the plate keeps its sample)
     n, n_found = len(detected), int(detected.sum())
@@ -478,7 +238,7 @@ def load_or_build_video_cache(
     )
     del sample_frames, sample_masks
     size = params.crop_size
-    with _cache_folder_written(folder, n * size * size * 4) as tmp:
+    with atomic_folder(folder, n * size * size * 4) as tmp:
         out = {
             "crops": _RowFile(tmp, "crops", (n, size, size, 3)),
             "masks": _RowFile(tmp, "masks", (n, size, size)),
@@ -506,7 +266,7 @@ def load_or_build_video_cache(
             "plate": plate_meta,
             "people": extraction.people,
         }
-        _fill_cache_folder(tmp, folder, arrays, meta)
+        _write_cache_files(tmp, arrays, meta)
     log.info("pose found in %d of %d frames (%.1f%%) of %s", n_found, n, 100.0 * n_found / n, path.name)
     people = extraction.people
     if people["several"]:
@@ -566,7 +326,7 @@ def load_or_build_synthetic_cache(
         "params": asdict(params),
         "plate": {**plate.meta(), **Scene.still(plate.plate, 0).meta(), "camera": "static", "fits": True},
     }
-    _write_atomically(folder, arrays, meta)
+    _write_cache_folder(folder, arrays, meta)
     return SkeletonCache.load(folder)
 
 

@@ -10,26 +10,20 @@ import cv2
 import lightning as L
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
-from motion_transfer.data.cache import (
-    CropParams,
-    SkeletonCache,
-    load_or_build_synthetic_cache,
-    load_or_build_video_cache,
-)
+from motion_transfer.data.cache import SkeletonCache, load_or_build_synthetic_cache, load_or_build_video_cache
+from motion_transfer.data.datasets import ConsecutiveFrames, PairDataset, jitter_pairs, resize_crops, resize_masks
+from motion_transfer.data.options import check_background_file, check_crop_size, check_data_options
 from motion_transfer.data.plate import STATIC_CAMERA_MAX_RESIDUAL
 from motion_transfer.data.registration import Scene, map_boxes
-from motion_transfer.pose.crop import placement_features
+from motion_transfer.pose.crop import CropParams, placement_features
 from motion_transfer.pose.drawing import render_stick_figures
-from motion_transfer.pose.skeleton import sanitize, to_vector
+from motion_transfer.pose.skeleton import sanitize
 from motion_transfer.runtime.errors import UserError
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_IMAGE_SIZES = (32, 64, 128, 256)
-DATA_KINDS = ("synthetic", "video")
 #: Fewest training frames a split may leave.
 MIN_TRAIN_FRAMES = 16
 #: A user's background image may differ from the frames' aspect ratio by this share (then it is resized).
@@ -79,139 +73,13 @@ def time_split(usable: np.ndarray, val_fraction: float, gap: int) -> TimeSplit:
     return TimeSplit(train=train, val=val, gap=gap)
 
 
-#: Per-pixel entries of a batch that move together under jitter, with their channel counts.
-_JITTERED = (("stick", 3), ("image", 3), ("mask", 1), ("plate", 3))
-#: How the entries of the frames before a training frame are named (ConsecutiveFrames).
-HISTORY_PREFIXES = ("prev_", "prev2_")
-
-
-def jitter_pairs(
-    batch: dict[str, torch.Tensor], max_shift: int, generator: torch.Generator | None = None
-) -> dict[str, torch.Tensor]:
-    """Move each training pair (stick figure, image, and the pose vector, person mask and plate
-    crop with them, where the batch has them; and those of the frames before it, for a temporal
-    model) by one random offset of up to `max_shift` pixels, repeating edge pixels (pix2pix's
-    random jitter).
-
-    A generator then cannot tie the background to exact pixel positions of the poses it saw.
-    """
-    prefixes = ("", *HISTORY_PREFIXES)
-    keys = [(p + k, c) for p in prefixes for k, c in _JITTERED if p + k in batch]
-    image = batch["image"]
-    n, _, h, w = image.shape
-    stacked = torch.cat([batch[k].to(image.dtype) for k, _ in keys], dim=1)
-    padded = F.pad(stacked, (max_shift,) * 4, mode="replicate")
-    offsets = torch.randint(0, 2 * max_shift + 1, (n, 2), generator=generator)
-    moved = torch.stack([padded[i, :, y : y + h, x : x + w] for i, (x, y) in enumerate(offsets.tolist())])
-    # Content moves by (max_shift - offset) pixels; the vector holds crop coordinates scaled to [-1, 1].
-    shift = (max_shift - offsets).to(batch["vector"]) * torch.tensor([2.0 / w, 2.0 / h]).to(batch["vector"])
-    out = dict(batch)
-    for key in [p + "vector" for p in prefixes if p + "vector" in batch]:
-        out[key] = (batch[key].view(n, -1, 2) + shift[:, None, :]).view(n, -1)
-    start = 0
-    for key, channels in keys:
-        out[key] = moved[:, start : start + channels].to(batch[key].dtype)
-        start += channels
-    return out
-
-
-def resize_crops(crops: np.ndarray, size: int) -> np.ndarray:
-    """(N, R, R, 3) uint8 -> (N, size, size, 3) uint8 with area averaging (no aliasing)."""
-    if crops.shape[1] == size:
-        return np.array(crops, copy=True)  # writable: callers may draw on it
-    out = np.empty((len(crops), size, size, 3), dtype=np.uint8)
-    for i, c in enumerate(crops):
-        out[i] = cv2.resize(np.asarray(c), (size, size), interpolation=cv2.INTER_AREA)
-    return out
-
-
-def resize_masks(masks: np.ndarray, size: int) -> np.ndarray:
-    """(N, R, R) uint8 -> (N, size, size) uint8 with area averaging, like resize_crops."""
-    if masks.shape[1] == size:
-        return np.array(masks, copy=True)
-    out = np.empty((len(masks), size, size), dtype=np.uint8)
-    for i, m in enumerate(masks):
-        out[i] = cv2.resize(np.asarray(m), (size, size), interpolation=cv2.INTER_AREA)
-    return out
-
-
-class PairDataset(Dataset):
-    """In-memory pairs; images stay uint8 until asked for, to keep 256-px clips small.
-
-    Items: vector (26,), stick and image (3, S, S) in [-1, 1], placement (3,), index (); with
-    masks and plates given also mask (1, S, S) float32 in [0, 1], the person's mask, and plate
-    (3, S, S) float32 in [-1, 1], the background plate cut at the frame's own crop box.
-    """
-
-    def __init__(
-        self,
-        skeletons: np.ndarray,
-        sticks: np.ndarray,
-        images: np.ndarray,
-        indices: np.ndarray,
-        placements: np.ndarray,
-        masks: np.ndarray | None = None,
-        plates: np.ndarray | None = None,
-    ):
-        self.vectors = torch.from_numpy(to_vector(skeletons))
-        self.placements = torch.from_numpy(np.asarray(placements, dtype=np.float32))
-        self.sticks = torch.from_numpy(np.ascontiguousarray(sticks)).permute(0, 3, 1, 2)
-        self.images = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
-        self.indices = torch.from_numpy(np.asarray(indices, dtype=np.int64))
-        self.masks = None if masks is None else torch.from_numpy(np.ascontiguousarray(masks))[:, None]
-        self.plates = None if plates is None else torch.from_numpy(np.ascontiguousarray(plates)).permute(0, 3, 1, 2)
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        item = {
-            "vector": self.vectors[i],
-            "stick": self.sticks[i].float() / 127.5 - 1.0,
-            "image": self.images[i].float() / 127.5 - 1.0,
-            "placement": self.placements[i],
-            "index": self.indices[i],
-        }
-        if self.masks is not None:
-            item["mask"] = self.masks[i].float() / 255.0
-        if self.plates is not None:
-            item["plate"] = self.plates[i].float() / 127.5 - 1.0
-        return item
-
-
-class ConsecutiveFrames(Dataset):
-    """The items of `pairs` that follow two frames of their own clip (consecutive frame numbers,
-    all in `pairs`), each with those two frames' entries too, named "prev_..." (the frame before)
-    and "prev2_..." (the one before that): what a temporal generator trains on."""
-
-    def __init__(self, pairs: PairDataset):
-        self.pairs = pairs
-        numbers = pairs.indices.numpy()
-        history = len(HISTORY_PREFIXES)
-        follows = np.zeros(len(numbers), dtype=bool)
-        follows[history:] = True
-        for k in range(1, history + 1):
-            follows[history:] &= numbers[history:] - numbers[history - k : len(numbers) - k] == k
-        self.positions = np.flatnonzero(follows)
-
-    def __len__(self) -> int:
-        return len(self.positions)
-
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        position = int(self.positions[i])
-        item = self.pairs[position]
-        for k, prefix in enumerate(HISTORY_PREFIXES, start=1):
-            item.update({prefix + key: value for key, value in self.pairs[position - k].items()})
-        return item
-
-
 class SkeletonImageDataModule(L.LightningDataModule):
     """Pairs (skeleton as a 26-vector and as a stick-figure image, target crop) from one clip.
 
     kind="synthetic" renders the embedded default clip; kind="video" reads `target_video`
     through the skeleton cache. Images are in [-1, 1] at `image_size`.
 
-    Full-frame output: `scene` (camera.Scene) is the target's background in every frame, the
+    Full-frame output: `scene` (registration.Scene) is the target's background in every frame, the
     cache's estimate (a static camera's plate, or a moving camera's registered scene) or the
     user's image `background` (png/jpg of the frame size or of its aspect ratio); `plate` (H, W,
     3) uint8 RGB is the view full-frame output is drawn in (the scene's reference frame);
@@ -238,27 +106,7 @@ class SkeletonImageDataModule(L.LightningDataModule):
         background: str | None = None,
     ):
         super().__init__()
-        if kind not in DATA_KINDS:
-            raise UserError(f"data.kind={kind!r} is not known; use one of {', '.join(DATA_KINDS)}.")
-        if image_size not in SUPPORTED_IMAGE_SIZES:
-            raise UserError(
-                f"data.image_size={image_size} is not supported; use one of "
-                f"{', '.join(map(str, SUPPORTED_IMAGE_SIZES))}."
-            )
-        if int(batch_size) < 1:
-            raise UserError(f"data.batch_size={batch_size} must be at least 1.")
-        if int(num_workers) < 0:
-            raise UserError(f"data.num_workers={num_workers} must be 0 or more.")
-        if not 0.0 < float(val_fraction) < 0.9:
-            raise UserError(f"data.val_fraction={val_fraction} must be between 0 and 0.9.")
-        if float(gap_s) < 0:
-            raise UserError(f"data.gap_s={gap_s} must be 0 or more seconds.")
-        if not 0.0 <= float(jitter) <= 0.25:
-            raise UserError(f"data.jitter={jitter} must be between 0 (off) and 0.25 of the image side.")
-        if kind == "video" and not target_video:
-            raise UserError(
-                "data.target_video is not set: give the target person's video, e.g. data.target_video=clips/target.mp4."
-            )
+        check_data_options(kind, target_video, image_size, batch_size, num_workers, val_fraction, gap_s, jitter)
         self.kind = kind
         self.target_video = target_video
         self.synthetic_frames = int(synthetic_frames)
@@ -271,19 +119,11 @@ class SkeletonImageDataModule(L.LightningDataModule):
         self.jitter = float(jitter)
         self.cache_dir = Path(cache_dir)
         self.crop_params = CropParams(**(dict(crop) if crop else {}))
-        if self.crop_params.crop_size < self.image_size:
-            raise UserError(
-                f"data.crop.crop_size={self.crop_params.crop_size} is smaller than "
-                f"data.image_size={self.image_size}; raise it."
-            )
+        check_crop_size(self.crop_params, self.image_size)
         self.force_rebuild = bool(force_rebuild)
         self.progress = bool(progress)
         self.background = str(background) if background else None
-        if self.background is not None and not Path(self.background).expanduser().is_file():
-            raise UserError(
-                f"data.background='{self.background}' is not a file: give a still image of the target's scene "
-                "(png or jpg, the size of the target's frames), or data.background=null to estimate it from the video."
-            )
+        check_background_file(self.background)
         self.cache: SkeletonCache | None = None
         #: The background of every target frame, and the view full-frame output is drawn in (after setup).
         self.scene: Scene | None = None

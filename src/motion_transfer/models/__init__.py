@@ -6,10 +6,11 @@ name, which `GENERATOR_CLASSES` maps back to the class when loading: the classes
 name (`kinds.py`).
 """
 
-from motion_transfer.models.base import LearnedGenerator, PoseToImageModule
+from motion_transfer.models.base import PoseToImageModule
 from motion_transfer.models.enhancer import EnhancerGenerator
 from motion_transfer.models.gan import GANGenerator
 from motion_transfer.models.kinds import model_kinds
+from motion_transfer.models.learned import LearnedGenerator
 from motion_transfer.models.nearest import NearestNeighbourGenerator
 from motion_transfer.models.vanilla import VanillaGenerator
 

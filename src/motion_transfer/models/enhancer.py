@@ -8,9 +8,10 @@ import warnings
 import torch
 import torch.nn.functional as F
 
-from motion_transfer.models.base import LearnedGenerator, options_for
+from motion_transfer.models.base import options_for
 from motion_transfer.models.gan import GANGenerator
 from motion_transfer.models.identity import check_identity, read_checkpoint_file
+from motion_transfer.models.learned import LearnedGenerator
 from motion_transfer.models.vanilla import VanillaGenerator
 from motion_transfer.runtime.errors import UserError
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from motion_transfer.models.base import LearnedGenerator, check_choice, options_for
+from motion_transfer.models.base import check_choice, options_for
+from motion_transfer.models.learned import LearnedGenerator
 from motion_transfer.models.networks import DISCRIMINATORS, define_D
 
 GAN_LOSSES = ("bce", "lsgan", "hinge")

@@ -9,7 +9,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from motion_transfer.models.base import LearnedGenerator, check_choice, options_for
+from motion_transfer.models.base import check_choice, options_for
+from motion_transfer.models.learned import LearnedGenerator
 
 RECONSTRUCTION_LOSSES = {"mse": F.mse_loss, "l1": F.l1_loss}
 

@@ -1,8 +1,11 @@
-"""Files that appear only complete: written under a temporary name beside them, then renamed.
+"""Files and folders that appear only complete: written under a temporary name beside them, then renamed.
 
-A kill, a full disk or an exception in the middle leaves the previous file (or none) under the
-final name, never half of one. The temporary name keeps the suffix, because some writers (PyAV,
-torch.onnx) choose the format from it: `out/.transfer.partial.mp4` for `out/transfer.mp4`.
+A kill, a full disk or an exception in the middle leaves the previous file or folder (or none)
+under the final name, never half of one. A file's temporary name keeps the suffix, because some
+writers (PyAV, torch.onnx) choose the format from it: `out/.transfer.partial.mp4` for
+`out/transfer.mp4`. A folder's is `.tmp-<name>-<random>`, and holds the id of the process writing
+it in `.owner` until it is renamed, so that one left by a killed process can be told from one
+still being written (remove_abandoned_folders).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import errno
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +26,8 @@ from motion_transfer.runtime.errors import UserError
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 _DISK_FULL_WORDS = ("free space", "requested and")
 _NOT_WRITABLE = (errno.EROFS, errno.EACCES, errno.EPERM)
+#: The file in a temporary folder that names the process writing it.
+_OWNER = ".owner"
 
 
 def _free_bytes(path: Path) -> int | None:
@@ -104,3 +110,43 @@ def write_text_atomically(path: str | os.PathLike, text: str) -> Path:
 def write_json_atomically(path: str | os.PathLike, data) -> Path:
     """Strict JSON (NaN refused: give None instead), written atomically."""
     return write_text_atomically(path, json.dumps(data, indent=2, allow_nan=False))
+
+
+@contextmanager
+def atomic_folder(folder: str | os.PathLike, needed_bytes: int | None = None) -> Iterator[Path]:
+    """Yield a new, empty temporary folder beside `folder` to write its content into. When the block
+    ends, the temporary folder replaces `folder` (a folder already there is moved aside and deleted);
+    on any failure it is removed. A full disk or an unwritable folder becomes a one-line UserError,
+    naming `needed_bytes` where given."""
+    folder = Path(folder)
+    tmp = None
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{folder.name}-", dir=folder.parent))
+        (tmp / _OWNER).write_text(str(os.getpid()))
+        yield tmp
+        (tmp / _OWNER).unlink()
+        if folder.exists():
+            stale = folder.with_name(f".old-{folder.name}-{os.getpid()}")
+            os.replace(folder, stale)
+            shutil.rmtree(stale, ignore_errors=True)
+        os.replace(tmp, folder)
+    except BaseException as err:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)  # first: the free space reported is then the real one
+        error = disk_error(err, folder.parent, needed_bytes) if isinstance(err, OSError) else None
+        if error is None:
+            raise
+        raise error from err
+
+
+def remove_abandoned_folders(parent: str | os.PathLike) -> None:
+    """Delete the temporary folders of atomic_folder in `parent` whose writing process is gone (killed
+    before it could finish or clean up); those of live processes are left alone."""
+    for tmp in Path(parent).glob(".tmp-*"):
+        try:
+            pid = int((tmp / _OWNER).read_text())
+            os.kill(pid, 0)
+            continue  # still being written by a live process
+        except (OSError, ValueError):
+            shutil.rmtree(tmp, ignore_errors=True)

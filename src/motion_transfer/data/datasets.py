@@ -1,0 +1,137 @@
+"""The datasets of (skeleton, target image) pairs a model trains and is scored on, the resizing of a
+cache's crops and masks to the model's image size, and the random jitter of training batches."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+
+from motion_transfer.pose.skeleton import to_vector
+
+#: Per-pixel entries of a batch that move together under jitter, with their channel counts.
+_JITTERED = (("stick", 3), ("image", 3), ("mask", 1), ("plate", 3))
+#: How the entries of the frames before a training frame are named (ConsecutiveFrames).
+HISTORY_PREFIXES = ("prev_", "prev2_")
+
+
+def jitter_pairs(
+    batch: dict[str, torch.Tensor], max_shift: int, generator: torch.Generator | None = None
+) -> dict[str, torch.Tensor]:
+    """Move each training pair (stick figure, image, and the pose vector, person mask and plate
+    crop with them, where the batch has them; and those of the frames before it, for a temporal
+    model) by one random offset of up to `max_shift` pixels, repeating edge pixels (pix2pix's
+    random jitter).
+
+    A generator then cannot tie the background to exact pixel positions of the poses it saw.
+    """
+    prefixes = ("", *HISTORY_PREFIXES)
+    keys = [(p + k, c) for p in prefixes for k, c in _JITTERED if p + k in batch]
+    image = batch["image"]
+    n, _, h, w = image.shape
+    stacked = torch.cat([batch[k].to(image.dtype) for k, _ in keys], dim=1)
+    padded = F.pad(stacked, (max_shift,) * 4, mode="replicate")
+    offsets = torch.randint(0, 2 * max_shift + 1, (n, 2), generator=generator)
+    moved = torch.stack([padded[i, :, y : y + h, x : x + w] for i, (x, y) in enumerate(offsets.tolist())])
+    # Content moves by (max_shift - offset) pixels; the vector holds crop coordinates scaled to [-1, 1].
+    shift = (max_shift - offsets).to(batch["vector"]) * torch.tensor([2.0 / w, 2.0 / h]).to(batch["vector"])
+    out = dict(batch)
+    for key in [p + "vector" for p in prefixes if p + "vector" in batch]:
+        out[key] = (batch[key].view(n, -1, 2) + shift[:, None, :]).view(n, -1)
+    start = 0
+    for key, channels in keys:
+        out[key] = moved[:, start : start + channels].to(batch[key].dtype)
+        start += channels
+    return out
+
+
+def resize_crops(crops: np.ndarray, size: int) -> np.ndarray:
+    """(N, R, R, 3) uint8 -> (N, size, size, 3) uint8 with area averaging (no aliasing)."""
+    if crops.shape[1] == size:
+        return np.array(crops, copy=True)  # writable: callers may draw on it
+    out = np.empty((len(crops), size, size, 3), dtype=np.uint8)
+    for i, c in enumerate(crops):
+        out[i] = cv2.resize(np.asarray(c), (size, size), interpolation=cv2.INTER_AREA)
+    return out
+
+
+def resize_masks(masks: np.ndarray, size: int) -> np.ndarray:
+    """(N, R, R) uint8 -> (N, size, size) uint8 with area averaging, like resize_crops."""
+    if masks.shape[1] == size:
+        return np.array(masks, copy=True)
+    out = np.empty((len(masks), size, size), dtype=np.uint8)
+    for i, m in enumerate(masks):
+        out[i] = cv2.resize(np.asarray(m), (size, size), interpolation=cv2.INTER_AREA)
+    return out
+
+
+class PairDataset(Dataset):
+    """In-memory pairs; images stay uint8 until asked for, to keep 256-px clips small.
+
+    Items: vector (26,), stick and image (3, S, S) in [-1, 1], placement (3,), index (); with
+    masks and plates given also mask (1, S, S) float32 in [0, 1], the person's mask, and plate
+    (3, S, S) float32 in [-1, 1], the background plate cut at the frame's own crop box.
+    """
+
+    def __init__(
+        self,
+        skeletons: np.ndarray,
+        sticks: np.ndarray,
+        images: np.ndarray,
+        indices: np.ndarray,
+        placements: np.ndarray,
+        masks: np.ndarray | None = None,
+        plates: np.ndarray | None = None,
+    ):
+        self.vectors = torch.from_numpy(to_vector(skeletons))
+        self.placements = torch.from_numpy(np.asarray(placements, dtype=np.float32))
+        self.sticks = torch.from_numpy(np.ascontiguousarray(sticks)).permute(0, 3, 1, 2)
+        self.images = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
+        self.indices = torch.from_numpy(np.asarray(indices, dtype=np.int64))
+        self.masks = None if masks is None else torch.from_numpy(np.ascontiguousarray(masks))[:, None]
+        self.plates = None if plates is None else torch.from_numpy(np.ascontiguousarray(plates)).permute(0, 3, 1, 2)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        item = {
+            "vector": self.vectors[i],
+            "stick": self.sticks[i].float() / 127.5 - 1.0,
+            "image": self.images[i].float() / 127.5 - 1.0,
+            "placement": self.placements[i],
+            "index": self.indices[i],
+        }
+        if self.masks is not None:
+            item["mask"] = self.masks[i].float() / 255.0
+        if self.plates is not None:
+            item["plate"] = self.plates[i].float() / 127.5 - 1.0
+        return item
+
+
+class ConsecutiveFrames(Dataset):
+    """The items of `pairs` that follow two frames of their own clip (consecutive frame numbers,
+    all in `pairs`), each with those two frames' entries too, named "prev_..." (the frame before)
+    and "prev2_..." (the one before that): what a temporal generator trains on."""
+
+    def __init__(self, pairs: PairDataset):
+        self.pairs = pairs
+        numbers = pairs.indices.numpy()
+        history = len(HISTORY_PREFIXES)
+        follows = np.zeros(len(numbers), dtype=bool)
+        follows[history:] = True
+        for k in range(1, history + 1):
+            follows[history:] &= numbers[history:] - numbers[history - k : len(numbers) - k] == k
+        self.positions = np.flatnonzero(follows)
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        position = int(self.positions[i])
+        item = self.pairs[position]
+        for k, prefix in enumerate(HISTORY_PREFIXES, start=1):
+            item.update({prefix + key: value for key, value in self.pairs[position - k].items()})
+        return item

@@ -1,0 +1,209 @@
+"""What the generators that learn by gradient share: a network built by name, colours and alpha,
+placement, weight averaging and temporal training frames."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from lightning.pytorch.callbacks import Timer
+from torch import nn
+
+from motion_transfer.models.base import (
+    BLANK_START_SHARE,
+    FEEDBACK_CHANNELS,
+    PoseToImageModule,
+    check_choice,
+    composite,
+    feedback,
+)
+from motion_transfer.models.ema import make_ema, update_ema
+from motion_transfer.models.networks import GENERATOR_INPUTS, define_G
+
+
+class LearnedGenerator(PoseToImageModule):
+    """A generator with a network, `generator`, built by name (`networks.define_G`).
+
+    With `alpha` (the default) the network draws the person's colours and alpha (a fourth output
+    channel): training compares its composite over the background plate's crop with the real crop,
+    and its alpha with MediaPipe's mask (`lambda_mask`), so the network spends its capacity on the
+    person and the background comes from the plate (after Liquid Warping GAN). Optionally it reads
+    where the crop lies in its frame (`placement`: (N, 3), falling back on `default_placement`,
+    where the target usually stands), and keeps an exponential moving average of its weights
+    (`ema_decay` > 0), used to draw outside training.
+
+    With `temporal` (Everybody Dance Now's scheme) the network also reads the frame it drew before
+    (`feedback`): training draws two consecutive frames, the first from the real frame before it,
+    the second from the first as drawn, and compares both with the real ones.
+    """
+
+    #: Input channels a subclass's network reads after the stick figure and the placement.
+    extra_input_channels: int = 0
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        image_size: int,
+        generator: str,
+        base_filters: int,
+        norm: str,
+        upsample: str,
+        dropout: bool,
+        placement: bool,
+        ema_decay: float,
+        alpha: bool,
+        lambda_mask: float,
+        target_key: str,
+        target_name: str,
+        grid_size: int,
+        temporal: bool = False,
+    ):
+        super().__init__(
+            name=name, image_size=image_size, target_key=target_key, target_name=target_name, grid_size=grid_size
+        )
+        check_choice("model.generator", generator, GENERATOR_INPUTS)
+        if not 0.0 <= float(ema_decay) < 1.0:
+            raise ValueError(f"model.ema_decay={ema_decay} must be in [0, 1) (0: off, 0.999: a typical average)")
+        if float(lambda_mask) < 0:
+            raise ValueError(f"model.lambda_mask={lambda_mask} must be 0 or more")
+        self.input_kind = GENERATOR_INPUTS[generator]
+        self.draws_alpha = bool(alpha)
+        self.lambda_mask = float(lambda_mask)
+        #: Whether training composites over the plate: not when the target's camera moves (no plate).
+        self.composite_in_training = True
+        out_channels = 4 if self.draws_alpha else 3
+        self.temporal = bool(temporal)
+        self.generator = define_G(
+            generator,
+            image_size,
+            base_filters,
+            norm,
+            upsample,
+            dropout,
+            placement,
+            out_channels,
+            history_channels=FEEDBACK_CHANNELS if self.temporal else self.extra_input_channels,
+        )
+        self.ema_decay = float(ema_decay)
+        if self.ema_decay > 0:
+            self.ema_generator = make_ema(self.generator)
+            self.register_buffer("ema_updates", torch.zeros((), dtype=torch.long))
+        self.uses_placement = bool(placement)
+        if self.uses_placement:
+            self.register_buffer("default_placement", torch.zeros(3))
+
+    # -- where the crop lies in the frame ---------------------------------------------------
+    def on_fit_start(self) -> None:
+        datamodule = self.trainer.datamodule
+        if datamodule is None:
+            return
+        if self.uses_placement:
+            self.default_placement = torch.from_numpy(datamodule.typical_placement()).to(self.device)
+        self.composite_in_training = datamodule.has_plate
+
+    def network_input(
+        self,
+        vector: torch.Tensor,
+        stick: torch.Tensor,
+        placement: torch.Tensor | None = None,
+        previous: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """What the network reads: the vector or the stick figure (`input_kind`), with the placement
+        and, for a temporal model, the previous frame's `feedback` (zeros when None: nobody)."""
+        x = self.with_placement(vector if self.input_kind == "vector" else stick, placement)
+        if not self.temporal:
+            return x
+        if previous is None:
+            previous = x.new_zeros(x.shape[0], FEEDBACK_CHANNELS, *x.shape[2:])
+        return torch.cat([x, previous.to(x)], dim=1)
+
+    def with_placement(self, x: torch.Tensor, placement: torch.Tensor | None = None) -> torch.Tensor:
+        """`x` with the placement appended, as 3 more features (vectors) or 3 more constant
+        channels (images), when this generator reads it; else `x` itself."""
+        if not self.uses_placement:
+            return x
+        where = (self.default_placement.expand(x.shape[0], -1) if placement is None else placement).to(x)
+        if x.dim() == 2:
+            return torch.cat([x, where], dim=1)
+        return torch.cat([x, where[:, :, None, None].expand(-1, -1, *x.shape[2:])], dim=1)
+
+    def training_progress(self) -> float:
+        """The share of the training done: of trainer.max_time or of max_epochs, whichever is nearer."""
+        trainer = self.trainer
+        shares = []
+        timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)
+        remaining = None if timer is None else timer.time_remaining("train")
+        if remaining is not None:
+            elapsed = timer.time_elapsed("train")
+            shares.append(elapsed / max(elapsed + remaining, 1e-9))
+        if trainer.max_epochs is not None and trainer.max_epochs > 0:
+            shares.append(trainer.current_epoch / trainer.max_epochs)
+        return max(shares) if shares else 1.0
+
+    def temporal_start(self) -> float:
+        """The share of the training (`training_progress`) after which a temporal model trains on
+        consecutive frames; before it, on single frames drawn from nothing (cheaper steps)."""
+        return float(self.hparams.get("temporal_start", 0.0))
+
+    # -- weight averaging -------------------------------------------------------------------
+    def inference_network(self) -> nn.Module:
+        """The network that draws images outside training: the weight average when there is one."""
+        return self.ema_generator if self.ema_decay > 0 else self.generator
+
+    def generator_networks(self) -> list[nn.Module]:
+        """Every copy of the generator's weights: the live network and its average."""
+        return [self.generator] + ([self.ema_generator] if self.ema_decay > 0 else [])
+
+    def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
+        if self.ema_decay > 0:
+            update_ema(self.ema_generator, self.generator, self.ema_decay, int(self.ema_updates))
+            self.ema_updates += 1
+
+    def generate_layers(
+        self,
+        vector: torch.Tensor,
+        stick: torch.Tensor,
+        placement: torch.Tensor | None = None,
+        previous: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        network = self.generator if self.training else self.inference_network()
+        out = network(self.network_input(vector, stick, placement, previous))
+        if not self.draws_alpha:
+            return out, torch.ones_like(out[:, :1])
+        return out[:, :3], (out[:, 3:] + 1.0) * 0.5  # tanh's [-1, 1] -> alpha in [0, 1]
+
+    def training_output(
+        self, batch: dict[str, torch.Tensor], prefix: str = "", previous: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """For the frame whose batch entries start with `prefix`: the image to compare with the
+        real crop (the composite over the plate's crop, or the colours alone), the mask loss (0
+        without alpha), and the frame's `feedback` for the next one."""
+        rgb, alpha = self.generate_layers(
+            batch[f"{prefix}vector"], batch[f"{prefix}stick"], batch.get(f"{prefix}placement"), previous
+        )
+        drawn = feedback(rgb, alpha)
+        if not self.draws_alpha:
+            return rgb, rgb.new_zeros(()), drawn
+        fake = composite(rgb, alpha, batch[f"{prefix}plate"]) if self.composite_in_training else rgb
+        return fake, F.l1_loss(alpha, batch[f"{prefix}mask"]), drawn
+
+    def training_frames(
+        self, batch: dict[str, torch.Tensor], consecutive: bool | None = None
+    ) -> tuple[list[str], list[torch.Tensor], torch.Tensor]:
+        """The frames a training step draws: their batch prefixes, their images to compare with the
+        real ones, and the mean mask loss. One frame, or for a temporal model two consecutive
+        frames ("prev_", then ""): the first from the real frame before it ("prev2_"; nobody for
+        a BLANK_START_SHARE of them), the second from the first as drawn; before `temporal_start`
+        (or when `consecutive` is False) one frame drawn from nothing."""
+        if consecutive is None:
+            start = self.temporal_start()
+            consecutive = self.temporal and (start <= 0 or self.training_progress() >= start)
+        if not consecutive:
+            fake, mask_loss, _ = self.training_output(batch)
+            return [""], [fake], mask_loss
+        image = batch["prev2_image"]
+        mask = batch["prev2_mask"] if self.draws_alpha else torch.ones_like(image[:, :1])
+        keep = (torch.rand(len(image), 1, 1, 1, device=image.device) >= BLANK_START_SHARE).to(image)
+        first, first_mask, drawn = self.training_output(batch, "prev_", keep * feedback(image, mask))
+        second, second_mask, _ = self.training_output(batch, "", drawn)
+        return ["prev_", ""], [first, second], 0.5 * (first_mask + second_mask)
