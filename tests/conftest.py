@@ -22,14 +22,18 @@ import lightning.pytorch  # noqa: F401
 import pytest
 
 import motion_transfer.cli  # noqa: F401 - registers data.crop's structured config before any compose
+from motion_transfer.models.kinds import model_kinds, model_names
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 CONFIG_DIR = ROOT / "configs"
 os.environ["MOTION_TRANSFER_ROOT"] = str(ROOT)
 
-LEARNED = ("vanilla", "vanilla_image", "gan", "gan_lab")
-MODELS = ("nearest", *LEARNED)
+#: Every model of configs/model/, and those that learn (models/kinds.py).
+MODELS = model_names()
+LEARNED = model_names(learns=True)
+#: The models a run trains from nothing: one with `trains_from` needs a trained run named first.
+TRAINED_ALONE = tuple(name for name in MODELS if not model_kinds()[name].trains_from)
 #: The tiny synthetic clip: 80 frames (43 to train, 12 to validate) at 32 px.
 TINY_DATA = ("data.synthetic_frames=80", "data.image_size=32", "data.batch_size=8", "data.progress=false")
 #: What each config gets besides the data, to stay small and quiet.
@@ -40,7 +44,7 @@ TASK_OVERRIDES = {
         "trainer.enable_progress_bar=false",
         "trainer.log_every_n_steps=1",
     ),
-    "demo": ("synthetic_source_frames=30", "panel_size=64"),
+    "demo": ("synthetic_source_frames=30", "output.panel_size=64"),
 }
 #: Lines on stderr that a run must not show: native notices of MediaPipe, Lightning's chatter,
 #: and the carriage returns of progress bars drawn into a pipe.
@@ -135,11 +139,12 @@ def model_overrides(model: str | None) -> list[str]:
     """model=NAME, with narrow networks for the learned ones."""
     if model is None:
         return []
+    from motion_transfer.models.loading import model_config
+
     out = [f"model={model}"]
-    if model in LEARNED:
-        out.append("model.base_filters=8")
-    if model.startswith("gan"):
-        out.append("model.d_base_filters=8")
+    if model_kinds()[model].learns:
+        options = model_config(model)
+        out += [f"model.{key}=8" for key in ("base_filters", "d_base_filters") if key in options]
     return out
 
 
@@ -239,8 +244,8 @@ TASKS = {
     "export": "motion_transfer.models.export:run_export",
     "interpolate": "motion_transfer.models.blending:run_interpolation",
     "preprocess": "motion_transfer.data.preprocess:run_preprocess",
-    "bench": "motion_transfer.bench.timings:run_bench",
-    "live": "motion_transfer.live.pipeline:run_live",
+    "bench": "motion_transfer.bench.suite:run_bench",
+    "live": "motion_transfer.live.run:run_live",
 }
 
 

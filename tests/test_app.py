@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import threading
 import time
@@ -15,11 +16,28 @@ import pytest
 import torch
 
 from conftest import compose, run_script
+from motion_transfer.app.actions import PageActions, model_summary
+from motion_transfer.app.commands import demo_overrides, time_budget, training_overrides
 from motion_transfer.app.jobs import check_upload, new_job_folder, read_progress_line, safe_file_name, store_upload
-from motion_transfer.app.page import AppSettings, Page, check_listening, demo_overrides, run_app
-from motion_transfer.app.runs import EMBEDDED, clip_choices, newest_report, target_key, trained_runs
+from motion_transfer.app.layout import model_choices
+from motion_transfer.app.page import run_app
+from motion_transfer.app.runs import (
+    EMBEDDED,
+    clip_choices,
+    newest_report,
+    refinable_model_names,
+    synthetic_target_identity,
+    target_key,
+    trained_runs,
+)
+from motion_transfer.app.settings import AppSettings, check_listening
 from motion_transfer.models.identity import IDENTITY_KEY, make_identity
+from motion_transfer.models.kinds import model_kinds, model_names
 from motion_transfer.runtime.errors import UserError
+
+#: The models built when used (nothing to train), and those that train from another run.
+UNTRAINED = model_names(learns=False)
+TRAINS_FROM_A_RUN = tuple(name for name, kind in model_kinds().items() if kind.trains_from)
 
 
 def write_clip(path: Path, role: str = "target", n_frames: int = 60, seed: int = 0) -> Path:
@@ -112,11 +130,13 @@ def test_progress_bars_and_log_lines_become_progress():
 # -- runs of a target ---------------------------------------------------------------------------------------
 
 
-def fake_checkpoint(path: Path, model: str, key: str, size: int = 64, name: str = "dancer") -> Path:
-    """A checkpoint file with only the identity record the lists read."""
+def fake_checkpoint(
+    path: Path, model: str, key: str, size: int = 64, name: str = "dancer", options: dict | None = None
+) -> Path:
+    """A checkpoint file with only the records the lists read: its identity and (given) its model options."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    cls = "VanillaGenerator" if model.startswith("vanilla") else "GANGenerator"
-    torch.save({IDENTITY_KEY: make_identity(model, cls, size, key, name), "state_dict": {}}, path)
+    identity = make_identity(model, model_kinds()[model].cls.__name__, size, key, name)
+    torch.save({IDENTITY_KEY: identity, "hyper_parameters": options or {}, "state_dict": {}}, path)
     return path
 
 
@@ -149,7 +169,7 @@ def test_runs_trained_on_a_target_are_listed_newest_first_with_their_scores(clip
     assert runs[1].label.endswith("64 px · last.ckpt · SSIM 0.802, PSNR 23.6, L1 0.029")
     assert trained_runs(settings.train_dir, "vanilla_image", key) == []
 
-    page = Page(settings)
+    page = PageActions(settings)
     update, note = page.run_choices(str(clip), None, "gan")
     assert update["value"] == str(newer_last.resolve()) and note == ""
     update, note = page.run_choices(str(clip), None, "vanilla_image")
@@ -184,11 +204,92 @@ def test_the_newest_report_of_a_target_is_found(tmp_path):
     assert newest_report(tmp_path, "k3") is None
 
 
+# -- models ---------------------------------------------------------------------------------------------------
+
+
+def test_the_page_offers_every_model_described_by_its_config(tmp_path):
+    assert [value for _, value in model_choices()] == list(model_names()) and TRAINS_FROM_A_RUN
+    assert [value for _, value in model_choices(learns=True)] == list(model_names(learns=True))
+    for name, kind in model_kinds().items():
+        assert kind.summary and model_summary(name).startswith(f"**{name}**: {kind.summary}.")
+    for name in TRAINS_FROM_A_RUN:
+        assert all(refined in model_summary(name) for refined in refinable_model_names())
+        assert "half its size" in model_summary(name)
+    settings = settings_for(tmp_path)  # configs/app.yaml's picks: one of each list
+    assert settings.transfer_model in model_names() and settings.train_model in model_names(learns=True)
+
+
+def cache_embedded_target(cache_dir: Path, key: str = "embedded0123456") -> str:
+    """A skeleton cache record of the embedded target (only what target_key reads)."""
+    from dataclasses import asdict
+
+    from motion_transfer.pose.crop import CropParams
+
+    folder = cache_dir / key
+    folder.mkdir(parents=True)
+    meta = {"key": key, "source": synthetic_target_identity(), "params": asdict(CropParams())}
+    (folder / "meta.json").write_text(json.dumps(meta))
+    return key
+
+
+def options_of(model: str, **changed) -> dict:
+    """The model options a checkpoint of `model` records, as its config sets them (with `changed`)."""
+    from omegaconf import OmegaConf
+
+    from motion_transfer.models.loading import model_config
+
+    return {**OmegaConf.to_container(model_config(model), resolve=True), **changed}
+
+
+@pytest.mark.parametrize("model", TRAINS_FROM_A_RUN)
+def test_a_model_that_trains_from_another_run_refines_the_newest_one_at_half_its_size(model, tmp_path):
+    settings = settings_for(tmp_path)
+    options = model_kinds()[model].trains_from
+    refinable = refinable_model_names()
+    assert refinable and not set(refinable) & set(TRAINS_FROM_A_RUN)
+    not_refinable = [name for name in model_names(learns=True) if name not in (*refinable, *TRAINS_FROM_A_RUN)]
+
+    def refused(size: int) -> str:
+        with pytest.raises(UserError) as error:
+            training_overrides(settings, model, None, size, "00:00:05:00")
+        assert "\n" not in str(error.value)
+        return str(error.value)
+
+    assert "pick 64 px or more" in refused(32)
+    key = cache_embedded_target(settings.cache_dir)
+
+    def run(folder: str, name: str, size: int = 32, **changed) -> Path:
+        path = settings.train_dir / folder / "checkpoints" / "last.ckpt"
+        return fake_checkpoint(path, name, key, size, options=options_of(name, **changed))
+
+    run("vector", not_refinable[0])  # reads the skeleton vector, not the stick figure
+    run("full-size", refinable[0], size=64)
+    run("temporal", refinable[0], temporal=True)  # draws each frame from the one before too
+    message = refused(64)
+    assert message.startswith(f"{model} refines a run trained on the embedded example at 32 px")
+    assert message.endswith(f"train {' or '.join(refinable)} on the embedded example at 32 px first.")
+
+    older = run("older", refinable[0])
+    os.utime(older.parent.parent, (time.time() - 60, time.time() - 60))
+    newer = run("newer", refinable[-1])
+    overrides = training_overrides(settings, model, None, 64, "00:00:05:00")
+    refined = [f"model.{option}='{newer.resolve()}'" for option in options]
+    assert [o for o in overrides if o.startswith("model.")] == refined
+    assert {f"model={model}", "data.image_size=64", "trainer.max_time=00:00:05:00"} <= set(overrides)
+
+    # The Train tab: the refusal is the page's one message, before anything runs.
+    shutil.rmtree(settings.train_dir / "newer")
+    shutil.rmtree(settings.train_dir / "older")
+    (message, _), *rest = list(PageActions(settings).train(EMBEDDED, None, model, 5, "64", True))
+    assert not rest and message == f"**Error:** {refused(64)}"
+    assert not any(settings.jobs_dir.iterdir())
+
+
 # -- jobs -------------------------------------------------------------------------------------------------------
 
 
 def test_a_learned_model_without_a_run_is_explained_before_anything_runs(tmp_path):
-    page = Page(settings_for(tmp_path))
+    page = PageActions(settings_for(tmp_path))
     messages = [update[0] for update in page.transfer(EMBEDDED, None, EMBEDDED, None, "gan", None)]
     assert len(messages) == 1
     assert messages[0].startswith("**Error:** No gan run is trained on the embedded example yet")
@@ -199,15 +300,16 @@ def test_a_learned_model_without_a_run_is_explained_before_anything_runs(tmp_pat
 
 def test_demo_command_lines(clip, tmp_path):
     settings = settings_for(tmp_path, "demo_overrides=['output.max_side=720']")
-    embedded = demo_overrides(settings, None, None, "nearest", None)
-    assert "data=synthetic" in embedded and "model=nearest" in embedded and embedded[-1] == "output.max_side=720"
+    embedded = demo_overrides(settings, None, None, UNTRAINED[0], None)
+    assert "data=synthetic" in embedded and f"model={UNTRAINED[0]}" in embedded
+    assert embedded[-1] == "output.max_side=720"
     assert not any(o.startswith("source_video") for o in embedded)
     ckpt = fake_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt", "vanilla_image", "k", size=128)
     uploaded = demo_overrides(settings, clip, clip, "vanilla_image", str(ckpt))
     assert f"data.target_video='{clip}'" in uploaded and f"source_video='{clip}'" in uploaded
     assert f"ckpt_path='{ckpt}'" in uploaded and "data.image_size=128" in uploaded
     # A real target copying the embedded source: the source rendered once into a video file.
-    (source,) = [o for o in demo_overrides(settings, clip, None, "nearest", None) if o.startswith("source_video=")]
+    (source,) = [o for o in demo_overrides(settings, clip, None, UNTRAINED[0], None) if o.startswith("source_video=")]
     rendered = Path(source.split("=", 1)[1].strip("'"))
     assert rendered.parent == settings.app_dir / "examples"
     check_upload(rendered, "source", max_upload_mb=50)
@@ -223,8 +325,8 @@ def test_a_demo_error_line_is_the_pages_message(tmp_path):
     writer = VideoWriter(room, 25.0, 160, 128)
     writer.write(np.repeat(_draw_scene("target", 160, 128)[None], 20, 0))
     writer.close()
-    page = Page(settings_for(tmp_path / "outputs"))
-    updates = list(page.transfer(EMBEDDED, str(room), EMBEDDED, None, "nearest", ""))
+    page = PageActions(settings_for(tmp_path / "outputs"))
+    updates = list(page.transfer(EMBEDDED, str(room), EMBEDDED, None, UNTRAINED[0], ""))
     message, generated, side_by_side, downloads = updates[-1]
     assert message.startswith("**Error:** data.target_video: no person was found"), message
     assert "empty_room.mp4" in message and generated is None and downloads is None
@@ -242,6 +344,8 @@ def test_a_demo_error_line_is_the_pages_message(tmp_path):
         ("max_upload_mb=0", ["max_upload_mb=0", "at least"]),
         ("max_jobs=1.5", ["max_jobs=1.5"]),
         ("server_name=''", ["server_name is empty"]),
+        ("transfer_model=unet", ["transfer_model=unet is not a model", *model_names()]),
+        (f"train_model={UNTRAINED[0]}", [f"train_model={UNTRAINED[0]} is not a model that trains", *model_names(True)]),
     ],
 )
 def test_a_bad_option_is_one_error_line(tmp_path, capsys, option, words):
@@ -280,13 +384,11 @@ def test_the_entry_point_exits_with_status_2_and_one_line(tmp_path):
 
 
 def test_training_budgets_and_refusals(tmp_path):
-    from motion_transfer.app.page import time_budget
-
     assert time_budget(5) == "00:00:05:00" and time_budget(90) == "00:01:30:00" and time_budget(1500) == "01:01:00:00"
     with pytest.raises(UserError, match="at least 1 minute"):
         time_budget(0.5)
-    page = Page(settings_for(tmp_path))
-    (message, _), *rest = list(page.train(EMBEDDED, None, "nearest", 5, "64", True))
-    assert not rest and message.startswith("**Error:** 'nearest' is not a model that trains")
+    page = PageActions(settings_for(tmp_path))
+    (message, _), *rest = list(page.train(EMBEDDED, None, UNTRAINED[0], 5, "64", True))
+    assert not rest and message.startswith(f"**Error:** '{UNTRAINED[0]}' is not a model that trains")
     (message, *_), *rest = list(page.report(str(tmp_path / "gone.mp4"), "64", False))
     assert not rest and "no longer exists" in message

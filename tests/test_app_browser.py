@@ -2,8 +2,9 @@
 
 The app runs as a user starts it (src/app.py in its own process, on a free port, writing under
 the test's folder). The test uploads a clip that is not a video (refused with a message), then two
-short clips it renders itself, runs the nearest-neighbour demo, and checks in the page that the
-result video plays. No request may leave the machine.
+short clips it renders itself, runs the demo of the model the page opens with, and checks in the
+page that the result video plays; the model list offers every model of configs/model/, each
+described when picked. No request may leave the machine.
 
 APP_SCREENSHOT=docs/app.png writes the screenshot of the finished page there as well (the
 README's picture).
@@ -23,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
+from motion_transfer.models.kinds import model_kinds, model_names
 
 CHROMIUM = Path("/usr/bin/chromium")
 LOCAL = re.compile(r"^(http://(127\.0\.0\.1|localhost)(:\d+)?/|data:|blob:|about:)")
@@ -107,6 +109,16 @@ def test_the_page_runs_the_demo_on_uploaded_clips_and_plays_the_result(tmp_path)
             page.route("**/*", keep_local)
             page.goto(url)
             page.wait_for_selector("#start")
+            # Every model of configs/model/ is offered, the one picked described by its config's first line.
+            offered = page.locator("#model label").all_inner_texts()
+            assert [text.strip() for text in offered] == list(model_names()), offered
+            picked = page.locator("#model input:checked").locator("..").inner_text().strip()
+            assert model_kinds()[picked].summary in page.inner_text("#model-summary")
+            other = next(name for name in model_names() if name != picked)
+            page.locator("#model label").filter(has_text=re.compile(f"^\\s*{other}\\s*$")).click()
+            page.wait_for_selector(f"#model-summary >> text={model_kinds()[other].summary}", timeout=20_000)
+            page.locator("#model label").filter(has_text=re.compile(f"^\\s*{picked}\\s*$")).click()
+            page.wait_for_selector(f"#model-summary >> text={model_kinds()[picked].summary}", timeout=20_000)
 
             page.set_input_files("#source-upload input[type=file]", tmp_path / "notes.txt")
             page.wait_for_selector("#source-note >> text=is not a video file", timeout=20_000)

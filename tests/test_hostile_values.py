@@ -6,12 +6,14 @@ import hydra
 import numpy as np
 import pytest
 import torch
+from hydra.errors import InstantiationException
 
-from motion_transfer.models import NearestNeighbourGenerator
+from motion_transfer.models.kinds import model_kinds, model_names
 from motion_transfer.models.loading import model_config
 from motion_transfer.pose.drawing import render_stick_figures
 from motion_transfer.pose.retarget import median_smooth, normalize_poses
 from motion_transfer.pose.skeleton import NEUTRAL_POSE, to_vector
+from motion_transfer.runtime.errors import UserError
 
 
 def _hostile(n=8):
@@ -26,38 +28,60 @@ def _hostile(n=8):
     return sk
 
 
-MODELS = ["nearest", "vanilla", "vanilla_image", "gan", "gan_lab"]
+#: The size the models are built at; a model that trains from another run refines a trained one at half its size.
+SIZE = 32
 
 
-def _model(name):
-    if name == "nearest":
-        model = NearestNeighbourGenerator(image_size=32)
+def _refining_model(cfg, options: dict, trained):
+    """A model with `trains_from` at twice the trained runs' size, each of those options naming the
+    first tiny trained run (at SIZE px) it accepts."""
+    kind = model_kinds()[cfg.name]
+    refused = []
+    for ckpt in trained.ckpts.values():
+        runs = {option: str(ckpt) for option in kind.trains_from}
+        try:
+            return hydra.utils.instantiate(cfg, image_size=2 * SIZE, **options, **runs)
+        except InstantiationException as err:
+            if not isinstance(err.__cause__, UserError):
+                raise
+            refused.append(str(err.__cause__))
+    pytest.fail(f"{cfg.name} refines none of the trained runs: {refused}")
+
+
+def _model(name, request):
+    kind = model_kinds()[name]
+    if not kind.learns:
+        model = kind.cls(image_size=SIZE)
         good = NEUTRAL_POSE[None] + np.random.default_rng(1).normal(0, 0.05, (5, 13, 2)).astype(np.float32)
-        model.set_index(torch.from_numpy(to_vector(good)), torch.zeros(5, 3, 32, 32), torch.arange(5))
+        model.set_index(torch.from_numpy(to_vector(good)), torch.zeros(5, 3, SIZE, SIZE), torch.arange(5))
         return model
-    extra = {"d_base_filters": 8} if name.startswith("gan") else {}
-    return hydra.utils.instantiate(model_config(name), image_size=32, base_filters=8, **extra)
+    cfg = model_config(name)
+    options = {key: 8 for key in ("base_filters", "d_base_filters") if key in cfg}
+    if kind.trains_from:
+        return _refining_model(cfg, options, request.getfixturevalue("trained"))
+    return hydra.utils.instantiate(cfg, image_size=SIZE, **options)
 
 
-@pytest.mark.parametrize("name", MODELS)
-def test_every_model_gives_finite_images_and_warns(name):
-    model = _model(name)
+@pytest.mark.parametrize("name", model_names())
+def test_every_model_gives_finite_images_and_warns(name, request):
+    model = _model(name, request)
     with pytest.warns(UserWarning, match="unusable"):
         out = model.generate_from_skeletons(_hostile())
-    assert out.shape == (8, 3, 32, 32) and torch.isfinite(out).all()
+    assert out.shape == (8, 3, model.image_size, model.image_size) and torch.isfinite(out).all()
 
 
-@pytest.mark.parametrize("name", MODELS)
-def test_all_unusable_input_still_gives_finite_images(name):
+@pytest.mark.parametrize("name", model_names())
+def test_all_unusable_input_still_gives_finite_images(name, request):
     with pytest.warns(UserWarning):
-        out = _model(name).generate_from_skeletons(np.full((3, 13, 2), np.nan, np.float32))
+        out = _model(name, request).generate_from_skeletons(np.full((3, 13, 2), np.nan, np.float32))
     assert torch.isfinite(out).all()
 
 
-def test_clean_input_gives_no_warning():
+@pytest.mark.parametrize("name", model_names(learns=False))
+def test_clean_input_gives_no_warning(name, request):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        _model("nearest").generate_from_skeletons(NEUTRAL_POSE[None].repeat(2, 0))
+        _model(name, request).generate_from_skeletons(NEUTRAL_POSE[None].repeat(2, 0))
 
 
 def test_rendering_hostile_values_draws_what_it_can():

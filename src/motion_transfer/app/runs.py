@@ -19,6 +19,8 @@ from omegaconf import OmegaConf
 
 from motion_transfer.data.cache import keyed_params
 from motion_transfer.models.identity import checkpoint_identity
+from motion_transfer.models.kinds import model_kinds, model_names
+from motion_transfer.models.networks import GENERATOR_INPUTS
 from motion_transfer.pose.crop import CropParams
 from motion_transfer.runtime.config import CONFIG_DIR
 
@@ -109,18 +111,25 @@ def target_key(target: str | Path | None, cache_dir: Path) -> str | None:
 
 
 @lru_cache(maxsize=1024)
-def _identity(path: str, size: int, mtime_ns: int) -> dict:
+def _records(path: str, size: int, mtime_ns: int) -> tuple[dict, dict]:
     try:
-        # mmap: the identity record is read without loading every tensor of a large checkpoint
-        return checkpoint_identity(torch.load(path, map_location="cpu", weights_only=True, mmap=True))
+        # mmap: the records are read without loading every tensor of a large checkpoint
+        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        return checkpoint_identity(ckpt), dict(ckpt.get("hyper_parameters") or {})
     except Exception:  # noqa: BLE001 - unreadable files are simply not runs
-        return {}
+        return {}, {}
 
 
 def checkpoint_record(path: Path) -> dict:
     """The identity a checkpoint records (model, class, image_size, target_key, target_name); {} if unreadable."""
     stat = path.stat()
-    return _identity(str(path), stat.st_size, stat.st_mtime_ns)
+    return _records(str(path), stat.st_size, stat.st_mtime_ns)[0]
+
+
+def checkpoint_options(path: Path) -> dict:
+    """The model options a checkpoint was trained with (its hyperparameters); {} if unreadable."""
+    stat = path.stat()
+    return _records(str(path), stat.st_size, stat.st_mtime_ns)[1]
 
 
 @dataclass(frozen=True)
@@ -196,6 +205,41 @@ def trained_runs(train_dir: Path, model: str, key: str | None, evaluate_dir: Pat
                     metrics=scores.get(path.resolve()),
                 )
             )
+    return sorted(runs, key=lambda run: run.run_dir.stat().st_mtime, reverse=True)
+
+
+def draws_each_frame_from_stick_figures(options) -> bool:
+    """Whether model options (a config, or a checkpoint's hyperparameters) describe a generator that
+    reads stick figures and draws each frame alone: what a model that trains from another run refines."""
+    return GENERATOR_INPUTS.get(str(options.get("generator"))) == "stick" and not options.get("temporal")
+
+
+@lru_cache(maxsize=1)
+def refinable_model_names() -> tuple[str, ...]:
+    """The models whose runs a model with `trains_from` can refine, as configs/model/ sets them up:
+    learned, trained alone, drawing each frame from the stick figure."""
+    from motion_transfer.models.loading import model_config
+
+    kinds = model_kinds()
+    return tuple(
+        name
+        for name in model_names(learns=True)
+        if not kinds[name].trains_from and draws_each_frame_from_stick_figures(model_config(name))
+    )
+
+
+def refinable_runs(train_dir: Path, key: str | None, image_size: int, evaluate_dir: Path | None = None) -> list:
+    """The runs on the target with cache key `key` at `image_size` px that a model with `trains_from`
+    can refine (learned models trained alone, each checkpoint drawing each frame from the stick
+    figure), newest first."""
+    kinds = model_kinds()
+    runs = [
+        run
+        for name in model_names(learns=True)
+        if not kinds[name].trains_from
+        for run in trained_runs(train_dir, name, key, evaluate_dir)
+        if run.image_size == image_size and draws_each_frame_from_stick_figures(checkpoint_options(run.checkpoint))
+    ]
     return sorted(runs, key=lambda run: run.run_dir.stat().st_mtime, reverse=True)
 
 

@@ -160,9 +160,9 @@ def run_report(cfg: DictConfig) -> Path:
         )
     if temporal_rows:
         table += (
-            "\nSteadiness over consecutive held-out frames (evaluation/steadiness.py): the generated frame t-1 moved "
-            "along the real frames' optical flow onto t, mean error where the flow is trustworthy, beside the real frames' own "
-            "(lower is steadier; report_yt.png shows one row of the crops over time, real first).\n\n"
+            "\nSteadiness over consecutive held-out frames (evaluation/steadiness.py): the generated frame t-1 "
+            "moved along the real frames' optical flow onto t, mean error where the flow is trustworthy, beside the "
+            "real frames' own (lower is steadier; report_yt.png shows one row of the crops over time, real first).\n\n"
             + temporal_table(temporal_rows)
         )
         real = datamodule.val_set.images.float() / 127.5 - 1.0
