@@ -11,7 +11,7 @@ from motion_transfer.runtime.errors import UserError
 
 DEFAULTS = {
     "mode": "full",
-    "max_side": 1280,
+    "max_side": 1920,
     "panel_height": 360,
     "feather": 0.06,
     "panel_size": 256,

@@ -16,7 +16,8 @@ RUNTIMES = ("onnx", "torch")
 
 
 class LiveGenerator:
-    """One crop-coordinate pose (and its placement) -> (person (S, S, 3) uint8, alpha (S, S) float32).
+    """One crop-coordinate pose (and its placement) -> (person (S, S, 3) uint8, alpha (S, S) float32); at
+    the output's own resolution for a generator that `draws_native` (the warp: OpenCV remaps, no ONNX).
 
     A learned generator runs in ONNX Runtime (`runtime=onnx`: exported into the run folder once;
     several times faster than PyTorch one frame at a time), or in PyTorch (`runtime=torch`); nearest
@@ -52,7 +53,12 @@ class LiveGenerator:
             self(NEUTRAL_POSE, np.zeros(3, np.float32))  # the first run allocates: not on a live frame
             self.previous = None
 
-    def __call__(self, skeleton: np.ndarray, placement: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(
+        self, skeleton: np.ndarray, placement: np.ndarray, side: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The person for one pose; a generator that draws at the output's resolution draws at `side`."""
+        if self.model.draws_native and side is not None:
+            return self.model.native_layers(skeleton[None], [int(side)], placement[None])[0]
         if self.session is None:
             rgb, alpha = self.model.layers_from_skeletons(skeleton[None], 1, placement[None], self.previous)
             self.previous = self.model.carry(rgb, alpha)

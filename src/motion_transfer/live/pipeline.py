@@ -191,7 +191,9 @@ class LivePipeline:
             return self.output.empty()
         skeleton, box = mapped
         frame_size = self.mapper.floor.frame_size
-        person, alpha = self.generator(skeleton, placement_features(box[None], frame_size)[0])
+        person, alpha = self.generator(
+            skeleton, placement_features(box[None], frame_size)[0], self.output.side_for(box)
+        )
         return self.output.frame(person, alpha, box)
 
     def run(self) -> LiveResult:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+import cv2
 import lightning as L
 import numpy as np
 import torch
@@ -11,7 +12,7 @@ import torch.nn.functional as F
 import torchvision
 
 from motion_transfer.models.identity import IDENTITY_KEY, checkpoint_identity, make_identity
-from motion_transfer.pose.drawing import images_to_tensor, render_stick_figures
+from motion_transfer.pose.drawing import images_to_tensor, render_stick_figures, tensor_to_images
 from motion_transfer.pose.skeleton import forward_fill, sanitize, to_vector
 
 
@@ -81,6 +82,9 @@ class PoseToImageModule(L.LightningModule):
     #: Whether each frame is drawn from the previous one too (`feedback`): frames are then drawn in
     #: order, one at a time, and training batches hold consecutive frames (datamodule.ConsecutiveFrames).
     temporal: bool = False
+    #: Whether it draws the person at the output's own resolution (`native_layers`: real pixels moved
+    #: at the box's size), rather than at `image_size` to be scaled to the box.
+    draws_native: bool = False
 
     def __init__(
         self, name: str, image_size: int = 64, target_key: str = "", target_name: str = "", grid_size: int = 8
@@ -202,6 +206,26 @@ class PoseToImageModule(L.LightningModule):
             rgbs.append(rgb)
             alphas.append(alpha)
         return torch.cat(rgbs), torch.cat(alphas), previous
+
+    def native_layers(
+        self, skeletons: np.ndarray, sides: np.ndarray, placements: np.ndarray | None = None
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(N, 13, 2) crop-coordinate skeletons and (N,) sides in output pixels -> per frame the person's
+        colours (side, side, 3) uint8 and alpha (side, side) float32 at that side. Here: drawn at
+        `image_size` and scaled (bilinear), as pasting a crop into a frame does; a generator that
+        `draws_native` moves real pixels at the side itself."""
+        rgb, alpha = self.layers_from_skeletons(np.asarray(skeletons), max(1, len(skeletons)), placements)
+        persons, alphas = tensor_to_images(rgb), alpha[:, 0].numpy().astype(np.float32)
+        out = []
+        for person, a, side in zip(persons, alphas, np.asarray(sides, dtype=int)):
+            size = (max(1, int(side)),) * 2
+            out.append(
+                (
+                    cv2.resize(person, size, interpolation=cv2.INTER_LINEAR),
+                    cv2.resize(a, size, interpolation=cv2.INTER_LINEAR),
+                )
+            )
+        return out
 
     def carry(self, rgb: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor | None:
         """What the next call of a temporal model starts from after frames (rgb, alpha): the last

@@ -77,7 +77,8 @@ def load_model(cfg: DictConfig, datamodule: SkeletonImageDataModule) -> PoseToIm
     not learn (nearest neighbour) is indexed on the training frames now."""
     cls = model_class(cfg.model)
     if not cls.learns and not cfg.get("ckpt_path"):
-        return cls.indexed_on(datamodule, cfg.model.name)
+        options = {k: v for k, v in cfg.model.items() if k not in ("_target_", "name", "image_size")}
+        return cls.indexed_on(datamodule, cfg.model.name, **options)
     return load_generator(
         checkpoint_path(cfg, datamodule), cfg.model.name, datamodule.image_size, datamodule.target_key
     )[0]

@@ -50,9 +50,16 @@ class NearestNeighbourGenerator(PoseToImageModule):
 
     # -- building the index ------------------------------------------------------------------
     @classmethod
-    def indexed_on(cls, datamodule, name: str = "nearest") -> NearestNeighbourGenerator:
-        """Built in memory on a prepared datamodule's training frames (no checkpoint needed)."""
-        model = cls(name, datamodule.image_size, datamodule.target_key, datamodule.target_name)
+    def indexed_on(cls, datamodule, name: str = "nearest", **options) -> NearestNeighbourGenerator:
+        """Built in memory on a prepared datamodule's training frames (no checkpoint needed); `options`
+        are the config's other settings of a subclass."""
+        model = cls(
+            name=name,
+            image_size=datamodule.image_size,
+            target_key=datamodule.target_key,
+            target_name=datamodule.target_name,
+            **options,
+        )
         train = datamodule.train_set
         model.set_index(train.vectors, train.images, train.indices, train.masks)
         return model

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from motion_transfer.data.video import X264_PRESETS
-from motion_transfer.render.paste import composite_frames, output_size, paste
+from motion_transfer.render.paste import composite_frames, output_size, paste, pixel_edges
 from motion_transfer.runtime.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ class OutputOptions:
     #: full: the target in their own scene; crop: the square crop.
     mode: str = "full"
     #: The longer side of a full-frame video is at most this many pixels.
-    max_side: int = 1280
+    max_side: int = 1920
     #: The height of the side-by-side preview (transfer.mp4) at most.
     panel_height: int = 360
     #: The alpha fades to 0 over this fraction of the box's side at its border.
@@ -84,9 +84,15 @@ class FrameOutput(ABC):
         """(S, S, 3) uint8 colours and (S, S) float alpha in [0, 1] of a crop drawn at `box` (cx, cy, side)
         in the target's view -> the output frame (H, W, 3) uint8."""
 
-    def frames(self, persons: np.ndarray, alphas: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-        """`frame` over a batch: (N, S, S, 3), (N, S, S), (N, 3) -> (N, H, W, 3)."""
+    def frames(self, persons, alphas, boxes: np.ndarray) -> np.ndarray:
+        """`frame` over a batch: (N, S, S, 3), (N, S, S), (N, 3) -> (N, H, W, 3); persons of different
+        sizes may come as lists."""
         return np.stack([self.frame(p, a, b) for p, a, b in zip(persons, alphas, boxes)])
+
+    @abstractmethod
+    def side_for(self, box: np.ndarray) -> int:
+        """The side, in output pixels, that a person drawn at `box` covers: what a generator that draws
+        at the output's own resolution (`draws_native`) draws, so nothing is resampled."""
 
 
 class SceneOutput(FrameOutput):
@@ -109,8 +115,15 @@ class SceneOutput(FrameOutput):
         paste(result, person, alpha, np.asarray(box) * self._box_scale, feather_width=self.feather)
         return result
 
-    def frames(self, persons: np.ndarray, alphas: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-        return composite_frames(self.plate, persons, alphas, boxes, self.size, self.feather)
+    def frames(self, persons, alphas, boxes: np.ndarray) -> np.ndarray:
+        if isinstance(persons, np.ndarray) and isinstance(alphas, np.ndarray):
+            return composite_frames(self.plate, persons, alphas, boxes, self.size, self.feather)
+        return super().frames(persons, alphas, boxes)
+
+    def side_for(self, box: np.ndarray) -> int:
+        cx, _, side = np.asarray(box, dtype=np.float64) * self._box_scale
+        start, stop = pixel_edges(cx, side)
+        return max(1, stop - start)
 
 
 class CropOutput(FrameOutput):
@@ -126,6 +139,9 @@ class CropOutput(FrameOutput):
         if self.background is not None:
             return self.background.copy()
         return np.zeros((self.side, self.side, 3), np.uint8)
+
+    def side_for(self, box: np.ndarray) -> int:
+        return self.side
 
     def frame(self, person: np.ndarray, alpha: np.ndarray, box: np.ndarray) -> np.ndarray:
         side = self.side

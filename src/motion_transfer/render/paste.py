@@ -70,7 +70,7 @@ def feather(alpha: np.ndarray, width: float) -> np.ndarray:
     return alpha * _feather_window(alpha.shape[-2], alpha.shape[-1], float(width))
 
 
-def _edges(centre: float, side: float) -> tuple[int, int]:
+def pixel_edges(centre: float, side: float) -> tuple[int, int]:
     """Integer pixel edges [start, stop) of a box's extent along one axis (round half up, not to even)."""
     return int(np.floor(centre - side / 2.0 + 0.5)), int(np.floor(centre + side / 2.0 + 0.5))
 
@@ -88,8 +88,8 @@ def paste(
     cx, cy, side = (float(v) for v in box)
     if not (np.isfinite([cx, cy, side]).all() and side > 0):
         return frame
-    x0, x1 = _edges(cx, side)
-    y0, y1 = _edges(cy, side)
+    x0, x1 = pixel_edges(cx, side)
+    y0, y1 = pixel_edges(cy, side)
     fx0, fx1, fy0, fy1 = max(x0, 0), min(x1, width), max(y0, 0), min(y1, height)
     if fx0 >= fx1 or fy0 >= fy1:
         return frame  # empty box or wholly outside the frame

@@ -128,10 +128,15 @@ def write_full_frame_videos(
     try:
         for start in range(0, n, batch):
             frames = slice(start, min(n, start + batch))
-            rgb, alpha = model.layers_from_skeletons(normalised[frames], batch, placements[frames], previous)
-            previous = model.carry(rgb, alpha)
-            persons = tensor_to_images(rgb)
-            alphas = alpha[:, 0].numpy().astype(np.float32)
+            if model.draws_native:  # real pixels moved at the size they cover in the output
+                sides = [output.side_for(box) for box in boxes[frames]]
+                layers = model.native_layers(normalised[frames], sides, placements[frames])
+                persons, alphas = [p for p, _ in layers], [a for _, a in layers]
+            else:
+                rgb, alpha = model.layers_from_skeletons(normalised[frames], batch, placements[frames], previous)
+                previous = model.carry(rgb, alpha)
+                persons = tensor_to_images(rgb)
+                alphas = alpha[:, 0].numpy().astype(np.float32)
             encoder.submit(
                 lambda frames=frames, persons=persons, alphas=alphas: paste_and_encode(frames, persons, alphas)
             )
