@@ -98,12 +98,12 @@ def check_quick_bench(bench: dict, cfg, out: str) -> None:
     settings = bench["settings"]
     assert settings["quick"] and settings["models"] == list(cfg.bench.models)
     assert bench["command"].startswith("python src/bench.py ") and "bench=quick" in bench["command"]
-    sections = {"nearest", "generation", "demo", "full_frame_demo", "training"}
+    sections = {"nearest_neighbour", "generation", "demo", "full_frame_demo", "training"}
     sections |= {"preprocess"} if settings["preprocess_video"] else set()
     sections |= {"live"} if settings["live_model"] else set()
     assert set(bench) == BENCH_RECORD | sections
 
-    nearest = bench["nearest"]
+    nearest = bench["nearest_neighbour"]
     lab, batched = nearest["lab_loop_33_joints_us_per_query"], nearest["batched_us_per_query"]
     assert nearest["speedup"] == pytest.approx(lab / batched)
     assert list(nearest["scaling"]) == [str(n) for n in settings["nn_sizes"]]

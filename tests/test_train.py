@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import MODELS, compose, printed_path, user_error
+from conftest import TRAINED_ALONE, compose, printed_path, user_error
 from motion_transfer.models import GENERATOR_CLASSES, GANGenerator
 from motion_transfer.models.checkpoints import load_generator, start_from_generator
 from motion_transfer.models.identity import IDENTITY_KEY, checkpoint_identity
@@ -22,10 +22,11 @@ CLASSES = {
     "vanilla_image": "VanillaGenerator",
     "gan": "GANGenerator",
     "gan_lab": "GANGenerator",
+    "warp": "WarpGenerator",
 }
 
 
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", TRAINED_ALONE)  # the enhancer trains from another run: tests/test_enhancer.py
 def test_fast_dev_run_through_the_real_configs(model, small):
     cfg = small.compose("train", "+trainer.fast_dev_run=true", model=model)
     best = run_training(cfg)
