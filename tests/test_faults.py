@@ -58,7 +58,14 @@ def test_preprocess_killed_while_writing_its_cache_leaves_no_trusted_cache(share
     # The arrays take some tens of milliseconds to write: poll tightly, and try again (rebuilding
     # with preprocess.force) in the rare case the whole write fell between two looks.
     for attempt in range(3):
-        proc = start_script("preprocess", f"video={video}", f"preprocess.force={attempt > 0}", outputs=outputs)
+        # The person store, built after the cache, is left out here: this is about the cache's folder.
+        proc = start_script(
+            "preprocess",
+            f"video={video}",
+            f"preprocess.force={attempt > 0}",
+            "preprocess.native_max_side=0",
+            outputs=outputs,
+        )
         seen = wait_for(lambda proc=proc: temporaries() or proc.poll() is not None, timeout=300, interval=0.002)
         killed = proc.poll() is None
         proc.send_signal(signal.SIGKILL)

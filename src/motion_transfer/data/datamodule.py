@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader
 from motion_transfer.data.cache import SkeletonCache, load_or_build_synthetic_cache, load_or_build_video_cache
 from motion_transfer.data.datasets import ConsecutiveFrames, PairDataset, jitter_pairs, resize_crops, resize_masks
 from motion_transfer.data.options import check_background_file, check_crop_size, check_data_options
+from motion_transfer.data.person_store import PersonStore, load_or_build_person_store
 from motion_transfer.data.plate import STATIC_CAMERA_MAX_RESIDUAL
 from motion_transfer.data.registration import Scene, map_boxes
 from motion_transfer.pose.crop import CropParams, placement_features
@@ -148,6 +149,32 @@ class SkeletonImageDataModule(L.LightningDataModule):
         return load_or_build_video_cache(
             self.target_video, self.cache_dir, self.crop_params, force, self.progress, option="data.target_video"
         )
+
+    def person_store(self, max_side: int = 768) -> PersonStore:
+        """The target's person at the video's own resolution (data/person_store.py), at most max_side
+        pixels a side: loaded, or built from the clip's frames (decoded again, upright as iter_frames
+        gives them, or rendered again for the embedded clip), and kept on this instance."""
+        stores = self.__dict__.setdefault("_person_stores", {})
+        if max_side not in stores:
+            if self.cache is None:
+                self.cache = self.load_cache()
+            if self.kind == "synthetic":
+                from motion_transfer.data.synthetic import render_clip
+
+                def frames():
+                    return iter(render_clip("target", self.synthetic_frames, self.synthetic_seed)[0])
+            else:
+                from motion_transfer.data.video import check_video_path, decoded_ahead
+
+                path = check_video_path(self.target_video, "data.target_video")
+
+                def frames():
+                    return decoded_ahead(path)
+
+            stores[max_side] = load_or_build_person_store(
+                self.cache, frames, self.cache_dir, max_side, force=self.force_rebuild, progress=self.progress
+            )
+        return stores[max_side]
 
     def prepare_data(self) -> None:
         # Runs once per machine before setup: builds the cache if needed.

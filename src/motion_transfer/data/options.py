@@ -27,8 +27,7 @@ def check_data_options(
         raise UserError(f"data.kind={kind!r} is not known; use one of {', '.join(DATA_KINDS)}.")
     if image_size not in SUPPORTED_IMAGE_SIZES:
         raise UserError(
-            f"data.image_size={image_size} is not supported; use one of "
-            f"{', '.join(map(str, SUPPORTED_IMAGE_SIZES))}."
+            f"data.image_size={image_size} is not supported; use one of {', '.join(map(str, SUPPORTED_IMAGE_SIZES))}."
         )
     if int(batch_size) < 1:
         raise UserError(f"data.batch_size={batch_size} must be at least 1.")
@@ -50,8 +49,7 @@ def check_crop_size(crop_params: CropParams, image_size: int) -> None:
     """data.crop.crop_size: the stored crops are at least as large as the images made from them."""
     if crop_params.crop_size < image_size:
         raise UserError(
-            f"data.crop.crop_size={crop_params.crop_size} is smaller than "
-            f"data.image_size={image_size}; raise it."
+            f"data.crop.crop_size={crop_params.crop_size} is smaller than data.image_size={image_size}; raise it."
         )
 
 
