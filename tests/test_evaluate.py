@@ -94,6 +94,7 @@ SCHEMA = {
     "checkpoint": (str, type(None)),
     "temporal": dict,
     "smoothing": dict,
+    "native": dict,
 }
 
 TEMPORAL_FIGURES = {
@@ -161,6 +162,8 @@ def test_evaluate_a_learned_model_from_its_checkpoint_and_report_every_model(tra
     assert "*mean image* | floor" in table and "*real crops* | ceiling" in table
     assert (report.parent / "report.png").is_file()
     assert "| nearest | " in table.split("Steadiness over consecutive held-out frames")[1]
+    native = table.split("At the video's own resolution")[1].split("Steadiness")[0]
+    assert "| nearest | " in native and "| vanilla_image | " in native and "| gan | " in native
     yt = torchvision.io.decode_image(str(report.parent / "report_yt.png"))
     n_val = json.loads((report.parent / "metrics.json").read_text())["models"]["nearest"]["split"]["val_frames"]
     assert yt.shape[1] >= 2 * n_val and yt.shape[2] >= 4 * 32  # 2 px a frame; real + 3 models, 32 px crops

@@ -16,10 +16,13 @@ def test_a_race_trains_each_entry_for_the_budget_and_scores_them_together(small)
     text = report.read_text()
     assert "| nearest |" in text and "| unet |" in text and "00:00:00:06 of training each" in text
     assert "| unet | " in text.split("Steadiness over consecutive held-out frames")[1]
+    native = text.split("At the video's own resolution")[1].split("Steadiness")[0]
+    assert "| nearest | " in native and "| unet | " in native
     metrics = json.loads((report.parent / "metrics.json").read_text())
     assert set(metrics["models"]) == {"nearest", "unet"}
     unet = metrics["models"]["unet"]
     assert unet["model"] == "vanilla_image" and 0 < unet["metrics"]["ssim"] <= 1
+    assert 0 < unet["native"]["box_ssim"] <= 1 and unet["native"]["detail_ratio"] > 0
     assert unet["race"]["overrides"][0] == "model=vanilla_image"
     # Its own training folder, under the race's run: nothing leaks into outputs/train.
     assert list((report.parent / "unet" / "train").glob("*/checkpoints/*.ckpt"))

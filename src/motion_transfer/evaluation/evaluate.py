@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from motion_transfer.data.datamodule import SkeletonImageDataModule
 from motion_transfer.evaluation.frame_metrics import full_frame_figures, val_composites
 from motion_transfer.evaluation.metrics import image_metrics, pose_consistency
+from motion_transfer.evaluation.native import native_figures
 from motion_transfer.evaluation.steadiness import sequence_figures
 from motion_transfer.models import PoseToImageModule
 from motion_transfer.pose.drawing import tensor_to_images
@@ -64,7 +65,8 @@ def evaluate_generator(
     smoothing=None,
 ) -> tuple[dict, torch.Tensor]:
     """All figures for one generator on the held-out frames (per frame, and over consecutive frames
-    under "temporal": on the crops, and on the full frames where there is a plate), as a JSON-ready dict, and the
+    under "temporal": on the crops, and on the full frames where there is a plate; at the video's own
+    resolution under "native", evaluation/native.py), as a JSON-ready dict, and the
     generated crops (N, 3, S, S) in [-1, 1] (for a model that draws alpha, composited over the
     plate's crop at each frame's box: what crop output shows)."""
     skeletons, placements, real = held_out(datamodule, smoothing)
@@ -95,6 +97,7 @@ def evaluate_generator(
     if datamodule.has_plate:
         result["full_frame"] = full_frame_figures(rgb, alpha, fake, datamodule)
         result["temporal"]["full_frame"] = result["full_frame"].pop("temporal")
+        result["native"] = native_figures(model, datamodule, skeletons, placements)
     if with_floors:
         result["floors"] = {
             name: score(pred, real, skeletons, pose) for name, pred in floor_predictions(datamodule, len(real)).items()
@@ -152,6 +155,19 @@ def run_evaluation(cfg: DictConfig) -> Path:
         pose,
         steadiness,
     )
+    if "native" in result:
+        n = result["native"]
+        log.info(
+            "at the video's resolution (box side %.0f px): box SSIM %.3f, PSNR %.2f dB, detail ratio %.2f "
+            "(real %.2f grey levels), head SSIM %.3f; %.2f s a frame",
+            n["median_side"],
+            n["box_ssim"],
+            n["box_psnr"],
+            n["detail_ratio"],
+            n["detail_real"],
+            n["head_ssim"],
+            n["seconds_per_frame"],
+        )
     return path
 
 
@@ -163,6 +179,7 @@ def _log_to_tensorboard(result: dict, folder: Path) -> None:
         groups += [(f"floor_{k}", v) for k, v in result.get("floors", {}).items()]
         groups += [(f"full_frame_{k}", v) for k, v in result.get("full_frame", {}).items()]
         groups += [(f"temporal_{k}", v) for k, v in result.get("temporal", {}).items()]
+        groups += [("native", result["native"])] if "native" in result else []
         for group, figures in groups:
             for name, value in figures.items():
                 if np.isfinite(value):

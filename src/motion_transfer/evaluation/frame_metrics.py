@@ -39,7 +39,7 @@ def target_frames(datamodule) -> Iterator[np.ndarray]:
     return iter_frames(Path(datamodule.target_video))
 
 
-def _selected(frames: Iterator[np.ndarray], wanted: np.ndarray) -> Iterator[np.ndarray]:
+def selected_frames(frames: Iterator[np.ndarray], wanted: np.ndarray) -> Iterator[np.ndarray]:
     """The frames whose numbers are in `wanted` (sorted), in order."""
     wanted_set, last = set(int(i) for i in wanted), int(wanted.max())
     for number, frame in enumerate(frames):
@@ -93,7 +93,7 @@ def full_frame_figures(
     persons, alphas, crops = tensor_to_images(rgb), alpha[:, 0].numpy(), tensor_to_images(crop_output)
     ones = np.ones_like(alphas)
     order = np.argsort(numbers)  # frames are decoded in clip order
-    frames = _selected(target_frames(datamodule), numbers[order])
+    frames = selected_frames(target_frames(datamodule), numbers[order])
     sums: dict[str, dict[str, float]] = {"full_frame": {}, "box": {}, "box_crop_output": {}}
     count = 0
     steadiness = TemporalFigures(["full_frame"])
@@ -135,7 +135,7 @@ def real_box_views(datamodule, positions: np.ndarray) -> torch.Tensor:
     boxes = np.asarray(datamodule.cache.boxes)[numbers]
     order = np.argsort(numbers)
     real = [None] * len(numbers)
-    for row, frame in zip(order, _selected(target_frames(datamodule), numbers[order])):
+    for row, frame in zip(order, selected_frames(target_frames(datamodule), numbers[order])):
         real[row] = crop_frame(frame, boxes[row], BOX_SIZE)
     return _to_tensor(real)
 

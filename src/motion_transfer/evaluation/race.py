@@ -19,7 +19,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from motion_transfer.evaluation.evaluate import evaluate_generator, write_metrics
-from motion_transfer.evaluation.report import full_frame_table, markdown_table, temporal_table
+from motion_transfer.evaluation.report import full_frame_table, markdown_table, native_section, temporal_table
 from motion_transfer.models.checkpoints import find_latest_checkpoint, load_generator
 from motion_transfer.models.loading import model_class, model_config, prepare_datamodule
 from motion_transfer.runtime.atomic import write_text_atomically
@@ -71,7 +71,7 @@ def run_race(cfg: DictConfig) -> Path:
     out_dir = start_run(cfg)
     datamodule = prepare_datamodule(cfg.data)  # builds the target's cache once, for every entry
     budget = str(cfg.race.budget)
-    rows, frame_rows, temporal_rows, results, floors = [], [], [], {}, None
+    rows, frame_rows, native_rows, temporal_rows, results, floors = [], [], [], [], {}, None
     unknown = [label for label in cfg.race.run if label not in cfg.race.entries]
     if unknown:
         raise UserError(f"race.run: {unknown} not in race.entries; use some of {', '.join(cfg.race.entries)}")
@@ -99,6 +99,8 @@ def run_race(cfg: DictConfig) -> Path:
         rows.append((label, f"{note}; {' '.join(overrides)}", result["metrics"]))
         if "full_frame" in result:
             frame_rows.append((label, result["full_frame"]))
+        if "native" in result:
+            native_rows.append((label, result["native"]))
         temporal_rows.append((label, result["temporal"]))
         log.info("race: %s: %s", label, result["metrics"])
     for name, figures in (floors or {}).items():
@@ -112,6 +114,7 @@ def run_race(cfg: DictConfig) -> Path:
     )
     if frame_rows:
         text += "\nFull-frame output (see docs/results.md for the regions):\n\n" + full_frame_table(frame_rows)
+    text += native_section(native_rows)
     text += "\nSteadiness over consecutive held-out frames (see docs/usage.md):\n\n" + temporal_table(temporal_rows)
     write_text_atomically(out_dir / "race.md", text)
     write_metrics({"models": results, "floors": floors, "budget": budget}, out_dir)

@@ -81,6 +81,47 @@ def full_frame_table(rows: list[tuple[str, dict]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: Columns of the native-resolution table (evaluation/native.py) and their formats.
+NATIVE_COLUMNS = (
+    ("box_ssim", ".3f"),
+    ("box_psnr", ".2f"),
+    ("detail_ratio", ".2f"),
+    ("head_ssim", ".3f"),
+    ("detail_generated", ".2f"),
+    ("detail_real", ".2f"),
+    ("median_side", ".0f"),
+)
+
+
+def native_table(rows: list[tuple[str, dict]]) -> str:
+    """rows: (name, native figures) -> a Markdown table: box and head regions at the video's own resolution,
+    and the person's high-frequency energy, generated beside the real video's."""
+    lines = [
+        "| model | box SSIM | box PSNR | detail ratio | head SSIM | detail (grey levels) | real detail | "
+        "box side (px) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, figures in rows:
+        lines.append(f"| {name} | " + " | ".join(_number(figures.get(k), spec) for k, spec in NATIVE_COLUMNS) + " |")
+    return "\n".join(lines) + "\n"
+
+
+NATIVE_NOTE = (
+    "At the video's own resolution (evaluation/native.py): each held-out frame's person drawn at its box's own "
+    "side (at most {max_side} px) and pasted into the frame's plate; box and head regions compared without "
+    "resampling the real frame; detail ratio: the mean absolute Laplacian over the real person's widened mask, "
+    "generated over real (1: as sharp as the video).\n\n"
+)
+
+
+def native_section(rows: list[tuple[str, dict]]) -> str:
+    """The native-resolution table with its note, or nothing when no model has native figures."""
+    if not rows:
+        return ""
+    max_side = next((f["max_side"] for _, f in rows if f.get("max_side")), None)
+    return "\n" + NATIVE_NOTE.format(max_side=_number(max_side, ".0f")) + native_table(rows)
+
+
 def temporal_table(rows: list[tuple[str, dict]]) -> str:
     """rows: (name, temporal figures by region) -> a Markdown table: warping error of the generated
     frames beside the real frames' own, their ratio, and the temporal-difference error."""
@@ -117,7 +158,7 @@ def run_report(cfg: DictConfig) -> Path:
     """Evaluate `models` on the held-out frames of the target; write report.md, report.png, metrics.json."""
     out_dir = start_run(cfg)
     datamodule = prepare_datamodule(cfg.data)
-    rows, columns, results, floors, frame_rows, box_columns = [], [], {}, None, [], []
+    rows, columns, results, floors, frame_rows, box_columns, native_rows = [], [], {}, None, [], [], []
     temporal_rows, sequences = [], []
     batch = datamodule.fixed_val_batch(int(cfg.grid_frames))
     picks = batch["position"]
@@ -139,6 +180,8 @@ def run_report(cfg: DictConfig) -> Path:
         if "full_frame" in result:
             frame_rows.append((name, result["full_frame"]))
             box_columns.append(box_views(model, datamodule, picks.numpy()))
+        if "native" in result:
+            native_rows.append((name, result["native"]))
         columns.append(fake[picks])
         temporal_rows.append((name, result["temporal"]))
         sequences.append(fake)
@@ -158,6 +201,7 @@ def run_report(cfg: DictConfig) -> Path:
             f"plate; box regions compared at {BOX_SIZE} px; person: over MediaPipe's mask, at "
             f"{datamodule.image_size} px.\n\n" + full_frame_table(frame_rows)
         )
+    table += native_section(native_rows)
     if temporal_rows:
         table += (
             "\nSteadiness over consecutive held-out frames (evaluation/steadiness.py): the generated frame t-1 "

@@ -98,6 +98,8 @@ class PoseToImageModule(L.LightningModule):
         self._val_previous: torch.Tensor | None = None
         #: The checkpoint whose generator this one started from (train.py init_from), if any.
         self.started_from: str | None = None
+        #: What `native_layers` carries from one call to the next (a temporal model's last frame).
+        self._native_previous: torch.Tensor | None = None
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint[IDENTITY_KEY] = make_identity(
@@ -207,14 +209,22 @@ class PoseToImageModule(L.LightningModule):
             alphas.append(alpha)
         return torch.cat(rgbs), torch.cat(alphas), previous
 
+    def reset_sequence(self) -> None:
+        """Start a new video: `native_layers` draws its next frame as the first of a sequence."""
+        self._native_previous = None
+
     def native_layers(
         self, skeletons: np.ndarray, sides: np.ndarray, placements: np.ndarray | None = None
     ) -> list[tuple[np.ndarray, np.ndarray]]:
         """(N, 13, 2) crop-coordinate skeletons and (N,) sides in output pixels -> per frame the person's
         colours (side, side, 3) uint8 and alpha (side, side) float32 at that side. Here: drawn at
         `image_size` and scaled (bilinear), as pasting a crop into a frame does; a generator that
-        `draws_native` moves real pixels at the side itself."""
-        rgb, alpha = self.layers_from_skeletons(np.asarray(skeletons), max(1, len(skeletons)), placements)
+        `draws_native` moves real pixels at the side itself. Successive calls draw one sequence (a
+        temporal model's next call starts from this call's last frame) until `reset_sequence`."""
+        rgb, alpha = self.layers_from_skeletons(
+            np.asarray(skeletons), max(1, len(skeletons)), placements, self._native_previous
+        )
+        self._native_previous = self.carry(rgb, alpha)
         persons, alphas = tensor_to_images(rgb), alpha[:, 0].numpy().astype(np.float32)
         out = []
         for person, a, side in zip(persons, alphas, np.asarray(sides, dtype=int)):

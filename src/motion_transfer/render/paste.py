@@ -90,6 +90,8 @@ def paste(
         return frame
     x0, x1 = pixel_edges(cx, side)
     y0, y1 = pixel_edges(cy, side)
+    if person.shape[0] == person.shape[1] == x1 - x0 != y1 - y0:
+        y1 = y0 + (x1 - x0)  # drawn at the box's own size (draws_native): paste it square, unresampled
     fx0, fx1, fy0, fy1 = max(x0, 0), min(x1, width), max(y0, 0), min(y1, height)
     if fx0 >= fx1 or fy0 >= fy1:
         return frame  # empty box or wholly outside the frame

@@ -1,0 +1,172 @@
+"""Warp (`model=warp`): the target's own pixels moved to the asked pose, at the video's resolution, with
+nothing to train.
+
+For each asked pose the training frames are searched for the one that needs the least bending: the
+nearest poses by the index's distance (as nearest neighbour), then, among them, the one whose joints
+are closest to the asked ones after its torso is aligned onto the asked torso (a similarity
+transform): what is left is what the warp must bend. That frame's person, from the native-resolution
+store (data/person_store.py), is bent onto the asked skeleton by render/warp.py at the size the
+output needs, so a 480-px box gets 480 px of real detail instead of an upscaled 64-256-px drawing.
+A frame keeps the previous frame's choice while that needs little more bending than the best one:
+switching source frames is what makes such a video flicker.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+import torch
+
+from motion_transfer.models.base import check_choice
+from motion_transfer.models.nearest import NearestNeighbourGenerator
+from motion_transfer.pose.skeleton import NUM_JOINTS, SHOULDERS
+from motion_transfer.render.warp import DEFAULT_METHOD, WARP_METHODS, warp_person
+
+#: The hips (left, right): with the shoulders, the torso that aligns two poses.
+HIPS = (7, 8)
+TORSO = (*SHOULDERS, *HIPS)
+#: Decoded store frames kept: consecutive poses mostly pick the same few frames.
+DECODED_FRAMES = 32
+
+
+def torso_residuals(candidates: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """(K, 13, 2) candidate skeletons and a (13, 2) query -> (K,) mean distance of the joints after
+    each candidate's torso is mapped onto the query's by the best similarity transform, in units of
+    the query's torso size: how far the candidate must still bend."""
+    src = candidates[:, TORSO]  # (K, 4, 2)
+    dst = query[list(TORSO)]  # (4, 2)
+    src_mean, dst_mean = src.mean(axis=1, keepdims=True), dst.mean(axis=0)
+    a, b = src - src_mean, dst - dst_mean
+    # The similarity z -> s * R z as one complex number per candidate (least squares, closed form).
+    az, bz = a[..., 0] + 1j * a[..., 1], b[..., 0] + 1j * b[..., 1]
+    scale = (np.conj(az) * bz).sum(axis=1) / np.maximum((np.abs(az) ** 2).sum(axis=1), 1e-12)
+    cz = (candidates[..., 0] + 1j * candidates[..., 1]) - (src_mean[..., 0] + 1j * src_mean[..., 1])
+    mapped = scale[:, None] * cz + (dst_mean[0] + 1j * dst_mean[1])
+    qz = query[:, 0] + 1j * query[:, 1]
+    torso_size = max(float(np.sqrt((np.abs(bz) ** 2).mean())), 1e-6)
+    return np.abs(mapped - qz[None]).mean(axis=1) / torso_size
+
+
+class WarpGenerator(NearestNeighbourGenerator):
+    """Nearest neighbour's index, with each retrieved person bent onto the asked pose at the output's
+    own resolution (`draws_native`). Without a person store (`attach_store`), it bends the index's
+    crops instead: the same poses, at `image_size`."""
+
+    draws_native = True
+
+    def __init__(
+        self,
+        name: str = "warp",
+        image_size: int = 64,
+        method: str = DEFAULT_METHOD,
+        candidates: int = 16,
+        keep_margin: float = 0.15,
+        max_side: int = 768,
+        target_key: str = "",
+        target_name: str = "",
+        grid_size: int = 8,
+    ):
+        check_choice("model.method", method, WARP_METHODS)
+        if int(candidates) < 1:
+            raise ValueError(f"model.candidates={candidates} must be at least 1")
+        if float(keep_margin) < 0:
+            raise ValueError(f"model.keep_margin={keep_margin} must be 0 or more")
+        if int(max_side) < 64:
+            raise ValueError(f"model.max_side={max_side} must be at least 64 pixels")
+        super().__init__(name, image_size, target_key, target_name, grid_size)
+        self.save_hyperparameters()
+        self.method = method
+        self.store = None
+        #: (frames, 13, 2) every frame's skeleton in its crop's coordinates (the store's and the index's).
+        self.frame_skeletons: np.ndarray | None = None
+        self._decoded: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._previous_frame: int | None = None
+
+    @classmethod
+    def indexed_on(cls, datamodule, name: str = "warp", **options) -> WarpGenerator:
+        """Built on a prepared datamodule's training frames, with the target's native-resolution store."""
+        model = super().indexed_on(datamodule, name, **options)
+        model.attach_store(datamodule.person_store(int(model.hparams.max_side)), np.asarray(datamodule.cache.skeletons))
+        return model
+
+    def attach_store(self, store, frame_skeletons: np.ndarray) -> None:
+        """Draw from `store` (data/person_store.PersonStore), whose frame i holds the person whose
+        skeleton is `frame_skeletons[i]` in its crop's coordinates."""
+        self.store = store
+        self.frame_skeletons = np.asarray(frame_skeletons, dtype=np.float64)
+        self._decoded.clear()
+        self._previous_frame = None
+
+    def reset_sequence(self) -> None:
+        """Forget the previous frame's choice (a new video starts)."""
+        super().reset_sequence()
+        self._previous_frame = None
+
+    # -- choosing the frame to bend ------------------------------------------------------------------
+    def _frame_skeletons_of_rows(self, rows: np.ndarray) -> np.ndarray:
+        if self.frame_skeletons is not None:
+            return self.frame_skeletons[self.index_frames.cpu().numpy()[rows]]
+        vectors = self.index_vectors[torch.as_tensor(rows)].cpu().numpy()
+        return (vectors.reshape(-1, NUM_JOINTS, 2) + 1.0) / 2.0
+
+    def choose_rows(self, skeletons: np.ndarray) -> np.ndarray:
+        """(N, 13, 2) asked poses -> (N,) index rows to bend, in order (each may keep the one before)."""
+        queries = torch.as_tensor(np.asarray(skeletons, dtype=np.float32).reshape(len(skeletons), -1) * 2.0 - 1.0)
+        k = min(int(self.hparams.candidates), len(self.index_vectors))
+        distances = torch.cdist(queries, self.index_vectors.float().cpu())
+        nearest = torch.topk(distances, k, dim=1, largest=False).indices.numpy()
+        frames = self.index_frames.cpu().numpy()
+        chosen = np.empty(len(skeletons), dtype=np.int64)
+        for i, (query, rows) in enumerate(zip(np.asarray(skeletons, dtype=np.float64), nearest)):
+            residuals = torso_residuals(self._frame_skeletons_of_rows(rows), query)
+            best = int(np.argmin(residuals))
+            if self._previous_frame is not None:
+                kept = np.flatnonzero(frames[rows] == self._previous_frame)
+                margin = 1.0 + float(self.hparams.keep_margin)
+                if len(kept) and residuals[kept[0]] <= residuals[best] * margin:
+                    best = int(kept[0])
+            chosen[i] = rows[best]
+            self._previous_frame = int(frames[rows[best]])
+        return chosen
+
+    # -- drawing ---------------------------------------------------------------------------------------
+    def _source(self, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The person of index row `row`: colours, mask and joints in their pixels, from the store at
+        native resolution when it has the frame, else the index's crop."""
+        frame = int(self.index_frames[row])
+        if self.store is not None and self.store.sides[frame] > 0:
+            if frame not in self._decoded:
+                self._decoded[frame] = self.store.person(frame)
+                if len(self._decoded) > DECODED_FRAMES:
+                    self._decoded.popitem(last=False)
+            self._decoded.move_to_end(frame)
+            image, mask = self._decoded[frame]
+        else:
+            image = self.index_images[row].permute(1, 2, 0).cpu().numpy()
+            mask = self.index_masks[row, 0].cpu().numpy()
+        joints = self._frame_skeletons_of_rows(np.array([row]))[0] * image.shape[0]
+        return np.ascontiguousarray(image), np.ascontiguousarray(mask), joints
+
+    def native_layers(
+        self, skeletons: np.ndarray, sides: np.ndarray, placements: np.ndarray | None = None
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        skeletons = np.asarray(skeletons, dtype=np.float64)
+        rows = self.choose_rows(skeletons)
+        out = []
+        for skeleton, side, row in zip(skeletons, np.asarray(sides, dtype=int), rows):
+            image, mask, joints = self._source(int(row))
+            side = max(8, int(side))
+            warped = warp_person(image, mask, joints, skeleton * side, side, self.method)
+            out.append((warped.rgb, warped.alpha))
+        return out
+
+    def generate_layers(
+        self, vector: torch.Tensor, stick: torch.Tensor, placement: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The bent persons at `image_size` (validation, crop output, report grids)."""
+        skeletons = (vector.detach().float().cpu().numpy().reshape(len(vector), NUM_JOINTS, 2) + 1.0) / 2.0
+        layers = self.native_layers(skeletons, np.full(len(skeletons), self.image_size))
+        rgb = torch.from_numpy(np.stack([p for p, _ in layers])).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+        alpha = torch.from_numpy(np.stack([a for _, a in layers]))[:, None].float()
+        return rgb.to(self.device), alpha.to(self.device)

@@ -1,0 +1,98 @@
+"""The training-free warp generator (model=warp): real pixels of the target moved to the asked pose at the
+output's own resolution, wherever a generator is used."""
+
+from __future__ import annotations
+
+import json
+
+import av
+import numpy as np
+import pytest
+
+from conftest import TINY_DATA, compose
+from motion_transfer.data.synthetic import render_clip
+from motion_transfer.data.video import VideoWriter
+
+
+def _size_and_count(path) -> tuple[tuple[int, int], int]:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return (stream.width, stream.height), sum(1 for _ in container.decode(video=0))
+
+
+def _write(path, frames, fps: float = 25.0):
+    writer = VideoWriter(path, fps, frames.shape[2], frames.shape[1])
+    writer.write(frames)
+    return writer.close()
+
+
+def test_the_warp_bends_stored_frames_at_the_size_asked(small):
+    from motion_transfer.models.loading import prepare_data_and_model
+
+    cfg = small.compose("demo", "model=warp")
+    datamodule, model = prepare_data_and_model(cfg)
+    assert model.draws_native and not model.learns and model.store is not None
+    val = datamodule.val_set
+    skeletons = np.asarray(datamodule.cache.skeletons)[val.indices.numpy()[:3]]
+    layers = model.native_layers(skeletons, [97, 160, 45])
+    assert [p.shape for p, _ in layers] == [(97, 97, 3), (160, 160, 3), (45, 45, 3)]
+    assert all(a.shape == p.shape[:2] and a.dtype == np.float32 and 0 <= a.min() <= a.max() <= 1 for p, a in layers)
+    assert all(a.mean() > 0.05 for _, a in layers)  # a person is drawn, not an empty square
+
+
+def test_a_pose_far_outside_the_clip_gives_a_whole_unstretched_person(small):
+    from motion_transfer.models.loading import prepare_data_and_model
+
+    datamodule, model = prepare_data_and_model(small.compose("demo", "model=warp"))
+    usual = np.asarray(datamodule.cache.skeletons)[datamodule.val_set.indices.numpy()[:1]]
+    spread = usual.copy()
+    centre = spread[0].mean(axis=0)
+    spread[0, 3:7] = centre + (spread[0, 3:7] - centre) * 2.5  # elbows and wrists flung far out
+    (person, alpha), (_, usual_alpha) = model.native_layers(np.concatenate([spread, usual]), [128, 128])
+    assert np.isfinite(alpha).all() and person.dtype == np.uint8
+    # Whole: about as much person as a usual pose; unstretched: not a smear over the square.
+    assert 0.5 * usual_alpha.sum() < alpha.sum() < 2.0 * usual_alpha.sum()
+
+
+def test_the_warp_demo_writes_the_full_frame_at_the_clips_size(small):
+    from motion_transfer.demo import run_demo
+
+    video = run_demo(small.compose("demo", "synthetic_source_frames=12", "model=warp"))
+    assert _size_and_count(video.parent / "generated.mp4") == ((320, 256), 12)
+
+
+@pytest.mark.slow
+def test_a_1080p_target_gives_1080p_output(tmp_path):
+    from motion_transfer.demo import run_demo
+
+    target = _write(tmp_path / "wide.mp4", render_clip("target", 60, 0, width=1920, height=1080)[0])
+    source = _write(tmp_path / "source.mp4", render_clip("source", 10, 1)[0])
+    cfg = compose(
+        "demo",
+        [
+            f"paths.output_dir={tmp_path / 'out'}",
+            "model=warp",
+            "data=video",
+            f"data.target_video={target}",
+            f"source_video={source}",
+            "data.progress=false",
+            "data.gap_s=0.2",
+        ],
+    )
+    video = run_demo(cfg)
+    assert _size_and_count(video.parent / "generated.mp4") == ((1920, 1080), 10)
+
+
+@pytest.mark.slow
+def test_live_mode_with_the_warp_writes_every_frame_of_a_file(tmp_path):
+    from motion_transfer.live.run import run_live
+
+    source = _write(tmp_path / "source.mp4", render_clip("source", 20, 5)[0])
+    cfg = compose(
+        "live",
+        [f"paths.output_dir={tmp_path}", *TINY_DATA, "model=warp", f"source={source}", "show=false", "pace=false"],
+        output_dir=tmp_path / "run",
+    )
+    video = run_live(cfg)
+    assert _size_and_count(video) == ((320, 256), 20)
+    assert json.loads((tmp_path / "run" / "live.json").read_text())["frames"] == 20
