@@ -16,12 +16,12 @@ import sys
 import time
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from motion_transfer.evaluation.evaluate import evaluate_generator, write_metrics
 from motion_transfer.evaluation.report import full_frame_table, markdown_table, native_section, temporal_table
 from motion_transfer.models.checkpoints import find_latest_checkpoint, load_generator
-from motion_transfer.models.loading import model_class, model_config, prepare_datamodule
+from motion_transfer.models.loading import built_model, model_class, model_config, prepare_datamodule
 from motion_transfer.runtime.atomic import write_text_atomically
 from motion_transfer.runtime.config import ROOT, start_run
 from motion_transfer.runtime.errors import UserError
@@ -78,8 +78,10 @@ def run_race(cfg: DictConfig) -> Path:
     for label in cfg.race.run:
         overrides = [str(o) for o in cfg.race.entries[label]]
         name = _model_name(overrides)
-        cls = model_class(model_config(name))
-        if cls.learns:
+        model_cfg = model_config(name)
+        settings = [o.removeprefix("model.") for o in overrides if o.startswith("model.")]
+        model_cfg = OmegaConf.merge(model_cfg, OmegaConf.from_dotlist(settings))
+        if model_class(model_cfg).learns:
             folder = out_dir / label
             folder.mkdir(parents=True, exist_ok=True)
             seconds = _train(label, overrides, budget, folder, str(cfg.paths.cache_dir), folder / "train.log")
@@ -90,7 +92,7 @@ def run_race(cfg: DictConfig) -> Path:
             note = f"{seconds / 60:.1f} min, {int(checkpoint.get('epoch', -1)) + 1} epochs, `{ckpt.name}`"
         else:
             start = time.perf_counter()
-            model = cls.indexed_on(datamodule, name)
+            model = built_model(model_cfg, datamodule)
             note = f"built in {time.perf_counter() - start:.1f} s"
         result, _ = evaluate_generator(model, datamodule, cfg.pose, int(cfg.batch_size), with_floors=floors is None)
         floors = floors or {**result.get("floors", {}), **result.get("ceiling", {})}

@@ -51,6 +51,13 @@ def model_class(model_cfg: DictConfig) -> type[PoseToImageModule]:
     return hydra.utils.get_class(model_cfg._target_)
 
 
+def built_model(model_cfg: DictConfig, datamodule: SkeletonImageDataModule) -> PoseToImageModule:
+    """A model that does not learn (nearest neighbour, the warp), built now on the training frames with
+    its config's settings."""
+    options = {k: v for k, v in model_cfg.items() if k not in ("_target_", "name", "image_size")}
+    return model_class(model_cfg).indexed_on(datamodule, model_cfg.name, **options)
+
+
 def checkpoint_path(cfg: DictConfig, datamodule: SkeletonImageDataModule) -> Path:
     """ckpt_path when given, else the newest checkpoint of the model trained on this target and size."""
     if cfg.get("ckpt_path"):
@@ -75,10 +82,8 @@ def checkpoint_path(cfg: DictConfig, datamodule: SkeletonImageDataModule) -> Pat
 def load_model(cfg: DictConfig, datamodule: SkeletonImageDataModule) -> PoseToImageModule:
     """The generator: from ckpt_path, else the newest trained on this target; a model that does
     not learn (nearest neighbour) is indexed on the training frames now."""
-    cls = model_class(cfg.model)
-    if not cls.learns and not cfg.get("ckpt_path"):
-        options = {k: v for k, v in cfg.model.items() if k not in ("_target_", "name", "image_size")}
-        return cls.indexed_on(datamodule, cfg.model.name, **options)
+    if not model_class(cfg.model).learns and not cfg.get("ckpt_path"):
+        return built_model(cfg.model, datamodule)
     return load_generator(
         checkpoint_path(cfg, datamodule), cfg.model.name, datamodule.image_size, datamodule.target_key
     )[0]
