@@ -36,7 +36,7 @@ test-fast: $(STAMP) ## Run the tests that need neither the real clips nor minute
 
 lint: $(STAMP) ## Check the code with ruff and the layering with lint-imports (both set in pyproject.toml)
 	$(VENV)/bin/ruff check src tests
-	cd src && ../$(VENV)/bin/lint-imports --config ../pyproject.toml
+	cd src && ../$(VENV)/bin/lint-imports ../pyproject.toml
 
 train: $(STAMP) ## Train a model: make train ARGS="model=gan trainer.max_epochs=100"
 	$(PY) src/train.py $(ARGS)

@@ -23,6 +23,7 @@ from motion_transfer.bench.demos import bench_demo, bench_full_frame_demo
 from motion_transfer.bench.generation import bench_generation
 from motion_transfer.bench.live_mode import bench_live
 from motion_transfer.bench.measure import peak_rss_mb
+from motion_transfer.bench.native_demo import bench_native_demo
 from motion_transfer.bench.nearest_neighbour import bench_nearest
 from motion_transfer.bench.preprocess import bench_preprocess
 from motion_transfer.bench.table import format_table
@@ -143,6 +144,11 @@ def run_bench(cfg: DictConfig) -> Path:
     result["full_frame_demo"] = bench_full_frame_demo(
         source, frames, datamodule, list(b.models), datamodule.image_size, repeats, output, device
     )
+    if b.native_heights is not None:
+        log.info("native full-frame demo")
+        result["native_demo"] = bench_native_demo(
+            source, frames, datamodule, repeats, output, list(b.native_heights), int(b.native_frames)
+        )
     if b.source_video and b.live_model:
         log.info("live mode")
         result["live"] = bench_live(datamodule, Path(b.source_video), str(b.live_model), int(b.live_frames), output)

@@ -3,6 +3,8 @@ with its range over the pairs."""
 
 from __future__ import annotations
 
+from motion_transfer.bench.native_demo import native_demo_lines
+
 
 def _ratio(figures: dict) -> str:
     low, high = figures["ratio_range"]
@@ -53,6 +55,8 @@ def format_table(result: dict) -> str:
                 f"  {k:14s} {v['demo_fps']:7.1f} fps vs {v['generation_fps']:7.1f} ({_ratio(v)}); writer ms a frame: "
                 f"{stages}"
             )
+    if result.get("native_demo"):
+        lines += native_demo_lines(result["native_demo"])
     live = result.get("live")
     if live:
         width, height = live["output_size"]
