@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+import cv2
 import numpy as np
 import torch
 
@@ -28,6 +29,13 @@ HIPS = (7, 8)
 TORSO = (*SHOULDERS, *HIPS)
 #: Decoded store frames kept: consecutive poses mostly pick the same few frames.
 DECODED_FRAMES = 32
+#: A frame that fills holes is at least this many frames from the chosen one (a moment when the arms
+#: were elsewhere).
+FILL_GAP = 10
+#: Holes are gaps of up to this share of the side inside the person's outline (closed by a disc).
+HOLE_SIZE = 0.08
+#: Below this share of the square, holes are left as they are (the filler's warp is not worth it).
+MIN_HOLE_SHARE = 0.002
 
 
 def torso_residuals(candidates: np.ndarray, query: np.ndarray) -> np.ndarray:
@@ -62,6 +70,7 @@ class WarpGenerator(NearestNeighbourGenerator):
         method: str = DEFAULT_METHOD,
         candidates: int = 16,
         keep_margin: float = 0.15,
+        fill_holes: bool = True,
         max_side: int = 768,
         target_key: str = "",
         target_name: str = "",
@@ -110,14 +119,17 @@ class WarpGenerator(NearestNeighbourGenerator):
         vectors = self.index_vectors[torch.as_tensor(rows)].cpu().numpy()
         return (vectors.reshape(-1, NUM_JOINTS, 2) + 1.0) / 2.0
 
-    def choose_rows(self, skeletons: np.ndarray) -> np.ndarray:
-        """(N, 13, 2) asked poses -> (N,) index rows to bend, in order (each may keep the one before)."""
+    def choose_rows(self, skeletons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 13, 2) asked poses -> (N,) index rows to bend, in order (each may keep the one before), and
+        (N,) rows that fill what those lack: the least bending among frames at least FILL_GAP frames away
+        from the chosen one (another moment shows what an arm covered then; -1 where there is none)."""
         queries = torch.as_tensor(np.asarray(skeletons, dtype=np.float32).reshape(len(skeletons), -1) * 2.0 - 1.0)
         k = min(int(self.hparams.candidates), len(self.index_vectors))
         distances = torch.cdist(queries, self.index_vectors.float().cpu())
         nearest = torch.topk(distances, k, dim=1, largest=False).indices.numpy()
         frames = self.index_frames.cpu().numpy()
         chosen = np.empty(len(skeletons), dtype=np.int64)
+        fillers = np.full(len(skeletons), -1, dtype=np.int64)
         for i, (query, rows) in enumerate(zip(np.asarray(skeletons, dtype=np.float64), nearest)):
             residuals = torso_residuals(self._frame_skeletons_of_rows(rows), query)
             best = int(np.argmin(residuals))
@@ -128,7 +140,10 @@ class WarpGenerator(NearestNeighbourGenerator):
                     best = int(kept[0])
             chosen[i] = rows[best]
             self._previous_frame = int(frames[rows[best]])
-        return chosen
+            apart = np.flatnonzero(np.abs(frames[rows] - frames[rows[best]]) >= FILL_GAP)
+            if len(apart):
+                fillers[i] = rows[apart[np.argmin(residuals[apart])]]
+        return chosen, fillers
 
     # -- drawing ---------------------------------------------------------------------------------------
     def _source(self, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -152,14 +167,39 @@ class WarpGenerator(NearestNeighbourGenerator):
         self, skeletons: np.ndarray, sides: np.ndarray, placements: np.ndarray | None = None
     ) -> list[tuple[np.ndarray, np.ndarray]]:
         skeletons = np.asarray(skeletons, dtype=np.float64)
-        rows = self.choose_rows(skeletons)
+        rows, fillers = self.choose_rows(skeletons)
         out = []
-        for skeleton, side, row in zip(skeletons, np.asarray(sides, dtype=int), rows):
+        for skeleton, side, row, filler in zip(skeletons, np.asarray(sides, dtype=int), rows, fillers):
             image, mask, joints = self._source(int(row))
             side = max(8, int(side))
             warped = warp_person(image, mask, joints, skeleton * side, side, self.method)
-            out.append((warped.rgb, warped.alpha))
+            rgb, alpha = warped.rgb, warped.alpha
+            if self.hparams.fill_holes and filler >= 0:
+                rgb, alpha = self._filled(rgb, alpha, skeleton, side, int(filler))
+            out.append((rgb, alpha))
         return out
+
+    def _filled(
+        self, rgb: np.ndarray, alpha: np.ndarray, skeleton: np.ndarray, side: int, filler: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The holes inside the person (what the chosen frame did not show: a chest its arm covered)
+        filled from another frame bent to the same pose, drawn at half the side (it shows only there)."""
+        solid = (alpha > 0.5).astype(np.uint8)
+        size = max(3, int(HOLE_SIZE * side) | 1)
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+        inside = cv2.morphologyEx(solid, cv2.MORPH_CLOSE, kernel)
+        if int(inside.sum()) - int(solid.sum()) < MIN_HOLE_SHARE * side * side:
+            return rgb, alpha
+        image, mask, joints = self._source(filler)
+        half = max(8, side // 2)
+        back = warp_person(image, mask, joints, skeleton * half, half, self.method)
+        back_rgb = cv2.resize(back.rgb, (side, side), interpolation=cv2.INTER_LINEAR)
+        back_alpha = cv2.resize(back.alpha, (side, side), interpolation=cv2.INTER_LINEAR)
+        # Only inside the person's closed outline: the filler adds no limb where the chosen frame has none.
+        fill = (1.0 - alpha) * back_alpha * cv2.blur(inside.astype(np.float32), (3, 3))
+        total = alpha + fill
+        mixed = (rgb * alpha[..., None] + back_rgb * fill[..., None]) / np.maximum(total, 1e-6)[..., None]
+        return np.clip(mixed + 0.5, 0, 255).astype(np.uint8), total.astype(np.float32)
 
     def generate_layers(
         self, vector: torch.Tensor, stick: torch.Tensor, placement: torch.Tensor | None = None

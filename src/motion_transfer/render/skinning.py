@@ -23,6 +23,8 @@ TORSO = (SHOULDER_L, SHOULDER_R, HIP_R, HIP_L)
 #: When source pixels are labelled, a part's last bone reaches this much further (in torso lengths): the hand past
 #: the wrist, the foot past the ankle, the skull past the nose.
 HAND_FOOT_REACH = 0.2
+#: The most the head turns from the retrieved frame's, in radians: beyond it a face would be drawn on its side.
+HEAD_MAX_TURN = np.radians(35.0)
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,19 @@ def bone_affine(a, b, a2, b2, across: float, mirror: bool = False, limits=(0.25,
     return np.concatenate([linear, (a2 - linear @ a)[:, None]], 1)
 
 
+def head_affine(neck, nose, neck2, nose2, scale: float, mirror: bool = False, max_turn: float = HEAD_MAX_TURN):
+    """Forward affine (2, 3) of the head: rigid at the torso's `scale` (a nose foreshortened when the face turns
+    sideways does not squash the face), turned with the neck-nose direction by at most `max_turn` radians (a
+    nose that swings across the neck, as in a profile, does not spin the face), its neck kept on the neck."""
+    length = max(float(np.linalg.norm(nose - neck)), 1e-6)
+    u, v = (nose - neck) / length, nose2 - neck2
+    turn = np.arctan2(u[0] * v[1] - u[1] * v[0], u[0] * v[0] + u[1] * v[1]) if np.linalg.norm(v) > 1e-6 else 0.0
+    turn = float(np.clip(turn, -max_turn, max_turn))
+    cos, sin = np.cos(turn), np.sin(turn)
+    direction = np.array([cos * u[0] - sin * u[1], sin * u[0] + cos * u[1]])
+    return bone_affine(neck, nose, neck2, neck2 + direction * length * scale, scale, mirror)
+
+
 def nearest_on_segments(points: np.ndarray, starts: np.ndarray, ends: np.ndarray):
     """Distances (N, K) of points (N, 2) to the segments starts (K, 2) -> ends (K, 2), and the nearest points on
     them, x and y (N, K) each. Written per coordinate: numpy reduces a last axis of two far slower than it
@@ -219,7 +234,12 @@ class Pose:
                 forward = [torso]
             else:
                 pairs = list(part.bones) + [part.joint]
-                bones = [bone_affine(src[a], src[b], dst[a], dst[b], scale, mirror) for a, b in part.bones]
+                bones = [
+                    head_affine(src[a], src[b], dst[a], dst[b], scale, mirror)
+                    if part is HEAD
+                    else bone_affine(src[a], src[b], dst[a], dst[b], scale, mirror)
+                    for a, b in part.bones
+                ]
                 forward = bones + [torso]
             backward = np.stack([invert_affine(matrix) for matrix in forward])
             angles, stretches = polar(np.nan_to_num(backward[:, :, :2]), mirror)
