@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from conftest import compose, user_error
+from motion_transfer.bench.native_demo import native_models
 from motion_transfer.bench.suite import run_bench
 from motion_transfer.models import NearestNeighbourGenerator
 from motion_transfer.models.export import GeneratorNetwork, export_onnx, run_export
@@ -98,7 +99,7 @@ def check_quick_bench(bench: dict, cfg, out: str) -> None:
     settings = bench["settings"]
     assert settings["quick"] and settings["models"] == list(cfg.bench.models)
     assert bench["command"].startswith("python src/bench.py ") and "bench=quick" in bench["command"]
-    sections = {"nearest_neighbour", "generation", "demo", "full_frame_demo", "training"}
+    sections = {"nearest_neighbour", "generation", "demo", "full_frame_demo", "native_demo", "training"}
     sections |= {"preprocess"} if settings["preprocess_video"] else set()
     sections |= {"live"} if settings["live_model"] else set()
     assert set(bench) == BENCH_RECORD | sections
@@ -137,6 +138,19 @@ def check_quick_bench(bench: dict, cfg, out: str) -> None:
         assert figures["stage_ms_per_frame"]["generation"] == pytest.approx(
             1e3 * figures["baseline_s"] / figures["frames"]
         )
+
+    native = bench["native_demo"]
+    assert list(native) == ["source_fps", *native_models()]
+    for per_height in (v for k, v in native.items() if k != "source_fps"):
+        # The target's own height (720 for taichi2), then the larger ones asked for, each with its own output.
+        assert [v["output_size"][1] for v in per_height.values()] == sorted({720, *settings["native_heights"]})
+        for figures in per_height.values():
+            check_pairs(figures)
+            assert figures["frames"] == settings["native_frames"]
+            assert figures["demo_fps"] == pytest.approx(figures["frames"] / figures["ours_s"])
+            assert figures["drawing_fps"] == pytest.approx(figures["frames"] / figures["baseline_s"])
+            assert figures["real_time"] == pytest.approx(figures["demo_fps"] / native["source_fps"])
+    assert "native full-frame demo" in out
 
     images = settings["train_steps"] * cfg.data.batch_size
     assert list(bench["training"]) == settings["models"]

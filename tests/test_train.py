@@ -69,6 +69,7 @@ def test_the_classes_say_what_kind_of_model_they_are():
         "VanillaGenerator",
         "GANGenerator",
         "EnhancerGenerator",
+        "WarpGenerator",
     }
     assert not NearestNeighbourGenerator.learns and NearestNeighbourGenerator.indexed_in_one_epoch
     assert not NearestNeighbourGenerator.takes_augmentation

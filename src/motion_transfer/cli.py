@@ -21,6 +21,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from motion_transfer.pose import crop  # noqa: F401 - registers data.crop's structured config before any compose
 from motion_transfer.runtime.config import CONFIG_DIR, ROOT, choices
 from motion_transfer.runtime.errors import (
     USER_ERROR_EXIT,
@@ -28,23 +29,6 @@ from motion_transfer.runtime.errors import (
     report_user_errors,
     terminate_like_interrupt,
 )
-
-
-def register_structured_configs() -> None:
-    """`data.crop` is crop.CropParams itself (its defaults and types, written once), stored in
-    Hydra's ConfigStore under data/crop/default, where configs/data/*.yaml pick it."""
-    from hydra.core.config_store import ConfigStore
-    from omegaconf import OmegaConf
-
-    from motion_transfer.pose.crop import CropParams
-
-    node = OmegaConf.structured(CropParams)
-    OmegaConf.set_readonly(node, False)  # a frozen dataclass in code, but an option on the command line
-    ConfigStore.instance().store(group="data/crop", name="default", node=node)
-
-
-# Before any config is composed: by the entry points, the report, the bench and the tests.
-register_structured_configs()
 
 
 def _explain(err: Exception, overrides: list[str]) -> str:

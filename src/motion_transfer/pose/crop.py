@@ -158,3 +158,18 @@ def placement_features(boxes: np.ndarray, frame_size: tuple[int, int]) -> np.nda
     boxes = np.asarray(boxes, dtype=np.float64)
     scaled = boxes / np.array([width, height, height])
     return (2.0 * scaled - 1.0).astype(np.float32)
+
+
+def register_crop_config() -> None:
+    """`data.crop` is CropParams itself (its defaults and types, written once), stored in Hydra's ConfigStore
+    under data/crop/default, where configs/data/*.yaml pick it: done when this module is first imported, so
+    that every composition (entry points, the report, the bench, notebooks, tests) finds it."""
+    from hydra.core.config_store import ConfigStore
+    from omegaconf import OmegaConf
+
+    node = OmegaConf.structured(CropParams)
+    OmegaConf.set_readonly(node, False)  # a frozen dataclass in code, but an option on the command line
+    ConfigStore.instance().store(group="data/crop", name="default", node=node)
+
+
+register_crop_config()
