@@ -186,6 +186,8 @@ def test_quick_benchmark_runs_and_writes_its_json(shared_data, real_outputs, cap
             # The vector decoder and the GAN: both inputs (vector, stick figure with placement)
             # and both training steps; vanilla_image adds nothing the bench treats apart.
             "bench.models=[vanilla,gan]",
+            # The warp's demo on a few frames, at the target's size and at 1080p.
+            "bench.native_frames=8",
         ],
     )
     bench = json.loads(run_bench(cfg).read_text())

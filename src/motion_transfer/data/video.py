@@ -251,14 +251,15 @@ class BackgroundWorker:
         self._raise_failure()
 
 
-def keep_what_was_written(encoder: BackgroundWorker, writers) -> None:
-    """After a failure or Ctrl-C: let the encoder finish the frames already handed to it, then close
-    each writer that has frames (a playable video) and remove the files of those that have none,
-    or that cannot be finished (a full disk)."""
-    try:
-        encoder.finish()
-    except BaseException:  # noqa: BLE001 - the first failure is the one to report
-        pass
+def keep_what_was_written(encoder: BackgroundWorker | tuple[BackgroundWorker, ...], writers) -> None:
+    """After a failure or Ctrl-C: let the encoder (or the encoders, in the order they hand frames on)
+    finish the frames already handed to it, then close each writer that has frames (a playable video)
+    and remove the files of those that have none, or that cannot be finished (a full disk)."""
+    for worker in encoder if isinstance(encoder, tuple) else (encoder,):
+        try:
+            worker.finish()
+        except BaseException:  # noqa: BLE001 - the first failure is the one to report
+            pass
     for writer in writers:
         try:
             if writer.frames_written:

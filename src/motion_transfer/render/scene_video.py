@@ -26,6 +26,8 @@ from motion_transfer.runtime.progress import progress_bar
 
 #: The stick-figure inset's side, as a fraction of the panel height.
 INSET = 0.28
+#: Frames a generator that draws at the output's resolution (`draws_native`) draws between hand-overs.
+NATIVE_BATCH = 8
 
 
 def target_in_view(datamodule) -> tuple[np.ndarray, np.ndarray]:
@@ -108,7 +110,9 @@ def write_full_frame_videos(
     generated_path, transfer_path = out_dir / "generated.mp4", out_dir / "transfer.mp4"
     generated_video = VideoWriter(generated_path, fps, width, height, preset=preset)
     transfer = VideoWriter(transfer_path, fps, side_width, side, preset=preset)
-    encoder = BackgroundWorker()
+    # Two threads: the full frames pasted and encoded on one, the side by side drawn and encoded on the
+    # other, while the caller draws the next frames: three stages on two cores.
+    encoder, previewer = BackgroundWorker(), BackgroundWorker()
     bar = progress_bar(n, "demo", enabled=progress)
     pending = [first]
 
@@ -116,15 +120,20 @@ def write_full_frame_videos(
         frame = pending.pop() if pending else next(source_frames, None)
         return frame if frame is not None else np.zeros_like(first)
 
-    def paste_and_encode(frames: slice, persons: np.ndarray, alphas: np.ndarray) -> None:
-        results = output.frames(persons, alphas, boxes[frames])
+    def preview(frames: slice, results: np.ndarray) -> None:
         sticks = render_stick_figures(normalised[frames], inset)
-        generated_video.write(results)
         for result, stick, points in zip(results, sticks, source_points[frames]):
             transfer.write(side_by_side(next_source_frame(), result, stick, points, side))
         bar.update(len(results))
 
+    def paste_and_encode(frames: slice, persons: np.ndarray, alphas: np.ndarray) -> None:
+        results = output.frames(persons, alphas, boxes[frames])
+        generated_video.write(results)
+        previewer.submit(lambda: preview(frames, results))
+
     previous = None  # a temporal model draws each frame from the one before
+    # A native drawing is slow per frame: small batches keep the writers busy from the first frames on.
+    batch = min(batch, NATIVE_BATCH) if model.draws_native else batch
     try:
         for start in range(0, n, batch):
             frames = slice(start, min(n, start + batch))
@@ -141,9 +150,10 @@ def write_full_frame_videos(
                 lambda frames=frames, persons=persons, alphas=alphas: paste_and_encode(frames, persons, alphas)
             )
         encoder.finish()
+        previewer.finish()
     except BaseException:
         bar.close()
-        keep_what_was_written(encoder, (transfer, generated_video))
+        keep_what_was_written((encoder, previewer), (transfer, generated_video))
         raise
     bar.close()
     return transfer.close(), generated_video.close()
