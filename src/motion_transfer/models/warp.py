@@ -8,7 +8,8 @@ transform): what is left is what the warp must bend. That frame's person, from t
 store (data/person_store.py), is bent onto the asked skeleton by render/warp.py at the size the
 output needs, so a 480-px box gets 480 px of real detail instead of an upscaled 64-256-px drawing.
 A frame keeps the previous frame's choice while that needs little more bending than the best one:
-switching source frames is what makes such a video flicker.
+switching source frames is what makes such a video flicker. Where the chosen frame's arm covered the
+chest, the bent person has holes; another moment fills them (`fill_holes`).
 """
 
 from __future__ import annotations
@@ -183,7 +184,8 @@ class WarpGenerator(NearestNeighbourGenerator):
         self, rgb: np.ndarray, alpha: np.ndarray, skeleton: np.ndarray, side: int, filler: int
     ) -> tuple[np.ndarray, np.ndarray]:
         """The holes inside the person (what the chosen frame did not show: a chest its arm covered)
-        filled from another frame bent to the same pose, drawn at half the side (it shows only there)."""
+        filled from another frame placed by its torso onto the same pose, drawn at half the side: it shows
+        only there, and a torso is nearly rigid (a whole second warp would cost as much as the first)."""
         # The outline closed on a quarter-size picture: a disc of HOLE_SIZE closes the same gaps 16x cheaper.
         small = max(8, side // 4)
         solid = (cv2.resize(alpha, (small, small), interpolation=cv2.INTER_AREA) > 0.5).astype(np.uint8)
