@@ -140,6 +140,7 @@ def fake_checkpoint(
     return path
 
 
+@pytest.mark.slow
 def test_runs_trained_on_a_target_are_listed_newest_first_with_their_scores(clip, tmp_path):
     from motion_transfer.data.cache import load_or_build_video_cache
 

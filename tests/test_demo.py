@@ -20,6 +20,7 @@ def _video_facts(path: Path) -> tuple[int, float, str]:
         return frames, float(stream.average_rate), stream.codec_context.name
 
 
+@pytest.mark.slow
 def test_demo_on_the_embedded_default_beside_another_run(small):
     """`python src/demo.py model=nearest` as a user runs it, while a second demo runs at the same
     time into the same outputs/: each gets its own run folder and leaves the other's files alone.

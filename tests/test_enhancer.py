@@ -67,6 +67,7 @@ def test_a_trained_enhancer_loads_without_its_coarse_checkpoint_and_draws_like_i
     assert np.abs(drawn_alpha - alpha.numpy()).max() < 1e-4
 
 
+@pytest.mark.slow
 def test_the_demo_runs_an_enhancer(enhancer):
     small, ckpt = enhancer
     result = small.run("demo", "data.image_size=64", f"ckpt_path={ckpt}", model="enhancer")

@@ -21,11 +21,13 @@ def assert_one_error_line(result, *words):
         assert word in message[0], message[0]
 
 
+@pytest.mark.slow
 def test_a_mistake_on_the_command_line_exits_with_status_2_and_one_sentence(small):
     """Caught before Hydra runs (cli.check_overrides): Hydra alone would exit 1 with several lines."""
     assert_one_error_line(small.run("train", "model=bogus"), "model=bogus", "nearest")
 
 
+@pytest.mark.slow
 def test_a_mistake_found_by_the_task_exits_with_status_2_and_one_sentence(small):
     ckpt = small.outputs / "notes.ckpt"
     ckpt.parent.mkdir(parents=True, exist_ok=True)
@@ -33,6 +35,7 @@ def test_a_mistake_found_by_the_task_exits_with_status_2_and_one_sentence(small)
     assert_one_error_line(small.run("demo", f"ckpt_path={ckpt}", model="gan"), "ckpt_path", "notes.ckpt")
 
 
+@pytest.mark.slow
 def test_the_debug_switch_shows_the_traceback(small):
     result = small.run("train", "data.batch_size=0", env={"MOTION_TRANSFER_DEBUG": "1"})
     assert result.returncode not in (0, USER_ERROR_EXIT) and "Traceback" in result.stderr
@@ -66,6 +69,7 @@ def test_user_errors_and_interruptions_become_statuses(capsys, monkeypatch):
         fails(UserError("shown with its traceback"))()
 
 
+@pytest.mark.slow
 def test_runs_keep_stderr_free_of_native_notices_and_progress_frames(small):
     """Training (Lightning) and evaluation (MediaPipe on the generated frames), with progress bars
     on as by default: stderr is a pipe here, as in a log file or CI."""
@@ -144,6 +148,7 @@ def test_a_run_starts_with_its_resolved_config_and_its_seed(small):
     assert torch.initial_seed() == 5
 
 
+@pytest.mark.slow
 def test_makefile_targets_pass_the_exit_status_on():
     # -o: take the installed environment as up to date (no reinstall if pyproject.toml changed).
     result = subprocess.run(

@@ -145,6 +145,7 @@ def test_evaluate_nearest_end_to_end(small):
     assert not list(path.parent.glob(".*partial*"))
 
 
+@pytest.mark.slow
 def test_evaluate_a_learned_model_from_its_checkpoint_and_report_every_model(trained):
     ckpt = trained.ckpts["vanilla_image"]
     metrics = json.loads(

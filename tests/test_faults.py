@@ -255,6 +255,7 @@ def _leftovers(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("*") if p.name.startswith(".tmp-") or ".partial" in p.name or p.suffix == ".npy"]
 
 
+@pytest.mark.slow
 def test_a_full_disk_while_caching_is_one_line_with_the_space_needed(small_disk, tmp_path):
     disk = small_disk(3000)
     result = run_script("evaluate", "model=nearest", "data.synthetic_frames=80", outputs=disk)
@@ -263,6 +264,7 @@ def test_a_full_disk_while_caching_is_one_line_with_the_space_needed(small_disk,
     assert not _leftovers(disk)
 
 
+@pytest.mark.slow
 def test_a_full_disk_while_training_or_writing_videos_is_one_line(small_disk, tmp_path):
     cache = ["data.synthetic_frames=80", f"paths.cache_dir={tmp_path / 'cache'}"]
     disk = small_disk(3000)
@@ -275,6 +277,7 @@ def test_a_full_disk_while_training_or_writing_videos_is_one_line(small_disk, tm
     assert not _leftovers(disk)
 
 
+@pytest.mark.slow
 def test_a_read_only_output_folder_is_one_line(small_disk):
     disk = small_disk(100, read_only=True)
     result = run_script("evaluate", "model=nearest", outputs=disk)

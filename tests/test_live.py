@@ -132,6 +132,7 @@ def test_live_entry_point_prints_fps_then_video(tmp_path):
     assert summary["frames"] == 20 and float(lines[-2].split()[1]) == pytest.approx(summary["fps"], abs=0.051)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "override, said",
     [

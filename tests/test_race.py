@@ -7,6 +7,7 @@ import pytest
 from motion_transfer.evaluation.race import run_race
 
 
+@pytest.mark.slow
 def test_a_race_trains_each_entry_for_the_budget_and_scores_them_together(small):
     unet = '["model=vanilla_image","model.base_filters=8","logger=none"]'
     cfg = small.compose(

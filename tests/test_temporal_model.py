@@ -152,6 +152,7 @@ def test_the_exported_network_reads_the_previous_frame_like_pytorch(tmp_path):
     assert np.abs(drawn_alpha - alpha.numpy()).max() < 1e-4
 
 
+@pytest.mark.slow
 def test_train_then_demo_and_evaluate_a_temporal_unet(small):
     from motion_transfer.evaluation.evaluate import run_evaluation
     from motion_transfer.training import run_training
