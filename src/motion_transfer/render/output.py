@@ -29,20 +29,21 @@ MIN_SIDE = 64
 
 @dataclass(frozen=True)
 class OutputOptions:
-    """The `output` block of the demo's and live mode's configs (configs/output/*.yaml)."""
+    """The `output` block of the demo's and live mode's configs: its values are written once, in
+    configs/output/*.yaml."""
 
     #: full: the target in their own scene; crop: the square crop.
-    mode: str = "full"
+    mode: str
     #: The longer side of a full-frame video is at most this many pixels.
-    max_side: int = 1920
+    max_side: int
     #: The height of the side-by-side preview (transfer.mp4) at most.
-    panel_height: int = 360
+    panel_height: int
     #: The alpha fades to 0 over this fraction of the box's side at its border.
-    feather: float = 0.06
+    feather: float
     #: The side of the crop output and of each crop panel.
-    panel_size: int = 256
+    panel_size: int
     #: x264's speed preset.
-    video_preset: str = "ultrafast"
+    video_preset: str
 
     @classmethod
     def from_config(cls, output) -> OutputOptions:
