@@ -99,3 +99,48 @@ def test_nearest_keeps_its_frames_unjittered(small):
     assert torch.equal(state["index_images"], reference.index_images)
     assert torch.equal(state["index_vectors"], reference.index_vectors)
     assert torch.equal(state["index_frames"], reference.index_frames)  # every training frame, the last short batch too
+
+
+def test_nearest_draws_the_stored_person_at_the_size_asked(small):
+    """With the target's person store, a training pose gives its own frame's stored person at the stored
+    side (its torso maps onto itself), and a turned pose turns the person with it."""
+    from motion_transfer.models.loading import prepare_data_and_model
+
+    _, model = prepare_data_and_model(small.compose("demo", "model=nearest"))
+    assert model.draws_native and model.store is not None
+    row = 5
+    frame = int(model.index_frames[row])
+    stored, stored_mask = model.store.person(frame)
+    side = stored.shape[0]
+    skeleton = model.frame_skeletons[frame]
+    (person, alpha), (small_person, _) = model.native_layers(np.stack([skeleton, skeleton]), [side, 40])
+    assert person.shape == stored.shape and small_person.shape == (40, 40, 3)
+    inside = stored_mask > 200
+    assert np.abs(person.astype(int) - stored.astype(int))[inside].mean() < 4
+    assert np.abs(alpha * 255 - stored_mask)[inside].mean() < 8
+
+    # The same pose turned by 30 degrees about the square's centre: the person's axis turns with it.
+    turn = np.deg2rad(30)
+    rotation = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+    turned = (skeleton - 0.5) @ rotation.T + 0.5
+    assert model.nearest_indices(torch.from_numpy(to_vector(turned[None]).astype(np.float32))).item() >= 0
+    ((_, turned_alpha),) = model.native_layers(turned[None], [side])
+
+    def axis_angle(a):
+        ys, xs = np.nonzero(a > 0.5)
+        cov = np.cov(np.stack([xs, ys]))
+        vals, vecs = np.linalg.eigh(cov)
+        return np.degrees(np.arctan2(vecs[1, -1], vecs[0, -1])) % 180
+
+    change = (axis_angle(turned_alpha) - axis_angle(alpha)) % 180
+    assert min(abs(change - 30), abs(change - 30 - 180)) < 12
+
+
+def test_nearest_without_a_store_scales_its_crops(small):
+    from motion_transfer.models.loading import prepare_data_and_model
+
+    _, model = prepare_data_and_model(small.compose("demo", "model=nearest"))
+    model.store = None
+    skeleton = model.frame_skeletons[int(model.index_frames[0])]
+    ((person, alpha),) = model.native_layers(skeleton[None], [90])
+    assert person.shape == (90, 90, 3) and alpha.shape == (90, 90)

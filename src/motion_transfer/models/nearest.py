@@ -1,10 +1,22 @@
-"""Nearest neighbour: return the training frame whose skeleton is closest to the query."""
+"""Nearest neighbour: return the training frame whose skeleton is closest to the query.
+
+At the output's own resolution (`draws_native`, with the target's person store attached) the retrieved
+frame's person comes from the native-resolution store (data/person_store.py) and is placed by the
+similarity transform that maps its torso onto the asked torso (render/warp.py's `similarity`): turned,
+scaled and moved with the asked body, never bent. Without a store (a model loaded from a checkpoint
+without its target's clip) it pastes the index's crops scaled to the box, as the learned generators do.
+"""
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
+import numpy as np
 import torch
 
 from motion_transfer.models.base import PoseToImageModule
+from motion_transfer.pose.skeleton import NUM_JOINTS
+from motion_transfer.render.warp import warp_person
 
 #: The query works on tiles of QUERY_BLOCK queries x INDEX_TILE index rows (4 MiB of float32
 #: distances), so the work per index row is the same at 10k rows as at 100k, where a whole
@@ -15,6 +27,8 @@ INDEX_TILE = 4096
 #: Rows per group of the two-stage minimum: amin over groups is vectorised, unlike argmin over a
 #: row, and the argmin then scans only the winning group.
 GROUP = 64
+#: Decoded store frames kept: consecutive poses mostly retrieve the same few frames.
+DECODED_FRAMES = 32
 
 
 class NearestNeighbourGenerator(PoseToImageModule):
@@ -29,17 +43,26 @@ class NearestNeighbourGenerator(PoseToImageModule):
     indexed_in_one_epoch = True
     # The index keeps the training frames as they are: no data.jitter.
     takes_augmentation = False
+    # With a person store attached; without one native_layers scales the index's crops.
+    draws_native = True
 
     def __init__(
         self,
         name: str = "nearest",
         image_size: int = 64,
+        max_side: int = 768,
         target_key: str = "",
         target_name: str = "",
         grid_size: int = 8,
     ):
+        if int(max_side) < 64:
+            raise ValueError(f"model.max_side={max_side} must be at least 64 pixels")
         super().__init__(name, image_size, target_key, target_name, grid_size)
         self.save_hyperparameters()
+        self.store = None
+        #: (frames, 13, 2) every frame's skeleton in its crop's coordinates (the store's and the index's).
+        self.frame_skeletons: np.ndarray | None = None
+        self._decoded: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self.automatic_optimization = False
         self.register_buffer("index_vectors", torch.empty(0, 26))
         self.register_buffer("index_images", torch.empty(0, 3, self.image_size, self.image_size, dtype=torch.uint8))
@@ -62,7 +85,16 @@ class NearestNeighbourGenerator(PoseToImageModule):
         )
         train = datamodule.train_set
         model.set_index(train.vectors, train.images, train.indices, train.masks)
+        model.attach_store(datamodule.person_store(int(model.hparams.max_side)), np.asarray(datamodule.cache.skeletons))
         return model
+
+    def attach_store(self, store, frame_skeletons: np.ndarray) -> None:
+        """Draw from `store` (data/person_store.PersonStore), whose frame i holds the person whose
+        skeleton is `frame_skeletons[i]` in its crop's coordinates."""
+        self.store = store
+        self.frame_skeletons = np.asarray(frame_skeletons, dtype=np.float64)
+        self._decoded.clear()
+        self.reset_sequence()
 
     def set_index(
         self, vectors: torch.Tensor, images: torch.Tensor, frames: torch.Tensor, masks: torch.Tensor | None = None
@@ -191,6 +223,48 @@ class NearestNeighbourGenerator(PoseToImageModule):
             squared_norms[: len(source)] = source.square().sum(dim=1)
             self._grouped = (key, padded, squared_norms)
         return self._grouped[1], self._grouped[2]
+
+    # -- drawing at the output's resolution ------------------------------------------------------------
+    def _frame_skeletons_of_rows(self, rows: np.ndarray) -> np.ndarray:
+        if self.frame_skeletons is not None:
+            return self.frame_skeletons[self.index_frames.cpu().numpy()[rows]]
+        vectors = self.index_vectors[torch.as_tensor(rows)].cpu().numpy()
+        return (vectors.reshape(-1, NUM_JOINTS, 2) + 1.0) / 2.0
+
+    def _source(self, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The person of index row `row`: colours, mask and joints in their pixels, from the store at
+        native resolution when it has the frame, else the index's crop."""
+        frame = int(self.index_frames[row])
+        if self.store is not None and self.store.sides[frame] > 0:
+            if frame not in self._decoded:
+                self._decoded[frame] = self.store.person(frame)
+                if len(self._decoded) > DECODED_FRAMES:
+                    self._decoded.popitem(last=False)
+            self._decoded.move_to_end(frame)
+            image, mask = self._decoded[frame]
+        else:
+            image = self.index_images[row].permute(1, 2, 0).cpu().numpy()
+            mask = self.index_masks[row, 0].cpu().numpy()
+        joints = self._frame_skeletons_of_rows(np.array([row]))[0] * image.shape[0]
+        return np.ascontiguousarray(image), np.ascontiguousarray(mask), joints
+
+    def native_layers(
+        self, skeletons: np.ndarray, sides: np.ndarray, placements: np.ndarray | None = None
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The retrieved frames' persons from the store, each placed by its torso onto the asked torso at
+        the asked side; without a store, the index's crops scaled to it."""
+        if self.store is None:
+            return super().native_layers(skeletons, sides, placements)
+        skeletons = np.asarray(skeletons, dtype=np.float64)
+        queries = torch.as_tensor(skeletons.reshape(len(skeletons), -1) * 2.0 - 1.0, dtype=torch.float32)
+        rows = self.nearest_indices(queries.to(self.index_vectors.device)).cpu().numpy()
+        out = []
+        for skeleton, side, row in zip(skeletons, np.asarray(sides, dtype=int), rows):
+            image, mask, joints = self._source(int(row))
+            side = max(8, int(side))
+            placed = warp_person(image, mask, joints, skeleton * side, side, "similarity")
+            out.append((placed.rgb, placed.alpha))
+        return out
 
     def generate_layers(
         self, vector: torch.Tensor, stick: torch.Tensor, placement: torch.Tensor | None = None

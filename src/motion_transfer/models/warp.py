@@ -14,8 +14,6 @@ chest, the bent person has holes; another moment fills them (`fill_holes`).
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 import cv2
 import numpy as np
 import torch
@@ -28,8 +26,6 @@ from motion_transfer.render.warp import DEFAULT_METHOD, WARP_METHODS, warp_perso
 #: The hips (left, right): with the shoulders, the torso that aligns two poses.
 HIPS = (7, 8)
 TORSO = (*SHOULDERS, *HIPS)
-#: Decoded store frames kept: consecutive poses mostly pick the same few frames.
-DECODED_FRAMES = 32
 #: A frame that fills holes is at least this many frames from the chosen one (a moment when the arms
 #: were elsewhere).
 FILL_GAP = 10
@@ -58,11 +54,9 @@ def torso_residuals(candidates: np.ndarray, query: np.ndarray) -> np.ndarray:
 
 
 class WarpGenerator(NearestNeighbourGenerator):
-    """Nearest neighbour's index, with each retrieved person bent onto the asked pose at the output's
-    own resolution (`draws_native`). Without a person store (`attach_store`), it bends the index's
-    crops instead: the same poses, at `image_size`."""
-
-    draws_native = True
+    """Nearest neighbour's index and person store, with each retrieved person bent onto the asked pose at
+    the output's own resolution (`draws_native`). Without a person store (`attach_store`), it bends the
+    index's crops instead: the same poses, at `image_size`."""
 
     def __init__(
         self,
@@ -82,31 +76,15 @@ class WarpGenerator(NearestNeighbourGenerator):
             raise ValueError(f"model.candidates={candidates} must be at least 1")
         if float(keep_margin) < 0:
             raise ValueError(f"model.keep_margin={keep_margin} must be 0 or more")
-        if int(max_side) < 64:
-            raise ValueError(f"model.max_side={max_side} must be at least 64 pixels")
-        super().__init__(name, image_size, target_key, target_name, grid_size)
+        super().__init__(name, image_size, max_side, target_key, target_name, grid_size)
         self.save_hyperparameters()
         self.method = method
-        self.store = None
-        #: (frames, 13, 2) every frame's skeleton in its crop's coordinates (the store's and the index's).
-        self.frame_skeletons: np.ndarray | None = None
-        self._decoded: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._previous_frame: int | None = None
 
     @classmethod
     def indexed_on(cls, datamodule, name: str = "warp", **options) -> WarpGenerator:
         """Built on a prepared datamodule's training frames, with the target's native-resolution store."""
-        model = super().indexed_on(datamodule, name, **options)
-        model.attach_store(datamodule.person_store(int(model.hparams.max_side)), np.asarray(datamodule.cache.skeletons))
-        return model
-
-    def attach_store(self, store, frame_skeletons: np.ndarray) -> None:
-        """Draw from `store` (data/person_store.PersonStore), whose frame i holds the person whose
-        skeleton is `frame_skeletons[i]` in its crop's coordinates."""
-        self.store = store
-        self.frame_skeletons = np.asarray(frame_skeletons, dtype=np.float64)
-        self._decoded.clear()
-        self._previous_frame = None
+        return super().indexed_on(datamodule, name, **options)
 
     def reset_sequence(self) -> None:
         """Forget the previous frame's choice (a new video starts)."""
@@ -114,12 +92,6 @@ class WarpGenerator(NearestNeighbourGenerator):
         self._previous_frame = None
 
     # -- choosing the frame to bend ------------------------------------------------------------------
-    def _frame_skeletons_of_rows(self, rows: np.ndarray) -> np.ndarray:
-        if self.frame_skeletons is not None:
-            return self.frame_skeletons[self.index_frames.cpu().numpy()[rows]]
-        vectors = self.index_vectors[torch.as_tensor(rows)].cpu().numpy()
-        return (vectors.reshape(-1, NUM_JOINTS, 2) + 1.0) / 2.0
-
     def choose_rows(self, skeletons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N, 13, 2) asked poses -> (N,) index rows to bend, in order (each may keep the one before), and
         (N,) rows that fill what those lack: the least bending among frames at least FILL_GAP frames away
@@ -147,23 +119,6 @@ class WarpGenerator(NearestNeighbourGenerator):
         return chosen, fillers
 
     # -- drawing ---------------------------------------------------------------------------------------
-    def _source(self, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The person of index row `row`: colours, mask and joints in their pixels, from the store at
-        native resolution when it has the frame, else the index's crop."""
-        frame = int(self.index_frames[row])
-        if self.store is not None and self.store.sides[frame] > 0:
-            if frame not in self._decoded:
-                self._decoded[frame] = self.store.person(frame)
-                if len(self._decoded) > DECODED_FRAMES:
-                    self._decoded.popitem(last=False)
-            self._decoded.move_to_end(frame)
-            image, mask = self._decoded[frame]
-        else:
-            image = self.index_images[row].permute(1, 2, 0).cpu().numpy()
-            mask = self.index_masks[row, 0].cpu().numpy()
-        joints = self._frame_skeletons_of_rows(np.array([row]))[0] * image.shape[0]
-        return np.ascontiguousarray(image), np.ascontiguousarray(mask), joints
-
     def native_layers(
         self, skeletons: np.ndarray, sides: np.ndarray, placements: np.ndarray | None = None
     ) -> list[tuple[np.ndarray, np.ndarray]]:
