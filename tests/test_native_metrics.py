@@ -139,9 +139,15 @@ def test_evaluate_writes_the_native_figures_for_nearest(small):
     assert native["frames"] == native["head_frames"] == metrics["split"]["val_frames"]
     assert native["max_side"] == MAX_SIDE and native["median_side"] > metrics["image_size"]
     assert 0 < native["box_ssim"] <= 1 and native["box_psnr"] > 10 and 0 < native["head_ssim"] <= 1
-    # Nearest neighbour's 32-px crops scaled up to the box: blurrier than the video.
+    # Another frame's person, unbent: less of the real detail where the real person is.
     assert 0 < native["detail_ratio"] < 1 and native["detail_real"] > 0
     assert native["detail_ratio"] == pytest.approx(native["detail_generated"] / native["detail_real"])
+    # The bounds from the same store: each frame's own person bent onto its own pose keeps (nearly) all of it and
+    # scores above nearest neighbour; the plate alone keeps none of the person's detail.
+    own, empty = metrics["native_bounds"]["own_stored_person"], metrics["native_bounds"]["plate_only"]
+    assert own["box_ssim"] > native["box_ssim"] and own["box_ssim"] > empty["box_ssim"]
+    assert own["detail_ratio"] > max(0.7, native["detail_ratio"]) and own["box_psnr"] > native["box_psnr"] + 3
+    assert empty["detail_ratio"] < native["detail_ratio"] and own["frames"] == empty["frames"] == native["frames"]
 
 
 def test_a_box_above_the_cap_is_compared_in_its_frame_scaled_down(small):

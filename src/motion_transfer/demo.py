@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -14,8 +15,15 @@ from omegaconf import DictConfig
 
 from motion_transfer.data.cache import SkeletonCache, load_or_build_synthetic_cache, load_or_build_video_cache
 from motion_transfer.data.datamodule import SkeletonImageDataModule, resize_crops
-from motion_transfer.data.video import BackgroundWorker, VideoWriter, iter_frames, keep_what_was_written
-from motion_transfer.models.loading import prepare_data_and_model
+from motion_transfer.data.video import (
+    BackgroundWorker,
+    VideoWriter,
+    check_video_path,
+    iter_frames,
+    keep_what_was_written,
+)
+from motion_transfer.models import PoseToImageModule
+from motion_transfer.models.loading import load_model, model_class, prepare_datamodule
 from motion_transfer.pose.drawing import draw_skeletons, render_stick_figures, tensor_to_images
 from motion_transfer.pose.retarget import NORMALIZE_MODES, check_smoothing, normalize_poses, smooth_poses
 from motion_transfer.pose.skeleton import forward_fill, sanitize
@@ -47,17 +55,25 @@ def source_frames(cfg: DictConfig, source: SkeletonCache) -> Iterator[np.ndarray
     return iter_frames(Path(cfg.source_video))
 
 
+def check_source(cfg: DictConfig) -> None:
+    """A missing or unreadable `source_video` refused now, in one line, before any long step."""
+    if cfg.data.kind == "synthetic" and not cfg.get("source_video"):
+        return
+    if not cfg.get("source_video"):
+        raise UserError(
+            "source_video is not set: give the video of the person whose moves to copy, e.g. "
+            "source_video=clips/source.mp4."
+        )
+    check_video_path(cfg.source_video, "source_video")
+
+
 def load_source(cfg: DictConfig, datamodule: SkeletonImageDataModule) -> SkeletonCache:
     """The source clip's cache: the synthetic source person, or `source_video`."""
     if cfg.data.kind == "synthetic" and not cfg.get("source_video"):
         return load_or_build_synthetic_cache(
             "source", int(cfg.synthetic_source_frames), int(cfg.seed) + 1, datamodule.cache_dir, datamodule.crop_params
         )
-    if not cfg.get("source_video"):
-        raise UserError(
-            "source_video is not set: give the video of the person whose moves to copy, e.g. "
-            "source_video=clips/source.mp4."
-        )
+    check_source(cfg)
     return load_or_build_video_cache(
         cfg.source_video,
         datamodule.cache_dir,
@@ -194,6 +210,20 @@ def write_transfer_videos(
     return transfer.close(), generated_video.close()
 
 
+def model_and_source(cfg: DictConfig, datamodule: SkeletonImageDataModule) -> tuple[PoseToImageModule, SkeletonCache]:
+    """The generator and the source's cache. A model built now (nearest neighbour, the warp) may first build
+    the target's person store while the source's poses are found on another thread: the two share no data,
+    and on two cores they overlap (a first transfer from taichi2 onto karate1 spends about 10 s on the store
+    and 6 s on the source). A checkpoint loads in a moment: there the source simply follows."""
+    if model_class(cfg.model).learns or cfg.get("ckpt_path"):
+        model = load_model(cfg, datamodule)
+        return model, load_source(cfg, datamodule)
+    with ThreadPoolExecutor(1, thread_name_prefix="source-poses") as pool:
+        source = pool.submit(load_source, cfg, datamodule)
+        model = load_model(cfg, datamodule)
+        return model, source.result()
+
+
 def run_demo(cfg: DictConfig) -> Path:
     """Write transfer.mp4 (side by side) and generated.mp4 into this run's folder; return transfer.mp4."""
     if cfg.normalize not in NORMALIZE_MODES:
@@ -203,8 +233,9 @@ def run_demo(cfg: DictConfig) -> Path:
     check_smoothing(cfg.smoothing)
     options = OutputOptions.from_config(cfg.output)
     out_dir = start_run(cfg)
-    datamodule, model = prepare_data_and_model(cfg)
-    source = load_source(cfg, datamodule)
+    check_source(cfg)
+    datamodule = prepare_datamodule(cfg.data)
+    model, source = model_and_source(cfg, datamodule)
 
     show = want_window(bool(cfg.show))
     raw, normalised, n_missing = prepare_source_poses(

@@ -29,8 +29,9 @@ measured there.
 A store folder sits beside its cache under the cache root, named after the cache's folder, `native`
 and max_side, and a key of (the cache's key, max_side, STORE_VERSION, the encoding settings); it is
 written into a temporary folder and renamed (runtime.atomic.atomic_folder), reused while intact,
-rebuilt when damaged or forced. Building streams the clip once: one frame decoded, cut, encoded and
-appended at a time, so memory does not grow with the clip's length.
+rebuilt when damaged or forced. Building streams the clip once: frames are decoded in order, cut, refined and
+encoded on a few threads (a handful of frames in flight) and appended in order, so memory does not grow with
+the clip's length.
 """
 
 from __future__ import annotations
@@ -39,8 +40,11 @@ import hashlib
 import json
 import logging
 import mmap
+import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,6 +82,10 @@ ENCODING = {
 }
 #: Frames between two releases of the cache's mask pages read so far (_release_pages).
 RELEASE_EVERY = 64
+#: Threads that cut, refine and encode frames while the next ones decode (OpenCV releases the GIL): at most
+#: the CPU's cores. Frames in flight are bounded by IN_FLIGHT per thread, so memory does not grow with the clip.
+ENCODE_THREADS = 4
+IN_FLIGHT = 2
 DATA_FILE = "person.bin"
 ARRAY_FILES = ("colour_index.npy", "mask_index.npy", "sides.npy", "boxes.npy")
 
@@ -235,6 +243,12 @@ def encode_person(colours: np.ndarray, mask: np.ndarray) -> tuple[bytes, bytes]:
     return jpeg.tobytes(), png.tobytes()
 
 
+def _encoded(frame: np.ndarray, box: np.ndarray, side: int, cache_mask: np.ndarray) -> tuple[bytes, bytes]:
+    """One frame's person cut at `side`, its mask refined, both encoded (data/person_store's file format)."""
+    colours = crop_frame(frame, box, side)
+    return encode_person(colours, native_mask(cache_mask, colours))
+
+
 def load_or_build_person_store(
     cache: SkeletonCache,
     frames: Callable[[], Iterator[np.ndarray]],
@@ -283,8 +297,21 @@ def _write_store(
     bar = progress_bar(n, f"native crops {cache.name}", enabled=progress, leave=False)
     source = frames()
     count = 0
+    threads = max(1, min(ENCODE_THREADS, os.cpu_count() or 1))
+    pending: deque[tuple[int, Future | None]] = deque()
     try:
-        with open(tmp / DATA_FILE, "wb") as data:
+        with open(tmp / DATA_FILE, "wb") as data, ThreadPoolExecutor(threads) as pool:
+
+            def append_oldest() -> None:
+                i, job = pending.popleft()
+                if job is not None:
+                    jpeg, png = job.result()
+                    colour_index[i] = (data.tell(), len(jpeg))
+                    data.write(jpeg)
+                    mask_index[i] = (data.tell(), len(png))
+                    data.write(png)
+                bar.update()
+
             # range first: zip stops there without drawing one frame more from the source.
             for i, frame in zip(range(n), source):
                 count += 1
@@ -292,17 +319,23 @@ def _write_store(
                     raise ValueError(
                         f"frame {i} of {cache.name} is {frame.shape}, the cache's frames are ({height}, {width}, 3)"
                     )
-                if sides[i]:
-                    colours = crop_frame(frame, boxes[i], int(sides[i]))
-                    jpeg, png = encode_person(colours, native_mask(np.asarray(cache.masks[i]), colours))
-                    colour_index[i] = (data.tell(), len(jpeg))
-                    data.write(jpeg)
-                    mask_index[i] = (data.tell(), len(png))
-                    data.write(png)
+                # The mask is copied here: its pages are released below, while the job may still be queued.
+                job = (
+                    pool.submit(_encoded, frame, boxes[i], int(sides[i]), np.array(cache.masks[i]))
+                    if sides[i]
+                    else None
+                )
+                pending.append((i, job))
                 if i % RELEASE_EVERY == RELEASE_EVERY - 1:
                     _release_pages(cache.masks)
-                bar.update()
+                while len(pending) > IN_FLIGHT * threads:
+                    append_oldest()
+            while pending:
+                append_oldest()
     finally:
+        for _, job in pending:  # an error above: drop what is queued
+            if job is not None:
+                job.cancel()
         bar.close()
         close = getattr(source, "close", None)
         if close is not None:

@@ -19,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from motion_transfer.data.datamodule import SkeletonImageDataModule
 from motion_transfer.evaluation.frame_metrics import full_frame_figures, val_composites
 from motion_transfer.evaluation.metrics import image_metrics, pose_consistency
-from motion_transfer.evaluation.native import native_figures
+from motion_transfer.evaluation.native import native_bounds, native_figures
 from motion_transfer.evaluation.steadiness import sequence_figures
 from motion_transfer.models import PoseToImageModule
 from motion_transfer.pose.drawing import tensor_to_images
@@ -98,6 +98,8 @@ def evaluate_generator(
         result["full_frame"] = full_frame_figures(rgb, alpha, fake, datamodule)
         result["temporal"]["full_frame"] = result["full_frame"].pop("temporal")
         result["native"] = native_figures(model, datamodule, skeletons, placements)
+        if with_floors and getattr(model, "store", None) is not None:
+            result["native_bounds"] = native_bounds(datamodule, model.store)
     if with_floors:
         result["floors"] = {
             name: score(pred, real, skeletons, pose) for name, pred in floor_predictions(datamodule, len(real)).items()
@@ -167,6 +169,15 @@ def run_evaluation(cfg: DictConfig) -> Path:
             n["detail_real"],
             n["head_ssim"],
             n["seconds_per_frame"],
+        )
+    for name, b in result.get("native_bounds", {}).items():
+        log.info(
+            "  bound, %s: box SSIM %.3f, PSNR %.2f dB, detail ratio %.2f, head SSIM %.3f",
+            name.replace("_", " "),
+            b["box_ssim"],
+            b["box_psnr"],
+            b["detail_ratio"],
+            b["head_ssim"],
         )
     return path
 

@@ -30,6 +30,7 @@ from motion_transfer.evaluation.frame_metrics import selected_frames, target_fra
 from motion_transfer.pose.crop import to_frame_coordinates
 from motion_transfer.pose.skeleton import NOSE, SHOULDERS
 from motion_transfer.render.paste import composite_frames, scale_boxes
+from motion_transfer.render.warp import warp_person
 
 #: Longest box side compared, in output pixels: a larger box is compared in its frame scaled down.
 MAX_SIDE = 768
@@ -220,6 +221,18 @@ def native_figures(
     detail_ratio, detail_generated and detail_real (grey levels), head_ssim, frames and head_frames (how many
     were compared), median_side (the compared box side, output pixels), max_side, seconds_per_frame.
     """
+    model.reset_sequence()  # the held-out frames in clip order are one sequence
+    skeletons = np.asarray(skeletons)
+
+    def draw(rows: np.ndarray, sides: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        return model.native_layers(skeletons[rows], sides, None if placements is None else placements[rows])
+
+    return figures_of_drawing(draw, datamodule, max_side, batch_size)
+
+
+def figures_of_drawing(draw, datamodule, max_side: int = MAX_SIDE, batch_size: int = BATCH) -> dict[str, float | int]:
+    """`native_figures` for any drawing: draw(rows, sides) gives the layers of held-out frames `rows` (indices
+    into datamodule.val_set) at `sides`, called in clip order."""
     start = time.perf_counter()
     val = datamodule.val_set
     numbers = val.indices.numpy()
@@ -230,7 +243,6 @@ def native_figures(
     order = np.argsort(numbers, kind="stable")  # frames are decoded, and drawn, in clip order
     frames = selected_frames(target_frames(datamodule), numbers[order])
     totals = NativeTotals()
-    model.reset_sequence()  # the held-out frames in clip order are one sequence
     for first in range(0, len(order), batch_size):
         rows = order[first : first + batch_size]
         sizes = [output_size(frame_size, boxes[row, 2], max_side) for row in rows]
@@ -239,9 +251,7 @@ def native_figures(
             for row, size in zip(rows, sizes)
         ]
         sides = np.array([int(square[2]) for square in squares])
-        layers = model.native_layers(
-            np.asarray(skeletons)[rows], sides, None if placements is None else placements[rows]
-        )
+        layers = draw(rows, sides)
         for row, size, square, (person, alpha) in zip(rows, sizes, squares, layers):
             t = int(numbers[row])
             real, plate = next(frames), scene.plate_for(t)
@@ -254,3 +264,32 @@ def native_figures(
     result["max_side"] = float(max_side)
     result["seconds_per_frame"] = (time.perf_counter() - start) / max(len(order), 1)
     return result
+
+
+def native_bounds(datamodule, store, max_side: int = MAX_SIDE) -> dict[str, dict[str, float | int]]:
+    """What the figures above can reach with the target's person store (data/person_store.py), on the same
+    frames: `own_stored_person`, each held-out frame's own stored person bent by `bones` onto its own skeleton
+    (a ceiling: the right pixels, through the store's JPEG and refined mask and the warp's resampling), and
+    `plate_only`, no person drawn at all (a floor the box SSIM of a misplaced person can fall below)."""
+    numbers = datamodule.val_set.indices.numpy()
+    poses = np.asarray(datamodule.cache.skeletons, dtype=np.float64)
+
+    def own(rows: np.ndarray, sides: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        out = []
+        for row, side in zip(rows, sides):
+            t = int(numbers[row])
+            image, mask = store.person(t)
+            if image.shape[0] == 0:
+                out.append(nothing([row], [side])[0])
+                continue
+            bent = warp_person(image, mask, poses[t] * image.shape[0], poses[t] * int(side), int(side), "bones")
+            out.append((bent.rgb, bent.alpha))
+        return out
+
+    def nothing(rows, sides) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [(np.zeros((int(s), int(s), 3), np.uint8), np.zeros((int(s), int(s)), np.float32)) for s in sides]
+
+    return {
+        "own_stored_person": figures_of_drawing(own, datamodule, max_side),
+        "plate_only": figures_of_drawing(nothing, datamodule, max_side),
+    }
