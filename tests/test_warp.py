@@ -277,3 +277,25 @@ def test_measure_table():
         union, moved, iou = np.mean(values, axis=0)
         timing = "".join(f"{times[name, size]:8.1f}" for size in (512, 1024)) if name in WARP_METHODS else ""
         print(f"    {name:10s} {union:6.2f} {moved:6.2f}  {iou:.3f} {timing}")
+
+
+def test_a_forearm_before_the_face_is_the_arms_and_hair_on_a_shoulder_the_heads():
+    """Depth order of the source's parts: a point in both the head's and a forearm's capsule is the arm's (a hand
+    raised before the face); one in both the head's and an upper arm's stays the head's (hair falling on a shoulder
+    is not carried off when that arm rises)."""
+    from motion_transfer.pose.skeleton import NEUTRAL_POSE
+    from motion_transfer.render.skinning import ARM_L, ARM_R, HEAD, PARTS, Pose, arm_order, label_points
+
+    src = NEUTRAL_POSE.copy() * 400.0
+    # The left forearm raised so that the wrist lies just before the nose.
+    src[5] = src[0] + np.array([0.0, 8.0])
+    pose = Pose.of(src, src.copy())
+    before_face = src[0] + np.array([0.0, 4.0])
+    shoulder, elbow = src[2], src[4]  # the other arm, hanging
+    on_shoulder = shoulder + 0.2 * (elbow - shoulder) + np.array([12.0, -18.0])
+    labels = label_points(np.stack([before_face, on_shoulder]), pose, arm_order(pose.dst))
+    assert PARTS[labels[0]] is ARM_L
+    assert PARTS[labels[1]] is HEAD
+    # The same point with the head's capsule ignored is the upper arm's: both capsules hold it.
+    far_head = Pose.of(np.where(np.arange(13)[:, None] == 0, src + [0.0, -400.0], src), src.copy())
+    assert PARTS[label_points(on_shoulder[None], far_head, arm_order(far_head.dst))[0]] is ARM_R

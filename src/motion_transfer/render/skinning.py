@@ -252,9 +252,10 @@ class Pose:
 
 def label_points(points: np.ndarray, pose: Pose, arms_front_last: tuple[Part, Part]) -> np.ndarray:
     """The part (index into PARTS) each source point (N, 2) belongs to. A point inside a part's capsule goes to the
-    nearest to the viewer among the parts whose capsules hold it (arms, then head, torso, legs: an arm lying across
-    the chest takes its own pixels, not the chest's); a point in no capsule (loose clothes, hair) to the part whose
-    capsule it is nearest to, in units of the capsules' radii."""
+    nearest to the viewer among the parts whose capsules hold it (forearms, then head, upper arms, torso, legs: an
+    arm lying across the chest takes its own pixels, not the chest's, and a forearm raised before the face its own;
+    hair falling on a shoulder stays with the head when the upper arm below it rises); a point in no capsule (loose
+    clothes, hair) to the part whose capsule it is nearest to, in units of the capsules' radii."""
     length = pose.torso_src
     limbs = [part for part in PARTS if part is not BODY]
     starts, ends, radii, owner = [], [], [], []
@@ -267,19 +268,25 @@ def label_points(points: np.ndarray, pose: Pose, arms_front_last: tuple[Part, Pa
         starts.append(first)
         ends.append(second)
         radii += part.radii
-        owner += [PARTS.index(part)] * len(part.bones)
+        owner += [(PARTS.index(part), bone) for bone in range(len(part.bones))]
     capsules = segment_distance(points, np.concatenate(starts), np.concatenate(ends)) / (np.array(radii) * length)
-    scores = np.full((len(points), len(PARTS)), np.inf)
-    for column, index in enumerate(owner):
-        np.minimum(scores[:, index], capsules[:, column], out=scores[:, index])
-    body = PARTS.index(BODY)
-    scores[:, body] = np.maximum(hull_distance(points, pose.src[list(TORSO)]), 0.0) / (TORSO_RADIUS * length)
-    # Nearest to the viewer first: the front arm, the other arm, head, torso, then the legs.
-    priority = [PARTS.index(arms_front_last[1]), PARTS.index(arms_front_last[0])]
-    priority += [PARTS.index(HEAD), body, PARTS.index(LEG_L), PARTS.index(LEG_R)]
-    rank = np.empty(len(PARTS))
-    rank[priority] = np.arange(len(PARTS))
-    return np.argmin(np.where(scores <= 1.0, rank, len(PARTS) + scores), axis=1)
+    # One column per layer in depth order: an arm is two layers (its forearm and hand before the head, its upper
+    # arm behind it); every other part is one.
+    front, back = (PARTS.index(arm) for arm in reversed(arms_front_last))
+    head, body = PARTS.index(HEAD), PARTS.index(BODY)
+    layers = [(front, 1), (back, 1), (head, 0), (front, 0), (back, 0), (body, 0), (PARTS.index(LEG_L), None)]
+    layers.append((PARTS.index(LEG_R), None))
+    scores = np.full((len(points), len(layers)), np.inf)
+    for layer, (index, bone) in enumerate(layers):
+        if index == body:
+            scores[:, layer] = np.maximum(hull_distance(points, pose.src[list(TORSO)]), 0.0) / (TORSO_RADIUS * length)
+            continue
+        for column, (owner_index, owner_bone) in enumerate(owner):
+            if owner_index == index and (bone is None or owner_bone == bone or index == head):
+                np.minimum(scores[:, layer], capsules[:, column], out=scores[:, layer])
+    # The first layer (nearest the viewer) whose capsule holds the point; else the nearest capsule.
+    layer = np.argmin(np.where(scores <= 1.0, np.arange(len(layers)), len(layers) + scores), axis=1)
+    return np.array([index for index, _ in layers])[layer]
 
 
 def arm_order(points: np.ndarray) -> tuple[Part, Part]:
