@@ -119,7 +119,12 @@ class SceneOutput(FrameOutput):
     def frames(self, persons, alphas, boxes: np.ndarray) -> np.ndarray:
         if isinstance(persons, np.ndarray) and isinstance(alphas, np.ndarray):
             return composite_frames(self.plate, persons, alphas, boxes, self.size, self.feather)
-        return super().frames(persons, alphas, boxes)
+        # Persons of different sizes (drawn at each box's side): pasted straight into the batch, no second copy.
+        out = np.empty((len(persons), self.size[1], self.size[0], 3), np.uint8)
+        out[:] = self.scaled_plate
+        for frame, person, alpha, box in zip(out, persons, alphas, boxes):
+            paste(frame, person, alpha, np.asarray(box) * self._box_scale, feather_width=self.feather)
+        return out
 
     def side_for(self, box: np.ndarray) -> int:
         cx, _, side = np.asarray(box, dtype=np.float64) * self._box_scale

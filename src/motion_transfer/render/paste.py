@@ -96,9 +96,14 @@ def paste(
     if fx0 >= fx1 or fy0 >= fy1:
         return frame  # empty box or wholly outside the frame
     # Clipped at crop size: bilinear resampling is a convex combination, so the big alpha stays in [0, 1].
-    a = np.clip(feather(alpha, feather_width), 0.0, 1.0)
+    a = feather(alpha, feather_width)
+    np.clip(a, 0.0, 1.0, out=a)
     box_w, box_h = x1 - x0, y1 - y0
-    if (fx1 - fx0) * (fy1 - fy0) >= WARP_VISIBLE_FRACTION * box_w * box_h:
+    if person.shape[:2] == (box_h, box_w):
+        # Drawn at the box's own size: nothing to resample, only the part inside the frame to take.
+        rows, cols = slice(fy0 - y0, fy1 - y0), slice(fx0 - x0, fx1 - x0)
+        big_person, big_alpha = person[rows, cols], a[rows, cols]
+    elif (fx1 - fx0) * (fy1 - fy0) >= WARP_VISIBLE_FRACTION * box_w * box_h:
         # Usual case: resize the whole crop (OpenCV's fastest path), keep the part inside the frame.
         rows, cols = slice(fy0 - y0, fy1 - y0), slice(fx0 - x0, fx1 - x0)
         big_person = cv2.resize(person, (box_w, box_h), interpolation=cv2.INTER_LINEAR)[rows, cols]
