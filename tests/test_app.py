@@ -210,6 +210,11 @@ def test_the_newest_report_of_a_target_is_found(tmp_path):
 
 def test_the_page_offers_every_model_described_by_its_config(tmp_path):
     assert [value for _, value in model_choices()] == list(model_names()) and TRAINS_FROM_A_RUN
+    assert {"enhancer", "warp", "nearest", "gan"} <= set(model_names())
+    for label, name in model_choices():  # each says what it is in words, not only its name
+        words = label.removeprefix(f"{name}: ")
+        assert words != label and len(words) > 3 and words.lower() != name.lower(), label
+        assert words.endswith("(no training)") == (name in UNTRAINED)
     assert [value for _, value in model_choices(learns=True)] == list(model_names(learns=True))
     for name, kind in model_kinds().items():
         assert kind.summary and model_summary(name).startswith(f"**{name}**: {kind.summary}.")

@@ -98,3 +98,108 @@ def test_a_phone_clip_is_read_upright(tmp_path, rotation):
 def test_a_clip_without_a_tag_is_read_as_stored(clip):
     info = video.probe_video(clip)
     assert (info.width, info.height, info.rotation) == (64, 48, 0)
+
+
+# -- damaged files ----------------------------------------------------------------------------------------------
+
+
+def write_mp4v(path, frames: np.ndarray, fps: float = 25.0):
+    """`frames` (N, H, W, 3) RGB as MPEG-4 part 2 with OpenCV's writer: a keyframe every 12 frames, so
+    the frames after a damaged stretch decode exactly once the next keyframe comes."""
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (frames.shape[2], frames.shape[1]))
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+def damage(path, out, start: float, length: int | None, spots: int = 1):
+    """A copy of `path` with `length` bytes of its media data (mdat) overwritten by random ones at
+    `spots` places 300 bytes apart from `start` (a share of the media data) on; all of it when `length`
+    is None."""
+    data = bytearray(path.read_bytes())
+    at = data.find(b"mdat") + 4
+    size = int.from_bytes(data[at - 8 : at - 4], "big") - 8
+    rng = np.random.default_rng(0)
+    for spot in range(spots):
+        first = at + int(start * size) + 300 * spot
+        last = at + size if length is None else first + length
+        data[first:last] = rng.integers(0, 256, last - first, dtype=np.uint8).tobytes()
+    out.write_bytes(bytes(data))
+    return out
+
+
+@pytest.fixture(scope="module")
+def moving_bar(tmp_path_factory):
+    """60 frames of 64x48 that each differ (a bar moving across), in MPEG-4 part 2."""
+    frames = np.zeros((60, 48, 64, 3), dtype=np.uint8)
+    for i in range(60):
+        frames[i, :, i : i + 4] = 255
+    return write_mp4v(tmp_path_factory.mktemp("bar") / "bar.mp4", frames)
+
+
+def test_a_clip_damaged_in_the_middle_is_read_past_the_damage_and_counted(moving_bar, tmp_path, caplog):
+    clean = list(iter_frames(moving_bar))
+    damaged = damage(moving_bar, tmp_path / "damaged.mp4", start=0.5, length=200)
+    with caplog.at_level("WARNING", logger="motion_transfer.data.video"):
+        frames = list(iter_frames(damaged))
+        again = list(decoded_ahead(damaged))  # a second pass: the same frames, said once
+    lost = len(clean) - len(frames)
+    assert len(clean) == 60 and 0 < lost <= 12 and len(again) == len(frames)
+    assert all(np.array_equal(a, b) for a, b in zip(frames[-12:], clean[-12:]))  # the end is the clip's
+    said = [r.getMessage() for r in caplog.records if "could not be decoded" in r.getMessage()]
+    assert said == [
+        f"'damaged.mp4': {lost} frames could not be decoded (damaged packets) and are left out; "
+        "the rest of the clip is used."
+    ]
+    assert video.probe_video(damaged).frame_count == 60
+
+
+def test_a_clip_with_nothing_decodable_is_one_error(moving_bar, tmp_path):
+    from motion_transfer.runtime.errors import UserError
+
+    ruined = damage(moving_bar, tmp_path / "ruined.mp4", start=0.0, length=None)
+    with pytest.raises(UserError) as refused:
+        video.probe_video(ruined, "source_video")
+    assert str(refused.value) == (
+        f"source_video: '{ruined}' contains no decodable frame; the file may be truncated or not a video."
+    )
+    assert list(iter_frames(ruined)) == []
+
+
+@pytest.mark.slow
+def test_preprocessing_a_damaged_clip_uses_the_rest_and_a_ruined_one_is_one_line(tmp_path):
+    """As a user sees it (src/preprocess.py): a clip damaged in the middle is cached with one warning
+    line counting the frames left out; a clip with nothing decodable is one error line, exit 2; no
+    line of FFmpeg's own either way."""
+    import json
+    from pathlib import Path
+
+    from conftest import last_line, run_script
+    from motion_transfer.data.synthetic import render_clip
+
+    frames, _ = render_clip("source", 75, 1, width=160, height=128)
+    writer = VideoWriter(tmp_path / "dancer.mp4", 25.0, 160, 128)  # H.264, as phones and cameras write
+    writer.write(frames)
+    clip = writer.close()
+    damaged = damage(clip, tmp_path / "damaged.mp4", start=0.3, length=120, spots=10)
+    ruined = damage(clip, tmp_path / "ruined.mp4", start=0.0, length=None)
+    decoded = len(list(iter_frames(damaged)))
+    assert 68 <= decoded < 75  # fewer than 10% lost: cache_building takes more for a truncated file
+
+    used = run_script("preprocess", f"video={damaged}", outputs=tmp_path / "outputs", timeout=300)
+    assert used.returncode == 0, used.stderr[-3000:]
+    said = [line for line in used.stderr.splitlines() if "could not be decoded" in line]
+    assert len(said) == 1 and f"'damaged.mp4': {75 - decoded} frames could not be decoded" in said[0], said
+    meta = json.loads((Path(last_line(used.stdout).split(": ", 1)[1]) / "meta.json").read_text())
+    assert (meta["n_frames"], meta["frame_count_header"]) == (decoded, 75)  # the cache holds the frames that decoded
+
+    refused = run_script("preprocess", f"video={ruined}", outputs=tmp_path / "outputs", timeout=300)
+    assert refused.returncode == 2
+    errors = [line for line in refused.stderr.splitlines() if line.strip()]
+    said = f"error: video: '{ruined}' contains no decodable frame; the file may be truncated or not a video."
+    assert errors == [said]
+    for result in (used, refused):
+        assert "[mpeg4 @" not in result.stderr and "[h264 @" not in result.stderr and "Traceback" not in result.stderr

@@ -233,8 +233,8 @@ def run_demo(cfg: DictConfig) -> Path:
     check_smoothing(cfg.smoothing)
     options = OutputOptions.from_config(cfg.output)
     out_dir = start_run(cfg)
-    check_source(cfg)
     datamodule = prepare_datamodule(cfg.data)
+    check_source(cfg)  # before the model and the source are made side by side: a wrong path ends it now
     model, source = model_and_source(cfg, datamodule)
 
     show = want_window(bool(cfg.show))

@@ -20,6 +20,7 @@ from motion_transfer.app.commands import (
     training_overrides,
 )
 from motion_transfer.app.jobs import EntryPointJob, RunningJobs, new_job_folder, override
+from motion_transfer.app.live_view import LiveView
 from motion_transfer.app.runs import (
     clip_choices,
     newest_report,
@@ -48,12 +49,23 @@ def model_summary(model: str | None) -> str:
     return line
 
 
+def picture(path: Path | None):
+    """A report's picture as pixels (RGB), not a path: the page serves no file of the report folders."""
+    if path is None:
+        return None
+    import cv2
+
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    return None if image is None else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
 class PageActions:
     """The page's handlers, for the settings of one server; `layout.build_page` wires them to the page."""
 
     def __init__(self, settings: AppSettings):
         self.settings = settings
         self.jobs = RunningJobs()
+        self.live = LiveView(settings)
 
     def shown_path(self, path: Path) -> str:
         """A result's folder as the page shows it: inside outputs/ (paths.output_dir) when it is."""
@@ -111,7 +123,7 @@ class PageActions:
         try:
             target = clip_path(target_choice, target_upload, "target", job_folder, self.settings.max_upload_mb)
             source = clip_path(source_choice, source_upload, "source", job_folder, self.settings.max_upload_mb)
-            overrides = demo_overrides(self.settings, target, source, model, checkpoint)
+            overrides = demo_overrides(self.settings, target, source, model, checkpoint, job_folder / "demo")
         except UserError as err:
             shutil.rmtree(job_folder, ignore_errors=True)  # refused before it ran: nothing to keep
             yield (f"**Error:** {err}", *nothing)
@@ -218,7 +230,12 @@ class PageActions:
         report = newest_report(self.settings.report_dir, key, int(size) if size else None)
         if report is None:
             return (f"No report of {describe(target)} at {size} px yet: press the button.", "", None, None)
-        return (f"The newest report: `{self.shown_path(report.folder)}`.", report.markdown, report.grid, report.frames)
+        return (
+            f"The newest report: `{self.shown_path(report.folder)}`.",
+            report.markdown,
+            picture(report.grid),
+            picture(report.frames),
+        )
 
     def report(self, target_choice, size, with_pose, progress=None):
         """Run src/report.py on the target; yields (message, table, grid, frames)."""
@@ -243,4 +260,5 @@ class PageActions:
         if not outcome.ok or report is None:
             yield (outcome_message(outcome, "report", log_path), "", None, None)
             return
-        yield (f"Done: `{self.shown_path(report.folder)}`.", report.markdown, report.grid, report.frames)
+        done = f"Done: `{self.shown_path(report.folder)}`."
+        yield (done, report.markdown, picture(report.grid), picture(report.frames))

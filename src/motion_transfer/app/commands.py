@@ -67,9 +67,15 @@ def no_run_message(model: str, target: str | None) -> str:
 
 
 def demo_overrides(
-    settings: AppSettings, target: Path | None, source: Path | None, model: str, checkpoint: str | None
+    settings: AppSettings,
+    target: Path | None,
+    source: Path | None,
+    model: str,
+    checkpoint: str | None,
+    run_dir: Path | None = None,
 ) -> list[str]:
-    """src/demo.py's command line for one job."""
+    """src/demo.py's command line for one job; its run folder is `run_dir` when given (the job's own
+    folder: the page serves nothing else)."""
     kind = model_kinds().get(model)
     if kind is None:
         raise UserError(f"'{model}' is not a model; pick one of {', '.join(model_names())}.")
@@ -89,6 +95,8 @@ def demo_overrides(
     else:
         source = source or embedded_source_video(settings.app_dir)
         overrides += ["data=video", override("data.target_video", target), override("source_video", source)]
+    if run_dir is not None:
+        overrides.append(override("hydra.run.dir", run_dir))
     return [*overrides, *checkpoint_options, *settings.demo_overrides]
 
 

@@ -36,12 +36,13 @@ _LOG = re.compile(r"^\[[^\]]*\]\[[^\]]*\]\[(?P<level>[A-Z]+)\] (?P<message>.*)$"
 
 
 def new_job_folder(root: Path) -> Path:
-    """A new folder under `root` for one job: a microsecond stamp and a random suffix, made with
-    exist_ok=False, so two jobs never share one."""
+    """A new folder under `root` for one job: a stamp and 128 random bits (the page serves files from
+    job folders, so nobody can guess another visitor's), made with exist_ok=False, so two jobs never
+    share one."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     while True:
-        folder = root / f"{datetime.now():%Y-%m-%d_%H-%M-%S-%f}-{secrets.token_hex(3)}"
+        folder = root / f"{datetime.now():%Y-%m-%d_%H-%M-%S}-{secrets.token_urlsafe(16)}"
         try:
             folder.mkdir()
             return folder
@@ -57,7 +58,7 @@ def check_upload(path: str | Path, role: str, max_upload_mb: float) -> Path:
     """The uploaded file if it is a video the toolkit can read, else a UserError of one sentence
     (`role`: "target" or "source"): a video file ending, at most max_upload_mb, and OpenCV opens it
     and decodes a first frame."""
-    from motion_transfer.data.video import open_capture
+    from motion_transfer.data.video import next_decodable_frame, open_capture
 
     path = Path(path)
     name = path.name
@@ -75,7 +76,7 @@ def check_upload(path: str | Path, role: str, max_upload_mb: float) -> Path:
     if size > 0:
         capture = open_capture(path)
         try:
-            readable = capture.isOpened() and capture.read()[0]
+            readable = capture.isOpened() and next_decodable_frame(capture)[0] is not None
         finally:
             capture.release()
     if not readable:

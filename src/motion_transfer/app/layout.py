@@ -1,18 +1,74 @@
 """The page's layout: the Transfer, Report and Train tabs, their lists, buttons and results, wired to
-the handlers of `actions.PageActions`. Every model of configs/model/ is offered, each described by
-its config's first line under the list."""
+the handlers of `actions.PageActions`. Every model of configs/model/ is offered, named with what it
+is in a few words, and the one picked described by its config's first line under the list."""
 
 from __future__ import annotations
+
+import re
 
 from motion_transfer.app.actions import PageActions, model_summary
 from motion_transfer.app.commands import IMAGE_SIZES
 from motion_transfer.app.runs import EMBEDDED
-from motion_transfer.models.kinds import model_names
+from motion_transfer.models.kinds import model_kinds, model_names
+
+
+def model_label(name: str) -> str:
+    """A model as the lists show it: its name and what it is in a few words (its config's first line,
+    up to its colon), e.g. `nearest: Nearest neighbour (no training)`."""
+    kind = model_kinds()[name]
+    head, _, rest = kind.summary.partition(":")
+    words = head.strip()
+    if words.lower() == name.lower() and rest:  # "Warp: the target's frames bent ...": the words after it
+        words = re.split(r",|;| at ", rest.strip())[0]
+    return f"{name}: {words}" + ("" if kind.learns else " (no training)")
 
 
 def model_choices(learns: bool | None = None) -> list[tuple[str, str]]:
     """(label, value) pairs of a model list: every model of configs/model/ (only those that learn: True)."""
-    return [(name, name) for name in model_names(learns=learns)]
+    return [(model_label(name), name) for name in model_names(learns=learns)]
+
+
+def live_tab(page, actions: PageActions, clips: list[tuple[str, str]]):
+    """The Live tab: the visitor's webcam streamed through live mode (app/live_view.py); returns its
+    target list (refreshed with the others)."""
+    import gradio as gr
+
+    settings = actions.settings
+    with gr.Tab("Live"):
+        gr.Markdown(
+            "The target copies you live: start your webcam below. One visitor at a time; the session ends "
+            f"when your webcam stops for {settings.live_stall_s:g} s or you leave the page (to change the target "
+            "or model, stop the webcam, pick, and start it again)."
+        )
+        with gr.Row():
+            target = gr.Dropdown(clips, label="Target (who is shown)", value=EMBEDDED, elem_id="live-target")
+            model = gr.Radio(model_choices(), value=settings.transfer_model, label="Model", elem_id="live-model")
+            run = gr.Dropdown(label="Trained run", elem_id="live-run", scale=2)
+        note = gr.Markdown(elem_id="live-run-note")
+        status = gr.Markdown(elem_id="live-status")
+        with gr.Row():
+            webcam = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Your webcam", elem_id="webcam")
+            result = gr.Image(label="The target", format="jpeg", interactive=False, elem_id="live-result")
+
+    def frame(image, target_value, model_name, checkpoint, request: gr.Request):
+        shown, said = actions.live.frame(image, target_value, model_name, checkpoint, request.session_hash)
+        return (gr.skip() if shown is None else shown), said
+
+    # Gradio hands the visitor's request to a parameter annotated gr.Request; under postponed
+    # annotations it sees the text "gr.Request", which it cannot resolve here (gradio is imported late).
+    frame.__annotations__["request"] = gr.Request
+    for trigger in (page.load, target.change, model.change):
+        trigger(lambda t, m: actions.run_choices(t, None, m), [target, model], [run, note])
+    webcam.stream(
+        frame,
+        [webcam, target, model, run],
+        [result, status],
+        stream_every=1.0 / settings.live_fps,
+        time_limit=None,
+        concurrency_limit=None,  # each frame only hands over to the session's own threads
+        show_progress="hidden",
+    )
+    return target
 
 
 def build_page(actions: PageActions):
@@ -96,6 +152,8 @@ def build_page(actions: PageActions):
             train_status = gr.Markdown(elem_id="train-status")
             train_log = gr.Textbox(label="Log (last lines)", lines=10, max_lines=10, interactive=False)
 
+        live_target = live_tab(page, actions, clips)
+
         def refresh_lists(target, source, report_target_value, model_name):
             choices = actions.clip_choices()
             values = {value for _, value in choices}
@@ -106,11 +164,12 @@ def build_page(actions: PageActions):
                 gr.update(choices=choices, value=keep(source)),
                 gr.update(choices=choices, value=keep(report_target_value)),
                 gr.update(choices=choices),
+                gr.update(choices=choices),
                 runs,
                 note,
             )
 
-        lists = [target_choice, source_choice, report_target, train_target, run, run_note]
+        lists = [target_choice, source_choice, report_target, train_target, live_target, run, run_note]
         report_outputs = [report_status, report_table, report_grid, report_frames]
         page.load(refresh_lists, [target_choice, source_choice, report_target, model], lists).then(
             actions.report_sizes, report_target, [report_size, *report_outputs]

@@ -5,9 +5,10 @@ lists and buttons do, `commands` the command lines of its jobs, `settings` its c
 
 Every job runs an entry point (src/demo.py, report.py, train.py, evaluate.py) in a process of its own
 (jobs.EntryPointJob), so a failing job shows its `error:` line in the page and never stops
-the server. Everything the page writes stays under paths.output_dir: uploads in a folder per job
-(`app/jobs/<job>/`), Gradio's temporary files in `app/gradio/`; nothing is fetched from the
-internet and no share link is made.
+the server. Everything the page writes stays under paths.output_dir: a folder per job with an
+unguessable name (`app/jobs/<job>/`: its uploads, its demo's run folder), Gradio's temporary files
+in `app/gradio/`; nothing is fetched from the internet and no share link is made. Beyond loopback
+the page asks for a login, and whatever the address it serves only those folders (`door`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from motion_transfer.app.actions import PageActions
+from motion_transfer.app.door import blocked_paths, is_loopback, served_paths
 from motion_transfer.app.layout import build_page
 from motion_transfer.app.settings import AppSettings, check_listening
 
@@ -31,21 +33,18 @@ def prepare_gradio_environment(app_dir: Path) -> None:
     temp = app_dir / "gradio"
     temp.mkdir(parents=True, exist_ok=True)
     os.environ["GRADIO_TEMP_DIR"] = str(temp)
+    os.environ["GRADIO_EXAMPLES_CACHE"] = str(temp / "examples")  # served as Gradio's own files: kept with them
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 
-def run_app(cfg: DictConfig) -> str:
-    """Serve the page until Ctrl-C or SIGTERM; prints `url: <address>` once it listens."""
-    settings = AppSettings.from_config(cfg)
-    check_listening(settings.server_name, settings.server_port)
-    prepare_gradio_environment(settings.app_dir)
+def launch_page(settings: AppSettings, actions: PageActions):
+    """Build the page for `actions` and serve it in the background (Gradio's threads); returns its
+    gr.Blocks. Jobs beyond max_jobs wait in Gradio's queue, their place shown on the page; beyond
+    max_queued waiting, one more is refused with Gradio's "queue is full" message."""
     import gradio as gr
 
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # Gradio's requests to itself, one line each
-
-    actions = PageActions(settings)
     blocks = build_page(actions)
-    blocks.queue(default_concurrency_limit=settings.max_jobs)
+    blocks.queue(default_concurrency_limit=settings.max_jobs, max_size=settings.max_queued)
     # System fonts only: the default theme would ask Google Fonts for its typeface.
     theme = gr.themes.Default(
         font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
@@ -56,7 +55,10 @@ def run_app(cfg: DictConfig) -> str:
         share=False,
         prevent_thread_lock=True,
         quiet=True,
-        allowed_paths=[str(settings.output_dir)],
+        auth=settings.credentials.check if settings.credentials else None,
+        auth_message="The motion transfer page: log in with the user and password its server was started with.",
+        allowed_paths=served_paths(settings.jobs_dir),
+        blocked_paths=blocked_paths(settings.output_dir, settings.app_dir, settings.cache_dir, settings.train_dir),
         max_file_size=int(settings.max_upload_mb * 1e6),
         ssr_mode=False,
         mcp_server=False,
@@ -66,11 +68,26 @@ def run_app(cfg: DictConfig) -> str:
         footer_links=["api", "settings"],
         theme=theme,
     )
+    return blocks
+
+
+def run_app(cfg: DictConfig) -> str:
+    """Serve the page until Ctrl-C or SIGTERM; prints `url: <address>` once it listens."""
+    settings = AppSettings.from_config(cfg)
+    check_listening(settings.server_name, settings.server_port)
+    prepare_gradio_environment(settings.app_dir)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # Gradio's requests to itself, one line each
+    actions = PageActions(settings)
+    blocks = launch_page(settings, actions)
     shown = "127.0.0.1" if settings.server_name in ("0.0.0.0", "::") else settings.server_name
     url = f"http://{shown}:{settings.server_port}"
-    if settings.server_name in ("0.0.0.0", "::"):
+    if not is_loopback(settings.server_name):
         log.warning(
-            "listening on every network interface: anyone who can reach port %d can run jobs", settings.server_port
+            "listening beyond this machine on port %d, behind a login (user %s, password from %s); "
+            "the password crosses the network unencrypted",
+            settings.server_port,
+            settings.credentials.user,
+            settings.credentials.origin,
         )
     print(f"url: {url}", flush=True)
     try:
@@ -78,5 +95,6 @@ def run_app(cfg: DictConfig) -> str:
             time.sleep(3600)
     finally:  # Ctrl-C or SIGTERM: the jobs in progress stop too (they keep what they finished)
         actions.jobs.stop_all()
+        actions.live.stop()
         blocks.close()
     return url

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from motion_transfer.app.door import Credentials, credentials_for
 from motion_transfer.app.jobs import override
 from motion_transfer.models.kinds import model_names
 from motion_transfer.runtime.errors import UserError
@@ -38,6 +39,11 @@ class AppSettings:
     demo_overrides: tuple[str, ...]
     transfer_model: str
     train_model: str
+    max_queued: int = 20
+    credentials: Credentials | None = None
+    live_fps: float = 10.0
+    live_stall_s: float = 2.0
+    live_overrides: tuple[str, ...] = ()
 
     @classmethod
     def from_config(cls, cfg: DictConfig) -> AppSettings:
@@ -75,6 +81,16 @@ class AppSettings:
             demo_overrides=tuple(str(o) for o in extra),
             transfer_model=_model_choice(cfg, "transfer_model", model_names(), "a model"),
             train_model=_model_choice(cfg, "train_model", model_names(learns=True), "a model that trains"),
+            max_queued=number("max_queued", int, 1),
+            live_fps=number("live_fps", float, 1, 60),
+            live_stall_s=number("live_stall_timeout_s", float, 0.1),
+            live_overrides=tuple(str(o) for o in cfg.get("live_overrides") or []),
+            credentials=credentials_for(
+                host,
+                str(cfg.get("auth_user") or ""),
+                str(cfg.get("password_env") or ""),
+                str(cfg.password_file) if cfg.get("password_file") else None,
+            ),
         )
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import queue
 import threading
@@ -16,6 +17,14 @@ import numpy as np
 
 from motion_transfer.runtime.atomic import partial_path, publish, writing_into
 from motion_transfer.runtime.errors import UserError
+
+log = logging.getLogger(__name__)
+
+#: Reads that fail in a row before a clip is taken to have ended (at its end they fail at once):
+#: a damaged stretch in the middle is shorter, and the frames after it are read.
+MAX_FAILED_READS = 250
+#: The files whose undecodable frames were reported (one line per file and process).
+_reported: set[tuple[str, int, int]] = set()
 
 #: libx264's speed/size trade-offs, fastest first.
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
@@ -32,12 +41,61 @@ class VideoInfo:
     rotation: int = 0  # degrees of the clip's rotation tag (phones store pixels sideways)
 
 
+def quiet_native_logs() -> None:
+    """Keep OpenCV's and FFmpeg's own log lines (`[ WARN:0@30.0] ...`, `[h264 @ 0x...] Invalid NAL
+    unit size`) off the terminal: the toolkit says in its own words what went wrong. FFmpeg's level
+    is read once, when OpenCV first uses FFmpeg: this runs when this module is imported and again
+    before each capture is opened. A user who sets OPENCV_FFMPEG_LOGLEVEL or OPENCV_LOG_LEVEL, or
+    MOTION_TRANSFER_DEBUG, sees them again."""
+    from motion_transfer.runtime.errors import debug_enabled
+
+    if debug_enabled():
+        return
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+    if "OPENCV_LOG_LEVEL" not in os.environ:
+        cv2.setLogLevel(0)  # silent
+
+
+quiet_native_logs()  # now, before anything (a capture, a writer) makes OpenCV load FFmpeg
+
+
 def open_capture(path: Path) -> cv2.VideoCapture:
     """An OpenCV capture that turns frames upright as players do. Phones store pixels sideways with
     a rotation tag; OpenCV reports the tag but, unless asked, hands the frames over as stored."""
+    quiet_native_logs()
     cap = cv2.VideoCapture(str(path))
     cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
     return cap
+
+
+def next_decodable_frame(capture: cv2.VideoCapture) -> tuple[np.ndarray | None, int]:
+    """The next frame that decodes (BGR) and how many reads failed before it; (None, n) at the end.
+    OpenCV's read fails on a damaged packet and reads on from the next one when asked again."""
+    failed = 0
+    while failed < MAX_FAILED_READS:
+        ok, frame = capture.read()
+        if ok and frame is not None:
+            return frame, failed
+        failed += 1
+    return None, failed
+
+
+def report_undecodable(path: Path, skipped: int) -> None:
+    """One warning line per damaged file: its frames that could not be decoded were left out."""
+    try:
+        stat = Path(path).stat()
+        key = (str(path), stat.st_size, stat.st_mtime_ns)
+    except OSError:
+        key = (str(path), 0, 0)
+    if key not in _reported:
+        _reported.add(key)
+        log.warning(
+            "'%s': %d frame%s could not be decoded (damaged packets) and %s left out; the rest of the clip is used.",
+            Path(path).name,
+            skipped,
+            "s" if skipped != 1 else "",
+            "are" if skipped != 1 else "is",
+        )
 
 
 def check_video_path(path: str | os.PathLike, option: str) -> Path:
@@ -64,8 +122,8 @@ def probe_video(path: Path, option: str = "video") -> VideoInfo:
             raise UserError(
                 f"{option}: '{path}' cannot be read as a video; give an mp4/avi/mov file that a player can open."
             )
-        ok, frame = cap.read()
-        if not ok or frame is None:
+        frame, _ = next_decodable_frame(cap)
+        if frame is None:
             raise UserError(
                 f"{option}: '{path}' contains no decodable frame; the file may be truncated or not a video."
             )
@@ -81,17 +139,21 @@ def probe_video(path: Path, option: str = "video") -> VideoInfo:
 
 
 def iter_frames(path: Path) -> Iterator[np.ndarray]:
-    """Yield the frames of a video, upright, as (H, W, 3) uint8 RGB arrays, until the first
-    undecodable one."""
+    """Yield the frames of a video, upright, as (H, W, 3) uint8 RGB arrays. Frames that cannot be
+    decoded (damaged packets in the middle) are left out and counted in one warning line."""
     cap = open_capture(path)
+    skipped = 0
     try:
         while True:
-            ok, frame = cap.read()
-            if not ok or frame is None:
+            frame, failed = next_decodable_frame(cap)
+            if frame is None:
                 return
+            skipped += failed
             yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
     finally:
         cap.release()
+        if skipped:
+            report_undecodable(path, skipped)
 
 
 def decoded_ahead(path: Path, depth: int = 8) -> Iterator[np.ndarray]:

@@ -9,8 +9,10 @@ MediaPipe, ONNX Runtime, OpenCV and x264 all work without holding Python's GIL, 
 both cores. Nothing here looks ahead: the source's poses are smoothed by a causal One-Euro filter,
 and the source's ankle and height statistics (Everybody Dance Now's global normalisation) are
 re-estimated from the frames seen so far. A camera or stream keeps only its newest frame when the
-pipeline falls behind (the dropped frames are counted); a video file is read at its own frame rate
-(`pace=true`) and no frame of it is ever dropped.
+pipeline falls behind (the dropped frames are counted), except the frames that came while the
+pipeline started (source.CameraFeed); a video file is read at its own frame rate (`pace=true`) and
+no frame of it is ever dropped. A camera that stalls or closes ends the run like the end of a file:
+the frames done are kept, and the result says why (`LiveResult.ended`).
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class LiveResult:
     dropped: int  # camera frames skipped because the pipeline was behind (never for a file)
     without_person: int
     source_fps: float
+    ended: str | None = None  # why a camera's frames stopped coming (it stalled, its stream closed), if they did
 
     def summary(self) -> dict:
         latency = np.asarray(self.latency_ms)
@@ -68,6 +71,7 @@ class LiveResult:
             "latency_ms_max": float(np.max(latency)),
             "dropped": self.dropped,
             "without_person": self.without_person,
+            "ended": self.ended,
         }
 
 
@@ -124,6 +128,7 @@ class LivePipeline:
         show: bool = False,
         preset: str = "ultrafast",
         person: str = "largest",
+        sink=None,
     ):
         self.source, self.mapper, self.generator = source, mapper, generator
         self.output = output
@@ -132,10 +137,12 @@ class LivePipeline:
         self.pace, self.max_frames, self.show = pace, int(max_frames), show
         self.preset = preset
         self.size = output.size
+        self.sink = sink  # called with (frame, result) as each result is drawn (the web page shows it)
         self.stop = threading.Event()  # every stage ends
         self.stop_reading = threading.Event()  # the reader ends; the frames already read go on
         self.dropped = 0
         self.without_person = 0
+        self.ended: str | None = None  # the source's reason when its frames stopped before the run did
 
     # The reader: frames as they arrive, stamped with their arrival time.
     def _read(self, frames, out: queue.Queue) -> None:
@@ -147,10 +154,12 @@ class LivePipeline:
     def _read_frames(self, frames, out: queue.Queue) -> None:
         start = time.perf_counter()
         period = 1.0 / self.source.fps
-        for index, rgb in enumerate(frames):
+        for index, (stamp, rgb, droppable) in enumerate(frames):
             if self.stop_reading.is_set() or self.stop.is_set() or (self.max_frames and index >= self.max_frames):
                 break
-            if self.pace and not self.source.camera:
+            if stamp is not None:  # a camera's: stamped when it arrived
+                arrived = stamp
+            elif self.pace:
                 # A file delivers its frames as a camera would: frame i at i / fps. A frame read late (the
                 # pipeline was behind) still counts from then: its wait is part of its latency.
                 arrived = start + index * period
@@ -160,7 +169,7 @@ class LivePipeline:
             else:
                 arrived = time.perf_counter()
             frame = LiveFrame(index, arrived, rgb)
-            if self.source.camera:
+            if droppable:
                 while True:  # only the newest frame waits: a camera does not wait for us
                     try:
                         out.put_nowait(frame)
@@ -173,6 +182,8 @@ class LivePipeline:
                             pass
             elif not _put(out, frame, self.stop):
                 return
+        else:  # the frames ran out: a file's end, or a camera that stalled or closed (it says which)
+            self.ended = self.source.ended
         _put(out, _END, self.stop)
 
     def _track(self, extractor, follower, inbox: queue.Queue, out: queue.Queue) -> None:
@@ -199,6 +210,7 @@ class LivePipeline:
     def run(self) -> LiveResult:
         """Run the source through; the video is kept when the run ends by the source's end, `max_frames`,
         q in the window or Ctrl-C (SIGTERM: kept, then raised again); on a failure nothing is left."""
+        self.source.begin()  # a camera's frames from here on are the run's (MediaPipe's import takes a while)
         from motion_transfer.pose.detector import PoseExtractor
         from motion_transfer.pose.people import PersonFollower
 
@@ -215,11 +227,14 @@ class LivePipeline:
             frames = self.source.frames()
             first = next(frames, None)
             if first is None:
+                why = f" ({self.source.ended})" if self.source.ended else ""
                 raise UserError(
-                    f"source: {self.source.name} delivered no frame; check that the camera is not used by another "
-                    "program, or that the file plays."
+                    f"source: {self.source.name} delivered no frame{why}; check that the camera is not used by "
+                    "another program, that the stream is live, or that the file plays."
                 )
-            follower.track(extractor, first)
+            # A camera's frames that come during this search are kept and go through after it (source.CameraFeed).
+            follower.track(extractor, first[1])
+            self.source.start_live()
             frames = itertools.chain([first], frames)
             writer = VideoWriter(self.out_path, self.source.fps, *self.size, preset=self.preset)
             reader_started = True
@@ -273,6 +288,8 @@ class LivePipeline:
                     break
                 if self.show and self._show(frame, result):
                     break
+                if self.sink is not None:
+                    self.sink(frame, result)
         except KeyboardInterrupt as interrupt:
             interrupted = interrupt  # Ctrl-C ends a camera session: the frames so far are kept
         finally:
@@ -303,9 +320,10 @@ class LivePipeline:
             fps=(n - 1) / output_span if output_span > 0 else 0.0,
             seconds=last_written[0] - first_arrival[0],
             latency_ms=latency,
-            dropped=self.dropped,
+            dropped=self.dropped + self.source.dropped,
             without_person=self.without_person,
             source_fps=self.source.fps,
+            ended=self.ended,
         )
 
     def _show(self, frame: LiveFrame, result: np.ndarray) -> bool:
