@@ -62,6 +62,8 @@ FORWARD_BACKWARD = 0.5
 MAX_FAILED_SHARE = 0.1
 #: The scene canvas reaches at most one frame beyond the first frame's view on each side.
 MAX_CANVAS_FRAMES = 1
+#: The sampled views of one band of the scene's canvas held at once, in bytes (colours and visibility).
+SCENE_BAND_BYTES = 128 << 20
 
 
 @dataclass(frozen=True)
@@ -333,16 +335,28 @@ def estimate_scene(
     inside[y : y + ph, x : x + pw] = 1
     inside = cv2.erode(inside, np.ones((5, 5), np.uint8))  # keep the bars' edge out of the scene
     visible_in_frame = ~covered_pixels(masks) & inside.astype(bool)
-    warped = np.empty((k, size[1], size[0], 3), dtype=np.uint8)
-    visible = np.empty((k, size[1], size[0]), dtype=bool)
     seen = np.zeros((size[1], size[0]), dtype=bool)
-    for i, t in enumerate(picks):
-        m = frame_to_scene[t][:2]
-        warped[i] = cv2.warpAffine(frames[i], m, size, flags=cv2.INTER_LINEAR)
-        visible[i] = cv2.warpAffine(visible_in_frame[i].view(np.uint8), m, size, flags=cv2.INTER_NEAREST).view(bool)
-        seen |= cv2.warpAffine(inside, m, size, flags=cv2.INTER_NEAREST).view(bool)
-    median, count = _masked_median(warped, visible)
-    del warped
+    for t in picks:
+        seen |= cv2.warpAffine(inside, frame_to_scene[t][:2], size, flags=cv2.INTER_NEAREST).view(bool)
+    # The K frames are warped onto the canvas a band of rows at a time: a camera that pans makes the canvas
+    # several frames wide, and all K views of it at once (1.5 GB for 48 views of a 1080p pan) would be the
+    # peak of a whole preprocessing run.
+    median = np.zeros((size[1], size[0], 3), dtype=np.uint8)
+    count = np.zeros((size[1], size[0]), dtype=np.int64)
+    band = max(1, SCENE_BAND_BYTES // max(1, k * size[0] * 4))
+    for y0 in range(0, size[1], band):
+        rows = min(band, size[1] - y0)
+        warped = np.empty((k, rows, size[0], 3), dtype=np.uint8)
+        visible = np.empty((k, rows, size[0]), dtype=bool)
+        for i, t in enumerate(picks):
+            m = frame_to_scene[t][:2].copy()
+            m[1, 2] -= y0  # the band's first row is the canvas's row y0
+            warped[i] = cv2.warpAffine(frames[i], m, (size[0], rows), flags=cv2.INTER_LINEAR)
+            visible[i] = cv2.warpAffine(
+                visible_in_frame[i].view(np.uint8), m, (size[0], rows), flags=cv2.INTER_NEAREST
+            ).view(bool)
+        median[y0 : y0 + rows], count[y0 : y0 + rows] = _masked_median(warped, visible)
+    del warped, visible
     hole = (count < max(1, int(round(MIN_VISIBLE_SHARE * k)))) & seen
     image = median
     if hole.any():
