@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint train evaluate report race tensorboard bench app live clean
+.PHONY: help install demo test test-fast lint train evaluate report race tensorboard bench gpu-check app live clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -52,6 +52,9 @@ race: $(STAMP) ## Train each model for the same time on taichi2 and compare them
 
 bench: $(STAMP) ## Time the hot paths against their baselines (outputs/bench/<time>/bench.json); quick: ARGS=bench=quick
 	$(PY) src/bench.py $(ARGS)
+
+gpu-check: $(STAMP) ## On a CUDA GPU: U-Net at 128 and 256 px and the GAN, a few minutes each, then evaluated (gpu_check.md)
+	$(PY) src/gpu_check.py $(ARGS)
 
 app: $(STAMP) ## The web page at http://127.0.0.1:7860 (network: ARGS="server_name=0.0.0.0")
 	$(PY) src/app.py $(ARGS)

@@ -100,6 +100,7 @@ def check_quick_bench(bench: dict, cfg, out: str) -> None:
     assert settings["quick"] and settings["models"] == list(cfg.bench.models)
     assert bench["command"].startswith("python src/bench.py ") and "bench=quick" in bench["command"]
     sections = {"nearest_neighbour", "generation", "demo", "full_frame_demo", "native_demo", "training"}
+    sections |= {"training_settings"}
     sections |= {"preprocess"} if settings["preprocess_video"] else set()
     sections |= {"live"} if settings["live_model"] else set()
     assert set(bench) == BENCH_RECORD | sections
@@ -159,6 +160,8 @@ def check_quick_bench(bench: dict, cfg, out: str) -> None:
         assert figures["plain_images_per_s"] == pytest.approx(images / figures["baseline_s"])
         assert figures["lightning_images_per_s"] == pytest.approx(images / figures["ours_s"])
 
+    check_training_settings(bench["training_settings"], settings["models"], out)
+
     if "live" in bench:
         runs = {k: v for k, v in bench["live"].items() if isinstance(v, dict)}
         assert bench["live"]["model"] == settings["live_model"] and set(runs) == {
@@ -169,6 +172,36 @@ def check_quick_bench(bench: dict, cfg, out: str) -> None:
         assert all(0 < run["frames"] <= settings["live_frames"] for run in runs.values())
 
     assert "nearest neighbour" in out and all(key in out for key in generation)  # the table, a line a path
+
+
+def check_training_settings(section: dict, models: list[str], out: str) -> None:
+    """Each model's training settings timed in rotation against float32 NCHW, with its FLOPs and its
+    share of the reference convolution's FLOP/s, and the table's lines."""
+    from motion_transfer.bench.train_settings import SETTINGS
+
+    assert [key.split("@")[0] for key in section["models"]] == models
+    assert set(section["conv_gflops_per_s"]) == set(SETTINGS) and min(section["conv_gflops_per_s"].values()) > 0
+    for figures in section["models"].values():
+        assert figures["gflop_per_step"] > 0 and list(figures["settings"]) == list(SETTINGS)
+        baseline = figures["settings"]["float32 NCHW"]
+        assert baseline["ratio"] == pytest.approx(1.0)
+        for setting, f in figures["settings"].items():
+            rounds = f["rounds_s"]
+            assert f["seconds"] == statistics.median(rounds)
+            ratios = [b / s for b, s in zip(baseline["rounds_s"], rounds)]
+            assert f["ratio"] == pytest.approx(statistics.median(ratios))
+            flop_rate = 1e9 * figures["gflop_per_step"] * section["steps"] / f["seconds"]
+            assert f["conv_share"] == pytest.approx(flop_rate / (1e9 * section["conv_gflops_per_s"][setting]))
+    assert "training settings" in out and "GFLOP a step" in out
+
+
+@pytest.mark.slow
+def test_training_settings_are_timed_against_float32_nchw(small, capsys):
+    from motion_transfer.bench.train_settings import bench_training_settings, settings_lines
+
+    section = bench_training_settings(small.datamodule(), ["vanilla", "gan"], steps=1, repeats=2)
+    print("\n".join(settings_lines(section)))
+    check_training_settings(section, ["vanilla", "gan"], capsys.readouterr().out)
 
 
 @pytest.mark.real_data

@@ -12,6 +12,7 @@ import torch
 from conftest import TRAINED_ALONE, compose, printed_path, user_error
 from motion_transfer.models import GENERATOR_CLASSES, GANGenerator
 from motion_transfer.models.checkpoints import load_generator, start_from_generator
+from motion_transfer.models.ema import UPDATE_EVERY
 from motion_transfer.models.identity import IDENTITY_KEY, checkpoint_identity
 from motion_transfer.runtime.errors import UserError
 from motion_transfer.training import run_training
@@ -130,6 +131,16 @@ def test_resume_from_last_checkpoint_continues_at_the_right_epoch(small):
             run_training(cfg)
 
 
+def test_the_best_checkpoint_holds_the_weights_alone_and_a_resume_from_it_says_so(trained, small):
+    best = trained.ckpts["vanilla"]
+    assert best.name.startswith("best") and "optimizer_states" not in torch.load(best, weights_only=True)
+    assert torch.load(trained.last("vanilla"), weights_only=True)["optimizer_states"]
+    message = user_error(
+        run_training, small.compose("train", f"ckpt_path={best}", "trainer.max_epochs=5", model="vanilla")
+    )
+    assert "weights alone" in message and "last.ckpt" in message, message
+
+
 def test_tensorboard_gets_slash_named_losses_and_image_grids(small):
     # No warm-up, so that the discriminator's losses are logged from the first step.
     overrides = ["logger=tensorboard", "+trainer.limit_train_batches=2", "model.warmup=0"]
@@ -163,7 +174,8 @@ def test_ddp_runs_two_processes_that_share_the_epoch(small):
 def test_the_weight_average_draws_outside_training_and_survives_a_checkpoint(trained):
     last = trained.last("gan")
     state = torch.load(last, weights_only=True)["state_dict"]
-    assert int(state["ema_updates"]) == 3  # one update a training batch
+    # The first batch, then one update every UPDATE_EVERY batches: 3 batches make 1 + 2 // UPDATE_EVERY.
+    assert int(state["ema_updates"]) == 1 + (3 - 1) // UPDATE_EVERY
     model, ckpt = load_generator(last, "gan", 32)
     assert ckpt["state_dict"].keys() == state.keys() and checkpoint_identity(ckpt)["model"] == "gan"
     assert model.generator_networks() == [model.generator, model.ema_generator]

@@ -66,3 +66,30 @@ def compared(
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def rotated(fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 1, device: str = "cpu") -> dict:
+    """Time several paths in rounds, each round every path once in an order rotated from round to
+    round, against the first path (the baseline). Returns per path the median seconds, `ratio` =
+    the median over the rounds of baseline/path (above 1: faster than the baseline), its lowest and
+    highest round, and every round's seconds."""
+    names = list(fns)
+    for _ in range(warmup):
+        for name in names:
+            _time_once(fns[name], device)
+    rounds: dict[str, list[float]] = {name: [] for name in names}
+    for i in range(repeats):
+        shift = i % len(names)
+        for name in names[shift:] + names[:shift]:
+            rounds[name].append(_time_once(fns[name], device))
+    base = rounds[names[0]]
+    out = {}
+    for name, seconds in rounds.items():
+        ratios = [b / s for b, s in zip(base, seconds)]
+        out[name] = {
+            "seconds": statistics.median(seconds),
+            "ratio": statistics.median(ratios),
+            "ratio_range": [min(ratios), max(ratios)],
+            "rounds_s": seconds,
+        }
+    return out

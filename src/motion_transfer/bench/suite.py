@@ -27,6 +27,7 @@ from motion_transfer.bench.native_demo import bench_native_demo
 from motion_transfer.bench.nearest_neighbour import bench_nearest
 from motion_transfer.bench.preprocess import bench_preprocess
 from motion_transfer.bench.table import format_table
+from motion_transfer.bench.train_settings import bench_training_settings
 from motion_transfer.bench.training import bench_training
 from motion_transfer.data.cache import load_or_build_video_cache
 from motion_transfer.models.kinds import model_kinds, model_names
@@ -155,6 +156,10 @@ def run_bench(cfg: DictConfig) -> Path:
     log.info("training")
     result["training"] = bench_training(
         datamodule, list(b.models), int(b.train_steps), max(1, (repeats + 1) // 2), device
+    )
+    log.info("training settings")
+    result["training_settings"] = bench_training_settings(
+        datamodule, list(b.models), int(b.settings_steps), max(1, (repeats + 1) // 2), device
     )
     result["peak_rss_mb"] = peak_rss_mb()
     path = write_json_atomically(out_dir / "bench.json", result)

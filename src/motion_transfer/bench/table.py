@@ -4,6 +4,7 @@ with its range over the pairs."""
 from __future__ import annotations
 
 from motion_transfer.bench.native_demo import native_demo_lines
+from motion_transfer.bench.train_settings import settings_lines
 
 
 def _ratio(figures: dict) -> str:
@@ -75,5 +76,7 @@ def format_table(result: dict) -> str:
         f"  {k:14s} {v['lightning_images_per_s']:7.1f} vs {v['plain_images_per_s']:7.1f} ({_ratio(v)})"
         for k, v in result["training"].items()
     ]
+    if result.get("training_settings"):
+        lines += settings_lines(result["training_settings"])
     lines.append(f"peak RSS {result['peak_rss_mb']:.0f} MB")
     return "\n".join(lines)

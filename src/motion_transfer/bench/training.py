@@ -28,13 +28,7 @@ def bench_training(datamodule, models: list[str], steps: int, repeats: int, devi
             opts = opts if isinstance(opts, (list, tuple)) else [opts]
             model.train()
             for batch in on_device:
-                if isinstance(model, GANGenerator):
-                    _plain_gan_step(model, batch, *opts)
-                else:
-                    loss = model.criterion(model.generate(batch["vector"], batch["stick"]), batch["image"])
-                    opts[0].zero_grad(set_to_none=True)
-                    loss.backward()
-                    opts[0].step()
+                training_step(model, batch, opts)
 
         def lightning():
             torch.manual_seed(0)
@@ -75,6 +69,19 @@ class _Batches(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         return self.batches[i]
+
+
+def training_step(model, batch: dict, optimizers: list, bf16: bool = False) -> None:
+    """One plain training step of `model` on `batch` (a GAN's D then G step), under bfloat16 autocast
+    when asked (as Lightning's bf16-mixed: the forward and backward passes in it, weights in float32)."""
+    with torch.autocast(batch["image"].device.type, torch.bfloat16, enabled=bf16):
+        if isinstance(model, GANGenerator):
+            _plain_gan_step(model, batch, *optimizers)
+            return
+        loss = model.criterion(model.generate(batch["vector"], batch["stick"]), batch["image"])
+        optimizers[0].zero_grad(set_to_none=True)
+        loss.backward()
+        optimizers[0].step()
 
 
 def _plain_gan_step(model, batch, opt_g, opt_d):

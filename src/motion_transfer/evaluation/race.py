@@ -43,8 +43,9 @@ def _model_name(overrides: list[str]) -> str:
     return names[0]
 
 
-def _train(label: str, overrides: list[str], budget: str, folder: Path, cache_dir: str, log_file: Path) -> float:
-    """Train one entry in its own process; returns the wall-clock seconds it took."""
+def train_entry(label: str, overrides: list[str], budget: str, folder: Path, cache_dir: str, log_file: Path) -> float:
+    """Train one entry (`overrides` of src/train.py, then the command's data overrides) for `budget`
+    in its own process, into `folder`; returns the wall-clock seconds it took."""
     command = [
         sys.executable,
         str(ROOT / "src" / "train.py"),
@@ -63,6 +64,17 @@ def _train(label: str, overrides: list[str], budget: str, folder: Path, cache_di
     if done.returncode != 0:
         raise UserError(f"race: training '{label}' failed (exit {done.returncode}); its log is {log_file}")
     return time.perf_counter() - start
+
+
+def _step_time_note(path: Path) -> str:
+    """The run's precision, steps and share of its time outside them (runtime/step_time.py), if recorded."""
+    import json
+
+    try:
+        t = json.loads(path.read_text())
+        return f", {t['precision']}, {t['steps']} steps, {100 * t['outside_share']:.0f}% of the time outside them"
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
 
 
 def run_race(cfg: DictConfig) -> Path:
@@ -84,12 +96,13 @@ def run_race(cfg: DictConfig) -> Path:
         if model_class(model_cfg).learns:
             folder = out_dir / label
             folder.mkdir(parents=True, exist_ok=True)
-            seconds = _train(label, overrides, budget, folder, str(cfg.paths.cache_dir), folder / "train.log")
+            seconds = train_entry(label, overrides, budget, folder, str(cfg.paths.cache_dir), folder / "train.log")
             ckpt = find_latest_checkpoint(folder / "train", name, datamodule.target_key, datamodule.image_size)
             if ckpt is None:
                 raise UserError(f"race: '{label}' trained but left no checkpoint under {folder / 'train'}")
             model, checkpoint = load_generator(ckpt, name, datamodule.image_size, datamodule.target_key)
             note = f"{seconds / 60:.1f} min, {int(checkpoint.get('epoch', -1)) + 1} epochs, `{ckpt.name}`"
+            note += _step_time_note(ckpt.parent.parent / "step_time.json")
         else:
             start = time.perf_counter()
             model = built_model(model_cfg, datamodule)

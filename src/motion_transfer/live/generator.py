@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import statistics
+import time
 from pathlib import Path
 
 import numpy as np
@@ -12,16 +14,19 @@ from motion_transfer.runtime.errors import UserError
 
 log = logging.getLogger(__name__)
 
-RUNTIMES = ("onnx", "torch")
+RUNTIMES = ("auto", "onnx", "torch")
+#: Frames each runtime draws, in alternation, when `auto` times them on this machine.
+AUTO_FRAMES = 8
 
 
 class LiveGenerator:
     """One crop-coordinate pose (and its placement) -> (person (S, S, 3) uint8, alpha (S, S) float32); at
     the output's own resolution for a generator that `draws_native` (the warp: OpenCV remaps, no ONNX).
 
-    A learned generator runs in ONNX Runtime (`runtime=onnx`: exported into the run folder once;
-    several times faster than PyTorch one frame at a time), or in PyTorch (`runtime=torch`); nearest
-    neighbour looks its frame up as in the demo. A temporal model reads the frame it drew before.
+    A learned generator runs in ONNX Runtime (`runtime=onnx`: exported into the run folder once),
+    in PyTorch (`runtime=torch`: channels-last), or in whichever of the two draws a frame faster on
+    this machine (`runtime=auto`: both timed on a few frames at the start; `runtime` then says which);
+    nearest neighbour looks its frame up as in the demo. A temporal model reads the frame it drew before.
     """
 
     def __init__(self, model, runtime: str, folder: Path, threads: int = 1):
@@ -39,7 +44,8 @@ class LiveGenerator:
         # One frame at a time is too little work to share; PyTorch's idle threads would spin on the
         # core that MediaPipe needs (it still renders the stick figures with ONNX Runtime).
         torch.set_num_threads(max(1, int(threads)))
-        if runtime == "onnx" and model.learns:
+        self.runtime = runtime if model.learns and not model.draws_native else "torch"
+        if self.runtime in ("onnx", "auto"):
             import onnxruntime as ort
 
             from motion_transfer.models.export import export_onnx
@@ -52,6 +58,27 @@ class LiveGenerator:
             self.inputs = [i.name for i in self.session.get_inputs()]
             self(NEUTRAL_POSE, np.zeros(3, np.float32))  # the first run allocates: not on a live frame
             self.previous = None
+        if self.runtime == "auto":
+            self.runtime = self._faster_runtime()
+
+    def _faster_runtime(self) -> str:
+        """Time ONNX Runtime and PyTorch on AUTO_FRAMES frames each, in alternation; keep the faster."""
+        session, placement, seconds = self.session, np.zeros(3, np.float32), {"onnx": [], "torch": []}
+        self.session = None
+        self(NEUTRAL_POSE, placement)  # PyTorch's first frame builds its kernels
+        for i in range(2 * AUTO_FRAMES):
+            runtime = ("onnx", "torch")[(i + i // 2) % 2]  # onnx, torch, torch, onnx, ...
+            self.session = session if runtime == "onnx" else None
+            start = time.perf_counter()
+            self(NEUTRAL_POSE, placement)
+            seconds[runtime].append(time.perf_counter() - start)
+        ms = {runtime: 1e3 * statistics.median(times) for runtime, times in seconds.items()}
+        faster = min(ms, key=ms.get)
+        self.session, self.previous = (session if faster == "onnx" else None), None
+        log.info(
+            "live runtime: %s (%.1f ms a frame; onnx %.1f, torch %.1f)", faster, ms[faster], ms["onnx"], ms["torch"]
+        )
+        return faster
 
     def __call__(
         self, skeleton: np.ndarray, placement: np.ndarray, side: int | None = None

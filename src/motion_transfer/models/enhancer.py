@@ -83,6 +83,7 @@ class EnhancerGenerator(VanillaGenerator):
         super().__init__(**options_for(super().__init__, locals()))
         self.hparams["coarse"] = coarse
         self.coarse = coarse_model.eval().requires_grad_(False)
+        self.set_channels_last(self.channels_last)
 
     @staticmethod
     def _read_coarse(path: str, image_size: int, target_key: str) -> tuple[dict, LearnedGenerator]:
@@ -136,7 +137,7 @@ class EnhancerGenerator(VanillaGenerator):
         coarse_rgb, coarse_alpha = self.coarse_layers(stick, placement)
         network = self.generator if self.training else self.inference_network()
         x = torch.cat([self.with_placement(stick, placement), coarse_rgb, coarse_alpha], dim=1)
-        out = network(x)
+        out = network(self.in_layout(x)).float()
         # The network's tanh output corrects the coarse layers; it starts near zero (small initial weights).
         rgb = (coarse_rgb + out[:, :3]).clamp(-1.0, 1.0)
         if not self.draws_alpha:

@@ -77,18 +77,20 @@ class GANGenerator(LearnedGenerator):
         # Conditional: D sees (stick figure, image) stacked on channels; temporal: of two consecutive frames.
         channels = (6 if conditional else 3) * (2 if self.temporal else 1)
         self.discriminator = define_D(discriminator, channels, image_size, d_base_filters, d_layers, d_norm, d_scales)
+        self.set_channels_last(self.channels_last)
 
     def discriminate(self, stick: torch.Tensor, image: torch.Tensor) -> list[list[torch.Tensor]]:
         """D's activations on `image` (with the pose in `stick` when conditional): per scale, each
         layer's, then the logits that the image is real."""
-        return self.discriminator.features(torch.cat([stick, image], dim=1) if self.hparams.conditional else image)
+        x = torch.cat([stick, image], dim=1) if self.hparams.conditional else image
+        return self.discriminator.features(self.in_layout(x))
 
     def adversarial_loss(self, scales: list[list[torch.Tensor]], real: bool, for_d: bool = True) -> torch.Tensor:
         """The loss of each scale's logits for the label `real`, averaged over the scales. Hinge's
         generator loss is -D(fake) (for_d=False)."""
         losses = []
         for features in scales:
-            logits = features[-1]
+            logits = features[-1].float()  # the losses in float32 under bfloat16 autocast
             if self.hparams.gan_loss == "hinge":
                 loss = F.relu(1.0 - logits if real else 1.0 + logits).mean() if for_d else -logits.mean()
             else:
@@ -103,10 +105,10 @@ class GANGenerator(LearnedGenerator):
     def feature_matching_loss(self, fake: list[list[torch.Tensor]], real: list[list[torch.Tensor]]) -> torch.Tensor:
         """pix2pixHD's: L1 between D's activations (not the logits) on generated and real images."""
         layer_weight = 4.0 / (self.hparams.d_layers + 1)
-        total = fake[0][0].new_zeros(())
+        total = fake[0][0].new_zeros((), dtype=torch.float32)
         for fake_scale, real_scale in zip(fake, real):
             for f, r in zip(fake_scale[:-1], real_scale[:-1]):
-                total = total + layer_weight * F.l1_loss(f, r.detach())
+                total = total + layer_weight * F.l1_loss(f.float(), r.detach().float())
         return total / len(fake)
 
     def adversarial(self) -> bool:
@@ -166,7 +168,7 @@ class GANGenerator(LearnedGenerator):
         self.log("train/g_l1_bar", g_l1, prog_bar=True, batch_size=n, logger=False)
 
     def configure_optimizers(self):
-        betas = (self.hparams.beta1, self.hparams.beta2)
-        opt_g = torch.optim.Adam(self.generator.parameters(), lr=self.hparams.lr_g, betas=betas)
-        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=self.hparams.lr_d, betas=betas)
-        return [opt_g, opt_d]
+        return [
+            self.adam(self.generator.parameters(), self.hparams.lr_g),
+            self.adam(self.discriminator.parameters(), self.hparams.lr_d),
+        ]

@@ -16,7 +16,7 @@ from motion_transfer.models.base import (
     composite,
     feedback,
 )
-from motion_transfer.models.ema import make_ema, update_ema
+from motion_transfer.models.ema import UPDATE_EVERY, make_ema, update_ema
 from motion_transfer.models.networks import GENERATOR_INPUTS, define_G
 
 
@@ -38,6 +38,10 @@ class LearnedGenerator(PoseToImageModule):
 
     #: Input channels a subclass's network reads after the stick figure and the placement.
     extra_input_channels: int = 0
+    #: Whether the image networks hold their weights, and read their inputs, channels-last (NHWC):
+    #: the layout of oneDNN's and cuDNN's fastest convolutions (a U-Net step 1.5x faster on a CPU,
+    #: docs/performance.md). A layout only: checkpoints load either way.
+    channels_last: bool = True
 
     def __init__(
         self,
@@ -88,9 +92,29 @@ class LearnedGenerator(PoseToImageModule):
         if self.ema_decay > 0:
             self.ema_generator = make_ema(self.generator)
             self.register_buffer("ema_updates", torch.zeros((), dtype=torch.long))
+            self._steps_since_ema = 0
         self.uses_placement = bool(placement)
         if self.uses_placement:
             self.register_buffer("default_placement", torch.zeros(3))
+        self.set_channels_last(self.channels_last)
+
+    # -- memory layout ----------------------------------------------------------------------
+    def set_channels_last(self, enabled: bool = True) -> LearnedGenerator:
+        """Put every 4-D weight of the model's networks channels-last (or back to NCHW); a subclass
+        that adds a network calls it again. Returns the model."""
+        self.channels_last = bool(enabled)
+        self.to(memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)
+        return self
+
+    def in_layout(self, x: torch.Tensor) -> torch.Tensor:
+        """An image batch (N, C, H, W) in the networks' layout; other tensors as they are."""
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last and x.dim() == 4 else x
+
+    def adam(self, parameters, lr: float) -> torch.optim.Adam:
+        """Adam with the model's betas, fused (one pass over every tensor) on CPUs and CUDA GPUs: the
+        per-tensor update of the U-Net's 29 M weights is a large share of a CPU step (docs/performance.md)."""
+        betas = (self.hparams.beta1, self.hparams.beta2)
+        return torch.optim.Adam(parameters, lr=lr, betas=betas, fused=self.device.type in ("cpu", "cuda") or None)
 
     # -- where the crop lies in the frame ---------------------------------------------------
     def on_fit_start(self) -> None:
@@ -112,10 +136,10 @@ class LearnedGenerator(PoseToImageModule):
         and, for a temporal model, the previous frame's `feedback` (zeros when None: nobody)."""
         x = self.with_placement(vector if self.input_kind == "vector" else stick, placement)
         if not self.temporal:
-            return x
+            return self.in_layout(x)
         if previous is None:
             previous = x.new_zeros(x.shape[0], FEEDBACK_CHANNELS, *x.shape[2:])
-        return torch.cat([x, previous.to(x)], dim=1)
+        return self.in_layout(torch.cat([x, previous.to(x)], dim=1))
 
     def with_placement(self, x: torch.Tensor, placement: torch.Tensor | None = None) -> torch.Tensor:
         """`x` with the placement appended, as 3 more features (vectors) or 3 more constant
@@ -155,9 +179,15 @@ class LearnedGenerator(PoseToImageModule):
         return [self.generator] + ([self.ema_generator] if self.ema_decay > 0 else [])
 
     def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
-        if self.ema_decay > 0:
-            update_ema(self.ema_generator, self.generator, self.ema_decay, int(self.ema_updates))
+        if self.ema_decay <= 0:
+            return
+        self._steps_since_ema += 1
+        # The first step updates at once: a run of a few steps still has an average of trained weights.
+        if self._steps_since_ema >= UPDATE_EVERY or int(self.ema_updates) == 0:
+            decay = self.ema_decay**self._steps_since_ema
+            update_ema(self.ema_generator, self.generator, decay, int(self.ema_updates))
             self.ema_updates += 1
+            self._steps_since_ema = 0
 
     def generate_layers(
         self,
@@ -167,7 +197,8 @@ class LearnedGenerator(PoseToImageModule):
         previous: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         network = self.generator if self.training else self.inference_network()
-        out = network(self.network_input(vector, stick, placement, previous))
+        # Float32 out of the network (bfloat16 under autocast): the composite, the losses and the metrics.
+        out = network(self.network_input(vector, stick, placement, previous)).float()
         if not self.draws_alpha:
             return out, torch.ones_like(out[:, :1])
         return out[:, :3], (out[:, 3:] + 1.0) * 0.5  # tanh's [-1, 1] -> alpha in [0, 1]

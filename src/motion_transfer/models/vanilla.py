@@ -63,6 +63,4 @@ class VanillaGenerator(LearnedGenerator):
         return image_loss + self.lambda_mask * mask_loss
 
     def configure_optimizers(self):
-        return torch.optim.Adam(
-            self.generator.parameters(), lr=self.hparams.lr, betas=(self.hparams.beta1, self.hparams.beta2)
-        )
+        return self.adam(self.generator.parameters(), self.hparams.lr)
