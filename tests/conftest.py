@@ -97,6 +97,15 @@ def start_script(script: str, *overrides: str, outputs: Path) -> subprocess.Pope
     )
 
 
+def terminate(process: subprocess.Popen, timeout: float = 20) -> None:
+    """SIGTERM a started entry point and wait for it (killed if it has not ended within `timeout` s)."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 def last_line(text: str) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else ""

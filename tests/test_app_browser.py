@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, terminate
 from motion_transfer.app.layout import model_choices
 from motion_transfer.models.kinds import model_kinds, model_names
 
@@ -143,11 +142,7 @@ def test_the_page_runs_the_demo_on_uploaded_clips_and_plays_the_result(tmp_path)
             status = page.inner_text("#status")
             browser.close()
     finally:
-        app.send_signal(signal.SIGTERM)
-        try:
-            app.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            app.kill()
+        terminate(app)
     assert outside == [], f"the page asked the internet for {outside}"
     assert "Done" in status, status
     # The uploads and the demo's run folder are in the job's own folder (the only one the page serves).
@@ -215,11 +210,7 @@ def test_the_live_tab_streams_a_fake_camera_through_live_mode_and_shows_the_rate
         videos = list((outputs / "app" / "jobs").glob("*/live/live.mp4"))
         assert wait_for(lambda: list((outputs / "app" / "jobs").glob("*/live/live.mp4")), 30), videos
     finally:
-        app.send_signal(signal.SIGTERM)
-        try:
-            app.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            app.kill()
+        terminate(app)
     rate = float(re.search(r"([0-9.]+) frames a second", status)[1])
     latency = float(re.search(r"latency ([0-9.]+) ms", status)[1])
     print(f"live tab: {rate} frames a second, latency {latency} ms median ({status})")

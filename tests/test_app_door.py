@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import ROOT, compose, last_line
+from conftest import ROOT, compose, last_line, terminate
 from motion_transfer.app.door import blocked_paths, credentials_for, is_loopback, served_paths
 from motion_transfer.app.jobs import new_job_folder
 from motion_transfer.app.settings import AppSettings
@@ -179,11 +178,7 @@ def test_a_network_page_asks_a_login_and_serves_only_its_own_folders(tmp_path):
             uploaded = visitor.post("/gradio_api/upload", files={"files": ("clip.mp4", b"an upload")}).json()[0]
             assert visitor.get(f"/gradio_api/file={uploaded}").content == b"an upload"
     finally:
-        app.send_signal(signal.SIGTERM)
-        try:
-            app.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            app.kill()
+        terminate(app, timeout=30)
     assert app.returncode == 143
 
 
