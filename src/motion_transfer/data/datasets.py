@@ -12,7 +12,7 @@ from torch.utils.data import Dataset
 from motion_transfer.pose.skeleton import to_vector
 
 #: Per-pixel entries of a batch that move together under jitter, with their channel counts.
-_JITTERED = (("stick", 3), ("image", 3), ("mask", 1), ("plate", 3))
+_JITTERED = (("stick", 3), ("image", 3), ("mask", 1), ("plate", 3), ("reference", 4))
 #: How the entries of the frames before a training frame are named (ConsecutiveFrames).
 HISTORY_PREFIXES = ("prev_", "prev2_")
 
@@ -72,7 +72,9 @@ class PairDataset(Dataset):
 
     Items: vector (26,), stick and image (3, S, S) in [-1, 1], placement (3,), index (); with
     masks and plates given also mask (1, S, S) float32 in [0, 1], the person's mask, and plate
-    (3, S, S) float32 in [-1, 1], the background plate cut at the frame's own crop box.
+    (3, S, S) float32 in [-1, 1], the background plate cut at the frame's own crop box; with
+    `references` set (an appearance-flow model's training frames, (N, 4, S, S) uint8) also
+    reference (4, S, S): another frame's person bent onto this pose, colours in [-1, 1], alpha in [0, 1].
     """
 
     def __init__(
@@ -92,6 +94,7 @@ class PairDataset(Dataset):
         self.indices = torch.from_numpy(np.asarray(indices, dtype=np.int64))
         self.masks = None if masks is None else torch.from_numpy(np.ascontiguousarray(masks))[:, None]
         self.plates = None if plates is None else torch.from_numpy(np.ascontiguousarray(plates)).permute(0, 3, 1, 2)
+        self.references: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -108,6 +111,9 @@ class PairDataset(Dataset):
             item["mask"] = self.masks[i].float() / 255.0
         if self.plates is not None:
             item["plate"] = self.plates[i].float() / 127.5 - 1.0
+        if self.references is not None:
+            reference = self.references[i].float()
+            item["reference"] = torch.cat([reference[:3] / 127.5 - 1.0, reference[3:] / 255.0])
         return item
 
 

@@ -101,6 +101,7 @@ def run_race(cfg: DictConfig) -> Path:
             if ckpt is None:
                 raise UserError(f"race: '{label}' trained but left no checkpoint under {folder / 'train'}")
             model, checkpoint = load_generator(ckpt, name, datamodule.image_size, datamodule.target_key)
+            model.attach_target(datamodule)
             note = f"{seconds / 60:.1f} min, {int(checkpoint.get('epoch', -1)) + 1} epochs, `{ckpt.name}`"
             note += _step_time_note(ckpt.parent.parent / "step_time.json")
         else:

@@ -172,6 +172,7 @@ def run_report(cfg: DictConfig) -> Path:
                 rows.append((name, f"none: `python src/train.py model={name}`", {}))
                 continue
             model = load_generator(ckpt, name, datamodule.image_size, datamodule.target_key)[0]
+            model.attach_target(datamodule)
             note = f"`{ckpt.parent.parent.name}/{ckpt.name}`"
         result, fake = evaluate_generator(model, datamodule, cfg.pose, int(cfg.batch_size), with_floors=floors is None)
         floors = floors or {**result.get("floors", {}), **result.get("ceiling", {})}

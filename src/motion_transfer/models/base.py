@@ -114,6 +114,10 @@ class PoseToImageModule(L.LightningModule):
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self.started_from = checkpoint_identity(checkpoint).get("init_from")
 
+    def attach_target(self, datamodule) -> None:
+        """Give a model loaded from a checkpoint what it draws from beyond its weights, from the target's
+        prepared datamodule (an appearance-flow model's person store); nothing for most models."""
+
     # -- generation ---------------------------------------------------------------------
     def generate_layers(
         self, vector: torch.Tensor, stick: torch.Tensor, placement: torch.Tensor | None = None

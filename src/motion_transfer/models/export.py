@@ -10,15 +10,19 @@ from torch import nn
 
 from motion_transfer.models import PoseToImageModule
 from motion_transfer.models.base import FEEDBACK_CHANNELS
+from motion_transfer.models.flow import REFERENCE_CHANNELS
 from motion_transfer.runtime.atomic import atomic_file
 from motion_transfer.runtime.errors import UserError
 
 
 class GeneratorNetwork(nn.Module):
     """The generator's network alone: (N, 26) pose vectors or (N, 3, S, S) stick figures, (N, 3)
-    placements for a model built with placement=true and (N, 4, S, S) the previous frame's feedback
-    for a temporal one (models.base.feedback; zeros for the first frame) -> image (N, 3, S, S) in
-    [-1, 1], and alpha (N, 1, S, S) in [0, 1] for a model that draws it."""
+    placements for a model built with placement=true, (N, 4, S, S) the previous frame's feedback
+    for a temporal one (models.base.feedback; zeros for the first frame) and (N, 4, S, S) the
+    reference for an appearance-flow one (models/flow.py: the bent reference frame, colours and alpha;
+    the flow is applied inside) -> image (N, 3, S, S) in [-1, 1], and alpha (N, 1, S, S) in [0, 1]
+    for a model that draws it. At the output's own resolution a flow model's layers are assembled by
+    OpenCV (flow.assemble_native), outside the network."""
 
     def __init__(self, model: PoseToImageModule):
         super().__init__()
@@ -33,22 +37,26 @@ class GeneratorNetwork(nn.Module):
             "pose": torch.zeros(1, 26) if model.input_kind == "vector" else torch.zeros(1, 3, size, size),
             "placement": torch.zeros(1, 3) if model.uses_placement else None,
             "previous": torch.zeros(1, FEEDBACK_CHANNELS, size, size) if model.temporal else None,
+            "reference": torch.zeros(1, REFERENCE_CHANNELS, size, size) if getattr(model, "flow", False) else None,
         }
         self.input_names = [name for name, example in examples.items() if example is not None]
         self.example = tuple(examples[name] for name in self.input_names)
         self.output_names = ["image", "alpha"] if model.draws_alpha else ["image"]
 
+    def _reference(self, named: dict) -> dict:
+        return {"reference": named["reference"]} if "reference" in named else {}
+
     def forward(self, *inputs: torch.Tensor):
         named = dict(zip(self.input_names, inputs))
         pose, placement, previous = named["pose"], named.get("placement"), named.get("previous")
         if self.model.draws_alpha:
-            return self.model.generate_layers(pose, pose, placement, previous)
+            return self.model.generate_layers(pose, pose, placement, previous, **self._reference(named))
         return self.model.inference_network()(self.model.network_input(pose, pose, placement, previous))
 
 
 def export_onnx(model: PoseToImageModule, path: Path) -> Path:
     """Write `path` (ONNX, opset 17, dynamic batch) and return it. Input 'pose' (and 'placement'
-    for a model that reads it, 'previous' for a temporal one), outputs 'image' (and 'alpha' for a
+    for a model that reads it, 'previous' for a temporal one, 'reference' for a flow one), outputs 'image' (and 'alpha' for a
     model that draws it)."""
     network = GeneratorNetwork(model).eval()
     axes = {name: {0: "batch"} for name in [*network.input_names, *network.output_names]}

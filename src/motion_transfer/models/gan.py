@@ -64,6 +64,7 @@ class GANGenerator(LearnedGenerator):
         target_name: str = "",
         grid_size: int = 8,
         temporal: bool = False,
+        flow: bool = False,
     ):
         check_choice("model.discriminator", discriminator, DISCRIMINATORS)
         check_choice("model.gan_loss", gan_loss, GAN_LOSSES)

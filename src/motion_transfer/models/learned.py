@@ -3,6 +3,10 @@ placement, weight averaging and temporal training frames."""
 
 from __future__ import annotations
 
+import logging
+import time
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.callbacks import Timer
@@ -17,7 +21,25 @@ from motion_transfer.models.base import (
     feedback,
 )
 from motion_transfer.models.ema import UPDATE_EVERY, make_ema, update_ema
+from motion_transfer.models.flow import (
+    FLOW_OUTPUTS,
+    REFERENCE_CHANNELS,
+    assemble,
+    assemble_native,
+    bent_references,
+    reference_input,
+    split_outputs,
+    training_reference_rows,
+)
 from motion_transfer.models.networks import GENERATOR_INPUTS, define_G
+from motion_transfer.models.warp import WarpGenerator
+from motion_transfer.pose.drawing import tensor_to_images
+from motion_transfer.render.warp import warp_person
+
+log = logging.getLogger(__name__)
+
+#: The index buffers of a flow model's reference bank, sized by its target (resized before a checkpoint loads).
+REFERENCE_BUFFERS = ("index_vectors", "index_images", "index_frames", "index_masks")
 
 
 class LearnedGenerator(PoseToImageModule):
@@ -34,6 +56,12 @@ class LearnedGenerator(PoseToImageModule):
     With `temporal` (Everybody Dance Now's scheme) the network also reads the frame it drew before
     (`feedback`): training draws two consecutive frames, the first from the real frame before it,
     the second from the first as drawn, and compares both with the real ones.
+
+    With `flow` (appearance flow, models/flow.py) the network also reads a reference, the target's
+    stored frame that needs the least bending bent onto the asked pose (`references`, a warp
+    generator holding the training frames), and draws a flow into it and a blend besides the colours
+    and alpha: at the output's own resolution (`draws_native`, once `attach_target` gave it the
+    target's person store) the person's pixels come from the reference at full resolution.
     """
 
     #: Input channels a subclass's network reads after the stick figure and the placement.
@@ -61,10 +89,17 @@ class LearnedGenerator(PoseToImageModule):
         target_name: str,
         grid_size: int,
         temporal: bool = False,
+        flow: bool = False,
     ):
         super().__init__(
             name=name, image_size=image_size, target_key=target_key, target_name=target_name, grid_size=grid_size
         )
+        if flow and temporal:
+            raise ValueError("model.flow=true and model.temporal=true cannot be combined; turn one of them off")
+        if flow and not alpha:
+            raise ValueError("model.flow=true draws the person over the plate and needs model.alpha=true")
+        if flow and GENERATOR_INPUTS.get(generator) != "stick":
+            raise ValueError(f"model.flow=true needs an image generator (unet or resnet), not model.generator={generator}")
         check_choice("model.generator", generator, GENERATOR_INPUTS)
         if not 0.0 <= float(ema_decay) < 1.0:
             raise ValueError(f"model.ema_decay={ema_decay} must be in [0, 1) (0: off, 0.999: a typical average)")
@@ -75,8 +110,9 @@ class LearnedGenerator(PoseToImageModule):
         self.lambda_mask = float(lambda_mask)
         #: Whether training composites over the plate: not when the target's camera moves (no plate).
         self.composite_in_training = True
-        out_channels = 4 if self.draws_alpha else 3
+        out_channels = (4 if self.draws_alpha else 3) + (FLOW_OUTPUTS if flow else 0)
         self.temporal = bool(temporal)
+        self.flow = bool(flow)
         self.generator = define_G(
             generator,
             image_size,
@@ -86,8 +122,15 @@ class LearnedGenerator(PoseToImageModule):
             dropout,
             placement,
             out_channels,
-            history_channels=FEEDBACK_CHANNELS if self.temporal else self.extra_input_channels,
+            history_channels=FEEDBACK_CHANNELS
+            if self.temporal
+            else REFERENCE_CHANNELS
+            if self.flow
+            else self.extra_input_channels,
         )
+        if self.flow:
+            # The training frames the references come from: filled at fit start, carried by checkpoints.
+            self.references = WarpGenerator(image_size=image_size)
         self.ema_decay = float(ema_decay)
         if self.ema_decay > 0:
             self.ema_generator = make_ema(self.generator)
@@ -124,6 +167,93 @@ class LearnedGenerator(PoseToImageModule):
         if self.uses_placement:
             self.default_placement = torch.from_numpy(datamodule.typical_placement()).to(self.device)
         self.composite_in_training = datamodule.has_plate
+        if self.flow:
+            self.pair_references(datamodule)
+
+    # -- appearance flow --------------------------------------------------------------------
+    def pair_references(self, datamodule) -> None:
+        """Fill the reference bank with the training frames and give each training frame its reference:
+        the frame that needs the least bending among those at least data.gap_s away, bent onto it
+        (`datamodule.train_set.references`, moved by jitter with the rest of the item)."""
+        start = time.perf_counter()
+        train = datamodule.train_set
+        self.references.set_index(train.vectors, train.images, train.indices, train.masks)
+        self.references.frame_skeletons = np.asarray(datamodule.cache.skeletons, dtype=np.float64)
+        gap = max(1, int(round(datamodule.gap_s * datamodule.cache.fps)))
+        rows = training_reference_rows(self.references, gap)
+        # The bank is sorted by frame number; the training set may not be.
+        rows = rows[np.searchsorted(self.references.index_frames.cpu().numpy(), train.indices.numpy())]
+        skeletons = (train.vectors.numpy().reshape(len(train), -1, 2) + 1.0) / 2.0
+        bent = bent_references(self.references, rows, skeletons, self.image_size)
+        colours = ((bent[:, :3].clamp(-1, 1) + 1.0) * 127.5).round()
+        train.references = torch.cat([colours, (bent[:, 3:] * 255.0).round()], dim=1).to(torch.uint8)
+        log.info(
+            "appearance flow: %d training frames, each with a reference at least %d frames away, in %.1f s",
+            len(train),
+            gap,
+            time.perf_counter() - start,
+        )
+
+    def attach_target(self, datamodule) -> None:
+        """With `flow`: draw at the output's own resolution from the target's person store (the same
+        target as the checkpoint's: the demo, evaluation and live mode call this after loading)."""
+        if not self.flow:
+            return
+        store = datamodule.person_store(int(self.references.hparams.max_side))
+        self.references.attach_store(store, np.asarray(datamodule.cache.skeletons))
+        self.draws_native = True
+
+    def find_references(self, vector: torch.Tensor) -> torch.Tensor:
+        """(N, 26) asked poses -> (N, 4, S, S) references on this device: the training frames that need the
+        least bending (the warp's choice, keeping the previous frame's while it is nearly as good), bent
+        onto the poses at the network's size."""
+        if len(self.references.index_vectors) == 0:
+            raise RuntimeError("the flow model has no reference frames: train it (its fit start fills them)")
+        skeletons = (vector.detach().float().cpu().numpy().reshape(len(vector), -1, 2) + 1.0) / 2.0
+        rows, _ = self.references.choose_rows(skeletons)
+        return bent_references(self.references, rows, skeletons, self.image_size).to(self.device)
+
+    def reset_sequence(self) -> None:
+        super().reset_sequence()
+        if self.flow:
+            self.references.reset_sequence()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        super().on_load_checkpoint(checkpoint)
+        if self.flow:  # the bank has the size it had when saved: resize the empty buffers before loading
+            state = checkpoint["state_dict"]
+            for name in REFERENCE_BUFFERS:
+                if f"references.{name}" in state:
+                    setattr(self.references, name, torch.empty_like(state[f"references.{name}"], device=self.device))
+
+    @torch.no_grad()
+    def native_layers(
+        self, skeletons: np.ndarray, sides: np.ndarray, placements: np.ndarray | None = None
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """With `flow` and the person store: the network's layers at its size, then each person assembled
+        at its side from its reference bent at that side (flow.assemble_native); else drawn and scaled."""
+        if not (self.flow and self.draws_native):
+            return super().native_layers(skeletons, sides, placements)
+        skeletons = np.asarray(skeletons, dtype=np.float64)
+        rows, _ = self.references.choose_rows(skeletons)
+        reference = bent_references(self.references, rows, skeletons, self.image_size).to(self.device)
+        vector, stick = self.make_inputs(skeletons)
+        placement = None if placements is None else torch.as_tensor(np.asarray(placements), device=self.device)
+        was_training = self.training
+        self.eval()
+        out = self.inference_network()(self.network_input(vector, stick, placement, reference=reference)).float()
+        self.train(was_training)
+        colours, alpha, flow, blend = (t.cpu() for t in split_outputs(out))
+        drawn = tensor_to_images(colours)
+        alpha, blend = alpha[:, 0].numpy(), blend[:, 0].numpy()
+        flow = np.ascontiguousarray(flow.permute(0, 2, 3, 1).numpy())
+        layers = []
+        for i, (skeleton, side, row) in enumerate(zip(skeletons, np.asarray(sides, dtype=int), rows)):
+            image, mask, joints = self.references._source(int(row))
+            side = max(8, int(side))
+            bent = warp_person(image, mask, joints, skeleton * side, side, self.references.method)
+            layers.append(assemble_native(drawn[i], alpha[i], flow[i], blend[i], bent.rgb, bent.alpha))
+        return layers
 
     def network_input(
         self,
@@ -131,10 +261,14 @@ class LearnedGenerator(PoseToImageModule):
         stick: torch.Tensor,
         placement: torch.Tensor | None = None,
         previous: torch.Tensor | None = None,
+        reference: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """What the network reads: the vector or the stick figure (`input_kind`), with the placement
-        and, for a temporal model, the previous frame's `feedback` (zeros when None: nobody)."""
+        and, for a temporal model, the previous frame's `feedback` (zeros when None: nobody); for a
+        flow model the reference (N, 4, S, S) as flow.reference_input."""
         x = self.with_placement(vector if self.input_kind == "vector" else stick, placement)
+        if self.flow:
+            return self.in_layout(torch.cat([x, reference_input(reference.to(x))], dim=1))
         if not self.temporal:
             return self.in_layout(x)
         if previous is None:
@@ -195,8 +329,14 @@ class LearnedGenerator(PoseToImageModule):
         stick: torch.Tensor,
         placement: torch.Tensor | None = None,
         previous: torch.Tensor | None = None,
+        reference: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """See PoseToImageModule; a flow model takes `reference` (found with `find_references` when None)."""
         network = self.generator if self.training else self.inference_network()
+        if self.flow:
+            reference = self.find_references(vector) if reference is None else reference.float()
+            out = network(self.network_input(vector, stick, placement, reference=reference)).float()
+            return assemble(*split_outputs(out), reference)
         # Float32 out of the network (bfloat16 under autocast): the composite, the losses and the metrics.
         out = network(self.network_input(vector, stick, placement, previous)).float()
         if not self.draws_alpha:
@@ -209,8 +349,9 @@ class LearnedGenerator(PoseToImageModule):
         """For the frame whose batch entries start with `prefix`: the image to compare with the
         real crop (the composite over the plate's crop, or the colours alone), the mask loss (0
         without alpha), and the frame's `feedback` for the next one."""
+        reference = batch.get(f"{prefix}reference")
         rgb, alpha = self.generate_layers(
-            batch[f"{prefix}vector"], batch[f"{prefix}stick"], batch.get(f"{prefix}placement"), previous
+            batch[f"{prefix}vector"], batch[f"{prefix}stick"], batch.get(f"{prefix}placement"), previous, reference
         )
         drawn = feedback(rgb, alpha)
         if not self.draws_alpha:

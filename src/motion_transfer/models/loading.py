@@ -84,9 +84,11 @@ def load_model(cfg: DictConfig, datamodule: SkeletonImageDataModule) -> PoseToIm
     not learn (nearest neighbour) is indexed on the training frames now."""
     if not model_class(cfg.model).learns and not cfg.get("ckpt_path"):
         return built_model(cfg.model, datamodule)
-    return load_generator(
+    model = load_generator(
         checkpoint_path(cfg, datamodule), cfg.model.name, datamodule.image_size, datamodule.target_key
     )[0]
+    model.attach_target(datamodule)
+    return model
 
 
 def prepare_data_and_model(cfg: DictConfig) -> tuple[SkeletonImageDataModule, PoseToImageModule]:

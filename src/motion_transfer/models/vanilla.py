@@ -45,6 +45,7 @@ class VanillaGenerator(LearnedGenerator):
         grid_size: int = 8,
         temporal: bool = False,
         temporal_start: float = 0.5,
+        flow: bool = False,
     ):
         check_choice("model.loss", loss, RECONSTRUCTION_LOSSES)
         if not 0.0 <= temporal_start < 1.0:

@@ -1,0 +1,139 @@
+"""Appearance flow (`model.flow=true`): the network decides where each pixel of the person comes from, and the
+pixels come from a reference frame of the target at the output's own resolution.
+
+The reference is the target's stored frame that needs the least bending (the warp's choice, models/warp.py),
+already bent onto the asked skeleton by render/warp.py: the network sees it at its own size, beside the stick
+figure, and draws four layers there: a flow into the reference (a correction of the bending, up to FLOW_REACH of
+the side), a blend between the reference's colours and its own, its own colours, and the person's alpha. The flow
+is smooth, so the same layers upsampled to the box's side move the reference's full-resolution pixels
+(`assemble_native`): the network stays CPU-sized and the detail is the target's own. Where the reference shows
+nobody (a hole the bending left, a limb it never showed) the drawn colours are used.
+
+Training pairs each frame with a reference at least `gap` frames away (`training_reference_rows`): a frame is
+never its own reference, so the flow and the colours have real work to do.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from motion_transfer.pose.skeleton import NUM_JOINTS
+from motion_transfer.render.warp import warp_person
+
+#: What the network reads of the reference: its colours times its alpha, and its alpha.
+REFERENCE_CHANNELS = 4
+#: What the network draws beside the colours and the alpha: the flow (x, y) and the blend.
+FLOW_OUTPUTS = 3
+#: The largest displacement the flow can ask for, as a share of the side (tanh's [-1, 1] times this): the
+#: reference is already bent onto the pose, so the flow only corrects it.
+FLOW_REACH = 0.25
+
+
+def reference_input(reference: torch.Tensor) -> torch.Tensor:
+    """(N, 4, S, S) reference (colours in [-1, 1], alpha in [0, 1]) -> what the network reads: the colours
+    premultiplied by the alpha (nobody reads as zeros) and the alpha."""
+    return torch.cat([reference[:, :3] * reference[:, 3:], reference[:, 3:]], dim=1)
+
+
+def split_outputs(out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A flow network's (N, 7, S, S) tanh outputs -> colours (N, 3, S, S) in [-1, 1], alpha (N, 1, S, S) in
+    [0, 1], flow (N, 2, S, S) in grid_sample's units (the side spans 2) and blend (N, 1, S, S) in [0, 1]."""
+    colours = out[:, :3]
+    alpha = (out[:, 3:4] + 1.0) * 0.5
+    flow = out[:, 4:6] * (2.0 * FLOW_REACH)
+    blend = (out[:, 6:7] + 1.0) * 0.5
+    return colours, alpha, flow, blend
+
+
+def sample(reference: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """Each output pixel taken from the reference (N, C, S, S) where the flow (N, 2, S, S) points: its own
+    position plus the flow, bilinear, nobody (zeros) outside."""
+    h, w = reference.shape[2:]
+    # Pixel centres in grid_sample's units (align_corners=False), built from aranges: exports to ONNX opset 17.
+    xs = (torch.arange(w, dtype=flow.dtype, device=flow.device) * 2.0 + 1.0) / w - 1.0
+    ys = (torch.arange(h, dtype=flow.dtype, device=flow.device) * 2.0 + 1.0) / h - 1.0
+    identity = torch.stack([xs[None, :].expand(h, w), ys[:, None].expand(h, w)], dim=-1)
+    grid = identity[None] + flow.permute(0, 2, 3, 1)
+    return F.grid_sample(reference, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def assemble(
+    colours: torch.Tensor, alpha: torch.Tensor, flow: torch.Tensor, blend: torch.Tensor, reference: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The person at the network's size: the reference moved by the flow where the blend takes it and the
+    reference shows the person, the drawn colours elsewhere; the drawn alpha. (rgb, alpha)."""
+    moved = sample(reference, flow)
+    take = blend * moved[:, 3:]
+    return colours + take * (moved[:, :3] - colours), alpha
+
+
+def assemble_native(
+    colours: np.ndarray,
+    alpha: np.ndarray,
+    flow: np.ndarray,
+    blend: np.ndarray,
+    bent_rgb: np.ndarray,
+    bent_alpha: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """`assemble` at the reference's own resolution: colours (S, S, 3) uint8, alpha, blend (S, S) and flow
+    (S, S, 2) float32 at the network's size, and the bent reference (side, side, 3) uint8 with its alpha (side,
+    side) float32 -> the person (side, side, 3) uint8 and its alpha (side, side) float32. The layers are
+    upsampled (bilinear: they are smooth); the pixels come from the reference at its full resolution."""
+    side = bent_rgb.shape[0]
+    size = (side, side)
+    up = cv2.resize(flow, size, interpolation=cv2.INTER_LINEAR) * np.float32(side / 2.0)
+    centres = np.arange(side, dtype=np.float32)
+    map_x = up[..., 0] + centres[None, :]
+    map_y = up[..., 1] + centres[:, None]
+    moved_rgb = cv2.remap(bent_rgb, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    moved_alpha = cv2.remap(bent_alpha, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    take = cv2.resize(blend, size, interpolation=cv2.INTER_LINEAR) * moved_alpha
+    drawn = cv2.resize(colours, size, interpolation=cv2.INTER_LINEAR)
+    # blendLinear divides by the weights' sum, which is 1 here.
+    rgb = cv2.blendLinear(moved_rgb, drawn, take, np.float32(1.0) - take)
+    return rgb, cv2.resize(alpha, size, interpolation=cv2.INTER_LINEAR).astype(np.float32)
+
+
+def training_reference_rows(bank, gap: int) -> np.ndarray:
+    """For each row of `bank`'s index (a models/warp.WarpGenerator), the row it trains with as its reference:
+    among the rows at least `gap` frames away, the `candidates` nearest poses, then the one that needs the least
+    bending after its torso is aligned (the warp's own choice, made without the frame's neighbours). -1 where no
+    row is that far."""
+    from motion_transfer.models.warp import torso_residuals
+
+    vectors = bank.index_vectors.float().cpu()
+    frames = bank.index_frames.cpu().numpy()
+    distances = torch.cdist(vectors, vectors)
+    near = torch.from_numpy(np.abs(frames[:, None] - frames[None, :]) < gap)
+    distances[near] = float("inf")
+    k = max(1, min(int(bank.hparams.candidates), len(frames)))
+    top = torch.topk(distances, k, dim=1, largest=False)
+    skeletons = bank._frame_skeletons_of_rows(np.arange(len(frames)))
+    rows = np.full(len(frames), -1, dtype=np.int64)
+    for i, (candidates, finite) in enumerate(zip(top.indices.numpy(), torch.isfinite(top.values).numpy())):
+        candidates = candidates[finite]
+        if len(candidates):
+            residuals = torso_residuals(bank._frame_skeletons_of_rows(candidates), skeletons[i])
+            rows[i] = candidates[int(np.argmin(residuals))]
+    return rows
+
+
+def bent_references(bank, rows: np.ndarray, skeletons: np.ndarray, size: int) -> torch.Tensor:
+    """The index crops of `rows` (at the bank's image size) bent onto the (N, 13, 2) crop-coordinate
+    `skeletons` at `size` px -> (N, 4, size, size) float32 references: colours in [-1, 1], alpha in [0, 1].
+    A row of -1 gives nobody (zeros)."""
+    out = torch.zeros(len(rows), REFERENCE_CHANNELS, size, size)
+    skeletons = np.asarray(skeletons, dtype=np.float64).reshape(len(rows), NUM_JOINTS, 2)
+    for i, (row, skeleton) in enumerate(zip(np.asarray(rows), skeletons)):
+        if row < 0:
+            continue
+        image = np.ascontiguousarray(bank.index_images[row].permute(1, 2, 0).cpu().numpy())
+        mask = np.ascontiguousarray(bank.index_masks[row, 0].cpu().numpy())
+        joints = bank._frame_skeletons_of_rows(np.array([row]))[0] * image.shape[0]
+        bent = warp_person(image, mask, joints, skeleton * size, size, bank.method)
+        out[i, :3] = torch.from_numpy(bent.rgb).permute(2, 0, 1).float() / 127.5 - 1.0
+        out[i, 3] = torch.from_numpy(bent.alpha)
+    return out
