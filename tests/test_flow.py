@@ -1,0 +1,273 @@
+"""Appearance flow (model.flow=true): the network reads a bent reference frame and draws a flow into it, a blend,
+colours and alpha; the person is assembled at the output's own resolution from the reference's full-resolution
+pixels, in training, the demo, evaluation, export and live mode."""
+
+from __future__ import annotations
+
+import json
+
+import av
+import cv2
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from conftest import TINY_DATA, compose
+from motion_transfer.data.synthetic import render_clip
+from motion_transfer.data.video import VideoWriter
+from motion_transfer.models import GANGenerator, VanillaGenerator
+from motion_transfer.models.export import export_onnx
+from motion_transfer.models.flow import (
+    FLOW_OUTPUTS,
+    REFERENCE_CHANNELS,
+    assemble,
+    assemble_native,
+    split_outputs,
+    training_reference_rows,
+)
+from motion_transfer.pose.skeleton import NEUTRAL_POSE
+
+S = 32
+
+
+def _flow_unet(**kwargs) -> VanillaGenerator:
+    torch.manual_seed(0)
+    return VanillaGenerator(
+        image_size=S, generator="unet", base_filters=8, upsample="resize", placement=True, flow=True, **kwargs
+    )
+
+
+def _pattern(side: int) -> np.ndarray:
+    """A picture with detail down to single pixels: a 2-px checkerboard over colour ramps."""
+    y, x = np.mgrid[:side, :side]
+    checker = ((x // 2 + y // 2) % 2) * 80
+    return np.stack([checker + x * 150 // side, checker + y * 150 // side, 255 - checker - x * 100 // side], -1).astype(
+        np.uint8
+    )
+
+
+def test_the_flow_head_reads_the_reference_and_draws_seven_layers():
+    model = _flow_unet().eval()
+    first = model.generator.model.model[0]
+    assert first.in_channels == 3 + 3 + REFERENCE_CHANNELS  # stick figure, placement, reference
+    vector, stick = model.make_inputs(NEUTRAL_POSE[None].repeat(2, axis=0))
+    reference = torch.rand(2, REFERENCE_CHANNELS, S, S) * 2 - 1
+    with torch.no_grad():
+        out = model.generator(model.network_input(vector, stick, None, reference=reference))
+    assert out.shape == (2, 4 + FLOW_OUTPUTS, S, S)
+    colours, alpha, flow, blend = split_outputs(out)
+    assert colours.shape == (2, 3, S, S) and flow.shape == (2, 2, S, S)
+    assert alpha.shape == blend.shape == (2, 1, S, S)
+    assert 0 <= float(blend.min()) and float(blend.max()) <= 1
+    with torch.no_grad():
+        rgb, drawn_alpha = model.generate_layers(vector, stick, None, None, reference)
+    assert rgb.shape == (2, 3, S, S) and drawn_alpha.shape == (2, 1, S, S)
+
+
+def test_the_reference_with_the_identity_flow_is_reproduced():
+    real = torch.rand(3, 3, S, S) * 2 - 1
+    reference = torch.cat([real, torch.ones(3, 1, S, S)], dim=1)
+    drawn = torch.zeros(3, 3, S, S)
+    rgb, _ = assemble(drawn, torch.ones(3, 1, S, S), torch.zeros(3, 2, S, S), torch.ones(3, 1, S, S), reference)
+    assert torch.allclose(rgb, real, atol=1e-5)
+    # And at the reference's own resolution, from layers at the network's size: every pixel, unresampled.
+    side = 240
+    pattern = _pattern(side)
+    zeros = np.zeros((S, S), np.float32)
+    person, alpha = assemble_native(
+        np.zeros((S, S, 3), np.uint8),
+        np.ones((S, S), np.float32),
+        np.zeros((S, S, 2), np.float32),
+        np.ones((S, S), np.float32),
+        pattern,
+        np.ones((side, side), np.float32),
+    )
+    assert np.array_equal(person, pattern) and alpha.shape == (side, side) and np.allclose(alpha, 1)
+    # Where the reference shows nobody, the drawn colours are used whatever the blend says.
+    nobody = np.zeros((side, side), np.float32)
+    person, _ = assemble_native(
+        np.full((S, S, 3), 200, np.uint8), zeros + 1, np.zeros((S, S, 2), np.float32), zeros + 1, pattern, nobody
+    )
+    assert int(np.abs(person.astype(int) - 200).max()) <= 1
+
+
+def test_a_low_resolution_flow_moves_the_full_resolution_pixels():
+    side, shift = 256, 8  # a flow of 8 px at 256 px is a quarter of a pixel at the network's 32
+    pattern = _pattern(side)
+    flow = np.zeros((S, S, 2), np.float32)
+    flow[..., 0] = 2.0 * shift / side  # grid_sample's units: the side spans 2
+    person, _ = assemble_native(
+        np.zeros((S, S, 3), np.uint8),
+        np.ones((S, S), np.float32),
+        flow,
+        np.ones((S, S), np.float32),
+        pattern,
+        np.ones((side, side), np.float32),
+    )
+    # Each pixel is taken from `shift` px to its right: the pattern moved left, its 2-px checks intact.
+    assert np.abs(person[:, : side - shift].astype(int) - pattern[:, shift:].astype(int)).max() <= 1
+    detail = cv2.Laplacian(cv2.cvtColor(person[:, : side - shift], cv2.COLOR_RGB2GRAY), cv2.CV_32F)
+    scaled = cv2.resize(cv2.resize(pattern, (S, S), interpolation=cv2.INTER_AREA), (side, side))
+    scaled_detail = cv2.Laplacian(cv2.cvtColor(scaled, cv2.COLOR_RGB2GRAY), cv2.CV_32F)
+    assert np.abs(detail).mean() > 10 * np.abs(scaled_detail).mean()  # not an upscaled drawing
+
+
+def test_the_exported_flow_network_equals_pytorch(tmp_path):
+    model = _flow_unet().eval()
+    model.default_placement = torch.tensor([0.1, -0.2, 0.5])
+    path = export_onnx(model, tmp_path / "g.onnx")
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["pose", "placement", "reference"]
+    _, stick = model.make_inputs(NEUTRAL_POSE[None].repeat(2, axis=0))
+    reference = torch.cat([torch.rand(2, 3, S, S) * 2 - 1, torch.rand(2, 1, S, S)], dim=1)
+    placement = torch.tensor([[0.1, -0.2, 0.5], [0.0, 0.3, 0.4]])
+    with torch.no_grad():
+        rgb, alpha = model.generate_layers(stick, stick, placement, None, reference)
+    image, drawn_alpha = session.run(
+        None, {"pose": stick.numpy(), "placement": placement.numpy(), "reference": reference.numpy()}
+    )
+    assert np.abs(image - rgb.numpy()).max() < 1e-4
+    assert np.abs(drawn_alpha - alpha.numpy()).max() < 1e-4
+
+
+def test_training_references_are_at_least_the_gap_away(small):
+    from motion_transfer.models.warp import WarpGenerator
+
+    datamodule = small.datamodule()
+    bank = WarpGenerator.indexed_on(datamodule)
+    frames = bank.index_frames.numpy()
+    rows = training_reference_rows(bank, gap=10)
+    assert (rows >= 0).all()
+    assert (np.abs(frames[rows] - frames) >= 10).all()
+    # Among the frames that far, the nearest poses: closer than a random frame that far, on average.
+    vectors = bank.index_vectors.numpy()
+    chosen = np.linalg.norm(vectors[rows] - vectors, axis=1).mean()
+    shuffled = np.linalg.norm(vectors[np.roll(np.arange(len(frames)), len(frames) // 2)] - vectors, axis=1).mean()
+    assert chosen < shuffled
+
+
+def test_the_flow_options_that_cannot_work_are_refused():
+    with pytest.raises(ValueError, match="model.flow=true needs an image generator"):
+        VanillaGenerator(image_size=S, generator="conv", flow=True)
+    with pytest.raises(ValueError, match="model.flow=true and model.temporal=true"):
+        _flow_unet(temporal=True)
+    with pytest.raises(ValueError, match="model.alpha=true"):
+        _flow_unet(alpha=False)
+
+
+def test_train_demo_and_evaluate_a_flow_unet_at_native_resolution(small):
+    from motion_transfer.evaluation.evaluate import run_evaluation
+    from motion_transfer.models.checkpoints import load_generator
+    from motion_transfer.models.loading import prepare_data_and_model
+    from motion_transfer.training import run_training
+
+    ckpt = run_training(
+        small.compose("train", "+trainer.limit_train_batches=3", "model.flow=true", model="vanilla_image")
+    )
+    model = load_generator(ckpt, "vanilla_image", 32)[0]
+    assert model.flow and len(model.references.index_vectors) > 0 and not model.draws_native
+    # With the target's store (as the demo and evaluation load it): drawn at the size asked.
+    datamodule, model = prepare_data_and_model(small.compose("demo", f"ckpt_path={ckpt}", model="vanilla_image"))
+    assert model.draws_native and model.references.store is not None
+    skeletons = np.asarray(datamodule.cache.skeletons)[datamodule.val_set.indices.numpy()[:2]]
+    layers = model.native_layers(skeletons, [150, 61])
+    assert [p.shape for p, _ in layers] == [(150, 150, 3), (61, 61, 3)]
+    assert all(a.shape == p.shape[:2] and 0 <= a.min() <= a.max() <= 1 for p, a in layers)
+    result = small.run("demo", f"ckpt_path={ckpt}", model="vanilla_image")
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads(run_evaluation(small.compose("evaluate", f"ckpt_path={ckpt}", model="vanilla_image")).read_text())
+    native = metrics["native"]
+    assert 0 < native["box_ssim"] <= 1 and native["detail_ratio"] > 0
+
+
+def test_a_flow_gan_trains_with_its_discriminator_on_the_assembled_person(small):
+    from motion_transfer.models.checkpoints import load_generator
+    from motion_transfer.training import run_training
+
+    ckpt = run_training(
+        small.compose("train", "+trainer.limit_train_batches=2", "model.flow=true", "model.warmup=0", model="gan")
+    )
+    model = load_generator(ckpt.parent / "last.ckpt", "gan", 32)[0]
+    assert isinstance(model, GANGenerator) and model.flow
+    with torch.no_grad():
+        rgb, alpha = model.layers_from_skeletons(NEUTRAL_POSE[None].repeat(3, axis=0))
+    assert rgb.shape == (3, 3, 32, 32) and torch.isfinite(rgb).all() and torch.isfinite(alpha).all()
+
+
+def test_a_checkpoint_without_the_flow_head_loads_and_draws_as_before(trained):
+    from motion_transfer.models.checkpoints import load_generator
+
+    ckpt = torch.load(trained.ckpts["vanilla_image"], map_location="cpu", weights_only=False)
+    assert "flow" not in ckpt["hyper_parameters"] or not ckpt["hyper_parameters"]["flow"]
+    model = load_generator(trained.ckpts["vanilla_image"], "vanilla_image", 32)[0]
+    assert not model.flow and not model.draws_native and not hasattr(model, "references")
+    layers = model.native_layers(NEUTRAL_POSE[None], [100])
+    assert layers[0][0].shape == (100, 100, 3)
+
+
+def _write(path, frames, fps: float = 25.0):
+    writer = VideoWriter(path, fps, frames.shape[2], frames.shape[1])
+    writer.write(frames)
+    return writer.close()
+
+
+def _size_and_count(path) -> tuple[tuple[int, int], int]:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return (stream.width, stream.height), sum(1 for _ in container.decode(video=0))
+
+
+@pytest.mark.slow
+def test_live_mode_with_a_flow_model_writes_every_frame_of_a_file(small, tmp_path):
+    from motion_transfer.live.run import run_live
+    from motion_transfer.training import run_training
+
+    ckpt = run_training(
+        small.compose("train", "+trainer.limit_train_batches=2", "model.flow=true", model="vanilla_image")
+    )
+    source = _write(tmp_path / "source.mp4", render_clip("source", 15, 5)[0])
+    cfg = compose(
+        "live",
+        [
+            f"paths.output_dir={small.outputs}",
+            *TINY_DATA,
+            "model=vanilla_image",
+            "model.base_filters=8",
+            f"ckpt_path={ckpt}",
+            f"source={source}",
+            "show=false",
+            "pace=false",
+        ],
+        output_dir=tmp_path / "run",
+    )
+    video = run_live(cfg)
+    assert _size_and_count(video) == ((320, 256), 15)
+    assert json.loads((tmp_path / "run" / "live.json").read_text())["frames"] == 15
+
+
+@pytest.mark.slow
+def test_a_portrait_target_gives_a_portrait_flow_transfer(tmp_path):
+    """A phone-shaped 1080x1920 clip: trained with the flow head, the demo draws at 1080x1920."""
+    from motion_transfer.demo import run_demo
+    from motion_transfer.training import run_training
+
+    target = _write(tmp_path / "portrait.mp4", render_clip("target", 48, 0, width=1080, height=1920)[0])
+    source = _write(tmp_path / "source.mp4", render_clip("source", 6, 1)[0])
+    data = [
+        f"paths.output_dir={tmp_path / 'out'}",
+        "data=video",
+        f"data.target_video={target}",
+        "data.progress=false",
+        "data.gap_s=0.2",
+        "data.image_size=32",
+        "data.batch_size=8",
+        "model=vanilla_image",
+        "model.flow=true",
+        "model.base_filters=8",
+    ]
+    ckpt = run_training(
+        compose("train", [*data, "logger=none", "trainer.max_epochs=1", "+trainer.limit_train_batches=2"])
+    )
+    video = run_demo(compose("demo", [*data, f"ckpt_path={ckpt}", f"source_video={source}"]))
+    assert _size_and_count(video.parent / "generated.mp4") == ((1080, 1920), 6)
