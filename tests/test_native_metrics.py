@@ -10,7 +10,17 @@ import torch
 from motion_transfer.evaluation.evaluate import held_out, run_evaluation
 from motion_transfer.evaluation.frame_metrics import target_frames
 from motion_transfer.evaluation.metrics import image_metrics
-from motion_transfer.evaluation.native import MAX_SIDE, box_edges, frame_figures, head_box, native_figures, ssim
+from motion_transfer.evaluation.native import (
+    ELBOWS,
+    MAX_SIDE,
+    WRISTS,
+    box_edges,
+    frame_figures,
+    hand_boxes,
+    head_box,
+    native_figures,
+    ssim,
+)
 from motion_transfer.models.base import PoseToImageModule
 from motion_transfer.pose.crop import to_frame_coordinates
 from motion_transfer.pose.skeleton import NOSE, SHOULDERS
@@ -22,8 +32,10 @@ NATIVE_KEYS = {
     "detail_generated",
     "detail_real",
     "head_ssim",
+    "hands_ssim",
     "frames",
     "head_frames",
+    "hands_frames",
     "median_side",
     "max_side",
     "seconds_per_frame",
@@ -50,13 +62,14 @@ def test_the_real_frame_scores_perfectly_blur_loses_detail_and_sharpening_adds_i
     datamodule, t, real = held_out_frame
     same = _figures(datamodule, t, real, real.copy())
     assert same["ssim"] == pytest.approx(1.0, abs=1e-4) and same["head_ssim"] == pytest.approx(1.0, abs=1e-4)
+    assert same["hands_ssim"] == pytest.approx(1.0, abs=1e-4)
     assert same["mse"] == 0.0 and same["detail_real"] > 0
     assert same["detail_generated"] / same["detail_real"] == pytest.approx(1.0)
 
     blurred = cv2.GaussianBlur(real, (0, 0), 2.0)
     blur = _figures(datamodule, t, real, blurred)
     assert blur["detail_generated"] / blur["detail_real"] < 0.7
-    assert blur["ssim"] < 0.98 and blur["head_ssim"] < 0.98
+    assert blur["ssim"] < 0.98 and blur["head_ssim"] < 0.98 and blur["hands_ssim"] < 0.98
     assert blur["detail_real"] == pytest.approx(same["detail_real"])  # the reference is the real frame's
 
     # Unsharp mask: the frame plus its difference from a blurred copy. Edges ring: more energy, less alike.
@@ -88,6 +101,17 @@ def test_the_head_box_holds_the_nose_and_both_shoulders(held_out_frame):
     shoulders = np.linalg.norm(joints[SHOULDERS[0]] - joints[SHOULDERS[1]])
     assert side >= 1.2 * shoulders - 1e-9 and side < box[2] / 2  # the head and shoulders, not the body
     assert np.linalg.norm(joints[NOSE] - [cx, cy]) < side / 2
+
+
+def test_each_hand_box_holds_its_wrist_and_lies_past_it_along_the_forearm(held_out_frame):
+    datamodule, t, _ = held_out_frame
+    box = np.asarray(datamodule.cache.boxes)[t]
+    joints = to_frame_coordinates(np.asarray(datamodule.cache.skeletons)[t][None].astype(np.float64), box[None])[0]
+    for (cx, cy, side), elbow, wrist in zip(hand_boxes(joints), ELBOWS, WRISTS):
+        forearm = joints[wrist] - joints[elbow]
+        assert abs(joints[wrist][0] - cx) < side / 2 and abs(joints[wrist][1] - cy) < side / 2
+        assert np.dot(np.array([cx, cy]) - joints[wrist], forearm) > 0  # beyond the wrist, where the hand is
+        assert side < np.linalg.norm(forearm) * 1.5 and side < box[2] / 2
 
 
 class RealPixels(PoseToImageModule):

@@ -161,23 +161,25 @@ def run_evaluation(cfg: DictConfig) -> Path:
         n = result["native"]
         log.info(
             "at the video's resolution (box side %.0f px): box SSIM %.3f, PSNR %.2f dB, detail ratio %.2f "
-            "(real %.2f grey levels), head SSIM %.3f; %.2f s a frame",
+            "(real %.2f grey levels), head SSIM %.3f, hands SSIM %.3f; %.2f s a frame",
             n["median_side"],
             n["box_ssim"],
             n["box_psnr"],
             n["detail_ratio"],
             n["detail_real"],
             n["head_ssim"],
+            n["hands_ssim"],
             n["seconds_per_frame"],
         )
     for name, b in result.get("native_bounds", {}).items():
         log.info(
-            "  bound, %s: box SSIM %.3f, PSNR %.2f dB, detail ratio %.2f, head SSIM %.3f",
+            "  bound, %s: box SSIM %.3f, PSNR %.2f dB, detail ratio %.2f, head SSIM %.3f, hands SSIM %.3f",
             name.replace("_", " "),
             b["box_ssim"],
             b["box_psnr"],
             b["detail_ratio"],
             b["head_ssim"],
+            b["hands_ssim"],
         )
     return path
 

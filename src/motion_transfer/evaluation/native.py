@@ -12,7 +12,9 @@ resampled (docs: shared/reference/native_detail.md, "Measuring detail"):
 - the detail ratio: the mean absolute Laplacian of the grey image over the real person's mask widened a few
   pixels (a soft outline counts), generated over real. Near 1 is as sharp as the video; blur lowers it, noise
   and ringing raise it past 1 (hence SSIM beside it);
-- head SSIM over a square around the nose and shoulders of the real frame's skeleton.
+- head SSIM over a square around the nose and shoulders of the real frame's skeleton;
+- hands SSIM over a square at each wrist, reaching past it along the forearm (the hand itself: MediaPipe's 13
+  joints stop at the wrist), the mean of the two hands of a frame that are inside it.
 
 A box larger than MAX_SIDE is compared in its frame scaled down (area) until the box's side is MAX_SIDE, the
 real frame and the plate alike, so that one huge box does not dominate time and memory. Real frames are decoded
@@ -29,6 +31,10 @@ import numpy as np
 from motion_transfer.evaluation.frame_metrics import selected_frames, target_frames
 from motion_transfer.pose.crop import to_frame_coordinates
 from motion_transfer.pose.skeleton import NOSE, SHOULDERS
+
+#: The elbows and wrists (left, right) among the 13 joints.
+ELBOWS = (3, 4)
+WRISTS = (5, 6)
 from motion_transfer.render.paste import composite_frames, scale_boxes
 from motion_transfer.render.warp import warp_person
 
@@ -44,6 +50,9 @@ WIDEN_MIN_PX = 2
 #: widths, and at least HEAD_NECK nose-to-neck distances (a body turned sideways has narrow shoulders).
 HEAD_SHOULDERS = 1.2
 HEAD_NECK = 2.4
+#: A hand box: centred this many forearm lengths past the wrist, its side this many forearm lengths.
+HAND_REACH = 0.3
+HAND_SIDE = 0.9
 #: SSIM's Gaussian window, as torchmetrics' default (the crop figures').
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5
@@ -118,15 +127,26 @@ def head_box(skeleton: np.ndarray) -> np.ndarray:
     return np.array([centre[0], centre[1], side], dtype=np.float64)
 
 
+def hand_boxes(skeleton: np.ndarray) -> list[np.ndarray]:
+    """(13, 2) skeleton in frame pixels -> (3,) boxes (cx, cy, side) around each hand: a square past the wrist
+    along the forearm, as wide as HAND_SIDE forearms."""
+    boxes = []
+    for elbow, wrist in zip(ELBOWS, WRISTS):
+        forearm = skeleton[wrist] - skeleton[elbow]
+        centre = skeleton[wrist] + HAND_REACH * forearm
+        boxes.append(np.array([centre[0], centre[1], HAND_SIDE * float(np.linalg.norm(forearm))], dtype=np.float64))
+    return boxes
+
+
 def frame_figures(
     real: np.ndarray, generated: np.ndarray, box, mask: np.ndarray, skeleton: np.ndarray
 ) -> dict[str, float]:
     """One frame compared at its own resolution. real, generated: (H, W, 3) uint8 frames of one size; box:
     (cx, cy, side) the person's box in their pixels; mask: the real person's crop-aligned mask (R, R); skeleton:
     (13, 2) the real pose in the box's crop coordinates. -> ssim and mse (on [0, 1]) over the box, the Laplacian
-    energies detail_real and detail_generated over the widened mask, head_ssim; NaN where a region is too small
-    (or the mask empty)."""
-    out = dict.fromkeys(("ssim", "mse", "detail_real", "detail_generated", "head_ssim"), float("nan"))
+    energies detail_real and detail_generated over the widened mask, head_ssim, hands_ssim; NaN where a region is
+    too small (or the mask empty)."""
+    out = dict.fromkeys(("ssim", "mse", "detail_real", "detail_generated", "head_ssim", "hands_ssim"), float("nan"))
     edges = box_edges(box)
     parts = _inside(edges, real.shape)
     if parts is not None:
@@ -141,6 +161,11 @@ def frame_figures(
         head = _inside(box_edges(head_box(joints)), real.shape)
         if head is not None:
             out["head_ssim"] = ssim(generated[head[0]], real[head[0]])
+    if np.isfinite(joints[[*ELBOWS, *WRISTS]]).all():
+        hands = [_inside(box_edges(box), real.shape) for box in hand_boxes(joints)]
+        scores = [ssim(generated[hand[0]], real[hand[0]]) for hand in hands if hand is not None]
+        if scores:
+            out["hands_ssim"] = float(np.mean(scores))
     return out
 
 
@@ -197,8 +222,10 @@ class NativeTotals:
             "detail_generated": float(generated.mean()) if len(generated) else float("nan"),
             "detail_real": float(real.mean()) if len(real) else float("nan"),
             "head_ssim": mean("head_ssim"),
+            "hands_ssim": mean("hands_ssim"),
             "frames": len(values("ssim")),
             "head_frames": len(values("head_ssim")),
+            "hands_frames": len(values("hands_ssim")),
             "median_side": float(np.median(self.sides)) if self.sides else float("nan"),
         }
 
@@ -218,8 +245,8 @@ def native_figures(
     The detail ratio is the ratio of the mean energies (sum generated / sum real over frames), not the mean of
     per-frame ratios: a frame whose real person is motion-blurred has little energy, and its ratio would swing
     the mean; the ratio of sums weighs each frame by the detail there is to keep. -> box_ssim, box_psnr,
-    detail_ratio, detail_generated and detail_real (grey levels), head_ssim, frames and head_frames (how many
-    were compared), median_side (the compared box side, output pixels), max_side, seconds_per_frame.
+    detail_ratio, detail_generated and detail_real (grey levels), head_ssim, hands_ssim, frames, head_frames and
+    hands_frames (how many were compared), median_side (the compared box side, output pixels), max_side, seconds_per_frame.
     """
     model.reset_sequence()  # the held-out frames in clip order are one sequence
     skeletons = np.asarray(skeletons)

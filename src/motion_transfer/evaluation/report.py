@@ -87,6 +87,7 @@ NATIVE_COLUMNS = (
     ("box_psnr", ".2f"),
     ("detail_ratio", ".2f"),
     ("head_ssim", ".3f"),
+    ("hands_ssim", ".3f"),
     ("detail_generated", ".2f"),
     ("detail_real", ".2f"),
     ("median_side", ".0f"),
@@ -97,9 +98,9 @@ def native_table(rows: list[tuple[str, dict]]) -> str:
     """rows: (name, native figures) -> a Markdown table: box and head regions at the video's own resolution,
     and the person's high-frequency energy, generated beside the real video's."""
     lines = [
-        "| model | box SSIM | box PSNR | detail ratio | head SSIM | detail (grey levels) | real detail | "
+        "| model | box SSIM | box PSNR | detail ratio | head SSIM | hands SSIM | detail (grey levels) | real detail | "
         "box side (px) |",
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, figures in rows:
         lines.append(f"| {name} | " + " | ".join(_number(figures.get(k), spec) for k, spec in NATIVE_COLUMNS) + " |")
@@ -108,7 +109,7 @@ def native_table(rows: list[tuple[str, dict]]) -> str:
 
 NATIVE_NOTE = (
     "At the video's own resolution (evaluation/native.py): each held-out frame's person drawn at its box's own "
-    "side (at most {max_side} px) and pasted into the frame's plate; box and head regions compared without "
+    "side (at most {max_side} px) and pasted into the frame's plate; box, head and hand regions compared without "
     "resampling the real frame; detail ratio: the mean absolute Laplacian over the real person's widened mask, "
     "generated over real (1: as sharp as the video).\n\n"
 )
