@@ -210,8 +210,10 @@ def trained_runs(train_dir: Path, model: str, key: str | None, evaluate_dir: Pat
 
 def draws_each_frame_from_stick_figures(options) -> bool:
     """Whether model options (a config, or a checkpoint's hyperparameters) describe a generator that
-    reads stick figures and draws each frame alone: what a model that trains from another run refines."""
-    return GENERATOR_INPUTS.get(str(options.get("generator"))) == "stick" and not options.get("temporal")
+    reads stick figures and draws each frame alone, without appearance flow (which draws at the output's own
+    resolution already): what a model that trains from another run refines."""
+    stick = GENERATOR_INPUTS.get(str(options.get("generator"))) == "stick"
+    return stick and not options.get("temporal") and not options.get("flow")
 
 
 @lru_cache(maxsize=1)

@@ -97,10 +97,10 @@ class EnhancerGenerator(VanillaGenerator):
         identity = check_identity(ckpt, path, None, image_size // 2, target_key or None, option)
         coarse = {"class": identity["class"], "hparams": dict(ckpt.get("hyper_parameters", {}))}
         model = build_coarse(coarse) if coarse["class"] in COARSE_CLASSES else None
-        if model is None or model.temporal or model.input_kind != "stick":
+        if model is None or model.temporal or model.flow or model.input_kind != "stick":
             raise UserError(
                 f"{option}: '{path}' holds a '{identity.get('model')}' model; the enhancer refines a generator that "
-                "reads stick figures and draws each frame alone (vanilla_image or gan)."
+                "reads stick figures and draws each frame alone, without appearance flow (vanilla_image or gan)."
             )
         model.on_load_checkpoint(ckpt)
         model.load_state_dict(ckpt["state_dict"])
