@@ -30,6 +30,8 @@ FLOW_OUTPUTS = 3
 #: The largest displacement the flow can ask for, as a share of the side (tanh's [-1, 1] times this): the
 #: reference is already bent onto the pose, so the flow only corrects it.
 FLOW_REACH = 0.25
+#: How the reference's full-resolution pixels are resampled where the flow moves them.
+RESAMPLING = cv2.INTER_LINEAR
 
 
 def reference_input(reference: torch.Tensor) -> torch.Tensor:
@@ -88,7 +90,7 @@ def assemble_native(
     centres = np.arange(side, dtype=np.float32)
     map_x = up[..., 0] + centres[None, :]
     map_y = up[..., 1] + centres[:, None]
-    moved_rgb = cv2.remap(bent_rgb, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    moved_rgb = cv2.remap(bent_rgb, map_x, map_y, RESAMPLING, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     moved_alpha = cv2.remap(bent_alpha, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     take = cv2.resize(blend, size, interpolation=cv2.INTER_LINEAR) * moved_alpha
     drawn = cv2.resize(colours, size, interpolation=cv2.INTER_LINEAR)

@@ -65,6 +65,7 @@ class GANGenerator(LearnedGenerator):
         grid_size: int = 8,
         temporal: bool = False,
         flow: bool = False,
+        lambda_blend: float = 0.0,
     ):
         check_choice("model.discriminator", discriminator, DISCRIMINATORS)
         check_choice("model.gan_loss", gan_loss, GAN_LOSSES)

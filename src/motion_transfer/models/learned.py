@@ -90,6 +90,7 @@ class LearnedGenerator(PoseToImageModule):
         grid_size: int,
         temporal: bool = False,
         flow: bool = False,
+        lambda_blend: float = 0.0,
     ):
         super().__init__(
             name=name, image_size=image_size, target_key=target_key, target_name=target_name, grid_size=grid_size
@@ -98,6 +99,8 @@ class LearnedGenerator(PoseToImageModule):
             raise ValueError("model.flow=true and model.temporal=true cannot be combined; turn one of them off")
         if flow and not alpha:
             raise ValueError("model.flow=true draws the person over the plate and needs model.alpha=true")
+        if float(lambda_blend) < 0:
+            raise ValueError(f"model.lambda_blend={lambda_blend} must be 0 or more")
         if flow and GENERATOR_INPUTS.get(generator) != "stick":
             raise ValueError(f"model.flow=true needs an image generator (unet or resnet), not model.generator={generator}")
         check_choice("model.generator", generator, GENERATOR_INPUTS)
@@ -113,6 +116,7 @@ class LearnedGenerator(PoseToImageModule):
         out_channels = (4 if self.draws_alpha else 3) + (FLOW_OUTPUTS if flow else 0)
         self.temporal = bool(temporal)
         self.flow = bool(flow)
+        self.lambda_blend = float(lambda_blend)
         self.generator = define_G(
             generator,
             image_size,
@@ -335,29 +339,50 @@ class LearnedGenerator(PoseToImageModule):
         network = self.generator if self.training else self.inference_network()
         if self.flow:
             reference = self.find_references(vector) if reference is None else reference.float()
-            out = network(self.network_input(vector, stick, placement, reference=reference)).float()
-            return assemble(*split_outputs(out), reference)
+            return self.flow_layers(network, vector, stick, placement, reference)[:2]
         # Float32 out of the network (bfloat16 under autocast): the composite, the losses and the metrics.
         out = network(self.network_input(vector, stick, placement, previous)).float()
         if not self.draws_alpha:
             return out, torch.ones_like(out[:, :1])
         return out[:, :3], (out[:, 3:] + 1.0) * 0.5  # tanh's [-1, 1] -> alpha in [0, 1]
 
+    def flow_layers(
+        self,
+        network: nn.Module,
+        vector: torch.Tensor,
+        stick: torch.Tensor,
+        placement: torch.Tensor | None,
+        reference: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """A flow model's person at its size, assembled from `network`'s layers and the reference: colours,
+        alpha, and the blend (how much of the reference's pixels each pixel takes)."""
+        out = network(self.network_input(vector, stick, placement, reference=reference)).float()
+        colours, alpha, flow, blend = split_outputs(out)
+        rgb, alpha = assemble(colours, alpha, flow, blend, reference)
+        return rgb, alpha, blend
+
     def training_output(
         self, batch: dict[str, torch.Tensor], prefix: str = "", previous: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """For the frame whose batch entries start with `prefix`: the image to compare with the
         real crop (the composite over the plate's crop, or the colours alone), the mask loss (0
-        without alpha), and the frame's `feedback` for the next one."""
-        reference = batch.get(f"{prefix}reference")
-        rgb, alpha = self.generate_layers(
-            batch[f"{prefix}vector"], batch[f"{prefix}stick"], batch.get(f"{prefix}placement"), previous, reference
-        )
+        without alpha; for a flow model with the blend prior added: `lambda_blend` times the share of
+        the reference's person drawn instead of taken from it), and the frame's `feedback` for the next one."""
+        vector, stick, placement = batch[f"{prefix}vector"], batch[f"{prefix}stick"], batch.get(f"{prefix}placement")
+        prior = 0.0
+        if self.flow:
+            reference = batch.get(f"{prefix}reference")
+            reference = self.find_references(vector) if reference is None else reference.float()
+            rgb, alpha, blend = self.flow_layers(self.generator, vector, stick, placement, reference)
+            if self.lambda_blend > 0:
+                prior = self.lambda_blend * ((1.0 - blend) * reference[:, 3:]).mean()
+        else:
+            rgb, alpha = self.generate_layers(vector, stick, placement, previous)
         drawn = feedback(rgb, alpha)
         if not self.draws_alpha:
             return rgb, rgb.new_zeros(()), drawn
         fake = composite(rgb, alpha, batch[f"{prefix}plate"]) if self.composite_in_training else rgb
-        return fake, F.l1_loss(alpha, batch[f"{prefix}mask"]), drawn
+        return fake, F.l1_loss(alpha, batch[f"{prefix}mask"]) + prior, drawn
 
     def training_frames(
         self, batch: dict[str, torch.Tensor], consecutive: bool | None = None

@@ -46,6 +46,7 @@ class VanillaGenerator(LearnedGenerator):
         temporal: bool = False,
         temporal_start: float = 0.5,
         flow: bool = False,
+        lambda_blend: float = 0.0,
     ):
         check_choice("model.loss", loss, RECONSTRUCTION_LOSSES)
         if not 0.0 <= temporal_start < 1.0:
