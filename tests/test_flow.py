@@ -176,8 +176,8 @@ def test_train_demo_and_evaluate_a_flow_unet_at_native_resolution(small):
     assert all(a.shape == p.shape[:2] and 0 <= a.min() <= a.max() <= 1 for p, a in layers)
     result = small.run("demo", f"ckpt_path={ckpt}", model="vanilla_image")
     assert result.returncode == 0, result.stderr[-3000:]
-    metrics = json.loads(run_evaluation(small.compose("evaluate", f"ckpt_path={ckpt}", model="vanilla_image")).read_text())
-    native = metrics["native"]
+    path = run_evaluation(small.compose("evaluate", f"ckpt_path={ckpt}", model="vanilla_image"))
+    native = json.loads(path.read_text())["native"]
     assert 0 < native["box_ssim"] <= 1 and native["detail_ratio"] > 0
 
 
@@ -271,3 +271,23 @@ def test_a_portrait_target_gives_a_portrait_flow_transfer(tmp_path):
     )
     video = run_demo(compose("demo", [*data, f"ckpt_path={ckpt}", f"source_video={source}"]))
     assert _size_and_count(video.parent / "generated.mp4") == ((1080, 1920), 6)
+
+
+def test_the_blend_prior_charges_the_drawn_share_of_the_references_person():
+    batch = {
+        "vector": torch.from_numpy(NEUTRAL_POSE.reshape(1, -1) * 2 - 1).float().repeat(2, 1),
+        "stick": torch.zeros(2, 3, S, S),
+        "placement": torch.zeros(2, 3),
+        "plate": torch.zeros(2, 3, S, S),
+        "mask": torch.ones(2, 1, S, S),
+        "reference": torch.cat([torch.rand(2, 3, S, S) * 2 - 1, torch.ones(2, 1, S, S)], dim=1),
+    }
+    plain, charged = _flow_unet().train(), _flow_unet(lambda_blend=1.0).train()
+    charged.load_state_dict(plain.state_dict())
+    _, without, _ = plain.training_output(batch)
+    _, with_prior, _ = charged.training_output(batch)
+    _, _, blend = plain.flow_layers(
+        plain.generator, batch["vector"], batch["stick"], batch["placement"], batch["reference"]
+    )
+    assert float(with_prior - without) == pytest.approx(float((1 - blend).mean()), rel=0.05)
+    assert float(with_prior - without) > 0

@@ -31,12 +31,12 @@ import numpy as np
 from motion_transfer.evaluation.frame_metrics import selected_frames, target_frames
 from motion_transfer.pose.crop import to_frame_coordinates
 from motion_transfer.pose.skeleton import NOSE, SHOULDERS
+from motion_transfer.render.paste import composite_frames, scale_boxes
+from motion_transfer.render.warp import warp_person
 
 #: The elbows and wrists (left, right) among the 13 joints.
 ELBOWS = (3, 4)
 WRISTS = (5, 6)
-from motion_transfer.render.paste import composite_frames, scale_boxes
-from motion_transfer.render.warp import warp_person
 
 #: Longest box side compared, in output pixels: a larger box is compared in its frame scaled down.
 MAX_SIDE = 768
@@ -246,7 +246,8 @@ def native_figures(
     per-frame ratios: a frame whose real person is motion-blurred has little energy, and its ratio would swing
     the mean; the ratio of sums weighs each frame by the detail there is to keep. -> box_ssim, box_psnr,
     detail_ratio, detail_generated and detail_real (grey levels), head_ssim, hands_ssim, frames, head_frames and
-    hands_frames (how many were compared), median_side (the compared box side, output pixels), max_side, seconds_per_frame.
+    hands_frames (how many were compared), median_side (the compared box side, output pixels), max_side,
+    seconds_per_frame.
     """
     model.reset_sequence()  # the held-out frames in clip order are one sequence
     skeletons = np.asarray(skeletons)

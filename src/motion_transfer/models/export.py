@@ -56,8 +56,8 @@ class GeneratorNetwork(nn.Module):
 
 def export_onnx(model: PoseToImageModule, path: Path) -> Path:
     """Write `path` (ONNX, opset 17, dynamic batch) and return it. Input 'pose' (and 'placement'
-    for a model that reads it, 'previous' for a temporal one, 'reference' for a flow one), outputs 'image' (and 'alpha' for a
-    model that draws it)."""
+    for a model that reads it, 'previous' for a temporal one, 'reference' for a flow one), outputs
+    'image' (and 'alpha' for a model that draws it)."""
     network = GeneratorNetwork(model).eval()
     axes = {name: {0: "batch"} for name in [*network.input_names, *network.output_names]}
     with torch.no_grad(), atomic_file(path) as tmp:

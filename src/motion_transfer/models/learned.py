@@ -102,7 +102,9 @@ class LearnedGenerator(PoseToImageModule):
         if float(lambda_blend) < 0:
             raise ValueError(f"model.lambda_blend={lambda_blend} must be 0 or more")
         if flow and GENERATOR_INPUTS.get(generator) != "stick":
-            raise ValueError(f"model.flow=true needs an image generator (unet or resnet), not model.generator={generator}")
+            raise ValueError(
+                f"model.flow=true needs an image generator (unet or resnet), not model.generator={generator}"
+            )
         check_choice("model.generator", generator, GENERATOR_INPUTS)
         if not 0.0 <= float(ema_decay) < 1.0:
             raise ValueError(f"model.ema_decay={ema_decay} must be in [0, 1) (0: off, 0.999: a typical average)")
