@@ -31,7 +31,7 @@ FLOW_OUTPUTS = 3
 #: reference is already bent onto the pose, so the flow only corrects it.
 FLOW_REACH = 0.25
 #: How the reference's full-resolution pixels are resampled where the flow moves them.
-RESAMPLING = cv2.INTER_LINEAR
+RESAMPLING = cv2.INTER_CUBIC
 
 
 def reference_input(reference: torch.Tensor) -> torch.Tensor:
