@@ -291,3 +291,16 @@ def test_the_blend_prior_charges_the_drawn_share_of_the_references_person():
     )
     assert float(with_prior - without) == pytest.approx(float((1 - blend).mean()), rel=0.05)
     assert float(with_prior - without) > 0
+
+
+def test_the_held_out_frames_references_are_found_once_as_drawing_finds_them(small):
+    datamodule = small.datamodule()
+    model = _flow_unet()
+    model.pair_references(datamodule)
+    select = datamodule.select_set
+    assert select.references is not None and select.references.shape == (len(select), REFERENCE_CHANNELS, S, S)
+    assert datamodule.train_set.references.shape == (len(datamodule.train_set), REFERENCE_CHANNELS, S, S)
+    # The same references drawing finds for those poses, in order (up to the uint8 they are kept in).
+    found = model.find_references(select.vectors)
+    item = select[len(select) - 1]["reference"]
+    assert torch.allclose(item, found[-1], atol=1.0 / 127)

@@ -268,7 +268,9 @@ class PoseToImageModule(L.LightningModule):
                 batch["vector"], batch["stick"], batch.get("placement"), self._val_previous
             )
         else:
-            rgb, alpha = self.generate_layers(batch["vector"], batch["stick"], batch.get("placement"))
+            # An appearance-flow model's held-out frames carry their references (found once, at fit start).
+            extra = {"reference": batch["reference"]} if "reference" in batch else {}
+            rgb, alpha = self.generate_layers(batch["vector"], batch["stick"], batch.get("placement"), **extra)
         fake = composite(rgb, alpha, batch["plate"]) if self.draws_alpha else rgb
         real = batch["image"]
         mse = F.mse_loss(fake, real)

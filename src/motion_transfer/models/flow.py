@@ -123,6 +123,13 @@ def training_reference_rows(bank, gap: int) -> np.ndarray:
     return rows
 
 
+def as_uint8(references: torch.Tensor) -> torch.Tensor:
+    """(N, 4, S, S) references as `bent_references` gives them -> uint8 (colours and alpha on 0..255), as a
+    dataset keeps them (data/datasets.PairDataset.references)."""
+    colours = ((references[:, :3].clamp(-1, 1) + 1.0) * 127.5).round()
+    return torch.cat([colours, (references[:, 3:].clamp(0, 1) * 255.0).round()], dim=1).to(torch.uint8)
+
+
 def bent_references(bank, rows: np.ndarray, skeletons: np.ndarray, size: int) -> torch.Tensor:
     """The index crops of `rows` (at the bank's image size) bent onto the (N, 13, 2) crop-coordinate
     `skeletons` at `size` px -> (N, 4, size, size) float32 references: colours in [-1, 1], alpha in [0, 1].

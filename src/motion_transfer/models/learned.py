@@ -24,6 +24,7 @@ from motion_transfer.models.ema import UPDATE_EVERY, make_ema, update_ema
 from motion_transfer.models.flow import (
     FLOW_OUTPUTS,
     REFERENCE_CHANNELS,
+    as_uint8,
     assemble,
     assemble_native,
     bent_references,
@@ -180,7 +181,9 @@ class LearnedGenerator(PoseToImageModule):
     def pair_references(self, datamodule) -> None:
         """Fill the reference bank with the training frames and give each training frame its reference:
         the frame that needs the least bending among those at least data.gap_s away, bent onto it
-        (`datamodule.train_set.references`, moved by jitter with the rest of the item)."""
+        (`datamodule.train_set.references`, moved by jitter with the rest of the item); and each held-out
+        frame that chooses checkpoints the reference drawing would find for it (`select_set.references`),
+        found once instead of every validation."""
         start = time.perf_counter()
         train = datamodule.train_set
         self.references.set_index(train.vectors, train.images, train.indices, train.masks)
@@ -190,9 +193,14 @@ class LearnedGenerator(PoseToImageModule):
         # The bank is sorted by frame number; the training set may not be.
         rows = rows[np.searchsorted(self.references.index_frames.cpu().numpy(), train.indices.numpy())]
         skeletons = (train.vectors.numpy().reshape(len(train), -1, 2) + 1.0) / 2.0
-        bent = bent_references(self.references, rows, skeletons, self.image_size)
-        colours = ((bent[:, :3].clamp(-1, 1) + 1.0) * 127.5).round()
-        train.references = torch.cat([colours, (bent[:, 3:] * 255.0).round()], dim=1).to(torch.uint8)
+        train.references = as_uint8(bent_references(self.references, rows, skeletons, self.image_size))
+        select = datamodule.select_set
+        if select is not None and len(select):
+            self.references.reset_sequence()  # the held-out frames in clip order are one sequence
+            skeletons = (select.vectors.numpy().reshape(len(select), -1, 2) + 1.0) / 2.0
+            rows, _ = self.references.choose_rows(skeletons)
+            select.references = as_uint8(bent_references(self.references, rows, skeletons, self.image_size))
+            self.references.reset_sequence()
         log.info(
             "appearance flow: %d training frames, each with a reference at least %d frames away, in %.1f s",
             len(train),
