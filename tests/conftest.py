@@ -81,6 +81,24 @@ def run_script(
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env)
 
 
+def write_video(path: Path, frames, fps: float = 25.0) -> Path:
+    """Write (N, H, W, 3) uint8 RGB frames as a video file at `path` (H.264), and return the path."""
+    from motion_transfer.data.video import VideoWriter
+
+    writer = VideoWriter(path, fps, frames.shape[2], frames.shape[1])
+    writer.write(frames)
+    return writer.close()
+
+
+def video_size_and_count(path: Path) -> tuple[tuple[int, int], int]:
+    """A video file's (width, height) and how many frames it decodes to."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return (stream.width, stream.height), sum(1 for _ in container.decode(video=0))
+
+
 def start_script(script: str, *overrides: str, outputs: Path) -> subprocess.Popen:
     """Start an entry point (src/<script>.py) in the background, stdout and stderr piped, for a test
     that signals it."""

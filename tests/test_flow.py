@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import json
 
-import av
 import cv2
 import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
 
-from conftest import TINY_DATA, compose
+from conftest import TINY_DATA, compose, video_size_and_count, write_video
 from motion_transfer.data.synthetic import render_clip
-from motion_transfer.data.video import VideoWriter
 from motion_transfer.models import GANGenerator, VanillaGenerator
 from motion_transfer.models.export import export_onnx
 from motion_transfer.models.flow import (
@@ -206,18 +204,6 @@ def test_a_checkpoint_without_the_flow_head_loads_and_draws_as_before(trained):
     assert layers[0][0].shape == (100, 100, 3)
 
 
-def _write(path, frames, fps: float = 25.0):
-    writer = VideoWriter(path, fps, frames.shape[2], frames.shape[1])
-    writer.write(frames)
-    return writer.close()
-
-
-def _size_and_count(path) -> tuple[tuple[int, int], int]:
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        return (stream.width, stream.height), sum(1 for _ in container.decode(video=0))
-
-
 @pytest.mark.slow
 def test_live_mode_with_a_flow_model_writes_every_frame_of_a_file(small, tmp_path):
     from motion_transfer.live.run import run_live
@@ -226,7 +212,7 @@ def test_live_mode_with_a_flow_model_writes_every_frame_of_a_file(small, tmp_pat
     ckpt = run_training(
         small.compose("train", "+trainer.limit_train_batches=2", "model.flow=true", model="vanilla_image")
     )
-    source = _write(tmp_path / "source.mp4", render_clip("source", 15, 5)[0])
+    source = write_video(tmp_path / "source.mp4", render_clip("source", 15, 5)[0])
     cfg = compose(
         "live",
         [
@@ -242,7 +228,7 @@ def test_live_mode_with_a_flow_model_writes_every_frame_of_a_file(small, tmp_pat
         output_dir=tmp_path / "run",
     )
     video = run_live(cfg)
-    assert _size_and_count(video) == ((320, 256), 15)
+    assert video_size_and_count(video) == ((320, 256), 15)
     assert json.loads((tmp_path / "run" / "live.json").read_text())["frames"] == 15
 
 
@@ -252,8 +238,8 @@ def test_a_portrait_target_gives_a_portrait_flow_transfer(tmp_path):
     from motion_transfer.demo import run_demo
     from motion_transfer.training import run_training
 
-    target = _write(tmp_path / "portrait.mp4", render_clip("target", 48, 0, width=1080, height=1920)[0])
-    source = _write(tmp_path / "source.mp4", render_clip("source", 6, 1)[0])
+    target = write_video(tmp_path / "portrait.mp4", render_clip("target", 48, 0, width=1080, height=1920)[0])
+    source = write_video(tmp_path / "source.mp4", render_clip("source", 6, 1)[0])
     data = [
         f"paths.output_dir={tmp_path / 'out'}",
         "data=video",
@@ -270,7 +256,7 @@ def test_a_portrait_target_gives_a_portrait_flow_transfer(tmp_path):
         compose("train", [*data, "logger=none", "trainer.max_epochs=1", "+trainer.limit_train_batches=2"])
     )
     video = run_demo(compose("demo", [*data, f"ckpt_path={ckpt}", f"source_video={source}"]))
-    assert _size_and_count(video.parent / "generated.mp4") == ((1080, 1920), 6)
+    assert video_size_and_count(video.parent / "generated.mp4") == ((1080, 1920), 6)
 
 
 def test_the_blend_prior_charges_the_drawn_share_of_the_references_person():

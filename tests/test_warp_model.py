@@ -5,25 +5,11 @@ from __future__ import annotations
 
 import json
 
-import av
 import numpy as np
 import pytest
 
-from conftest import TINY_DATA, compose
+from conftest import TINY_DATA, compose, video_size_and_count, write_video
 from motion_transfer.data.synthetic import render_clip
-from motion_transfer.data.video import VideoWriter
-
-
-def _size_and_count(path) -> tuple[tuple[int, int], int]:
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        return (stream.width, stream.height), sum(1 for _ in container.decode(video=0))
-
-
-def _write(path, frames, fps: float = 25.0):
-    writer = VideoWriter(path, fps, frames.shape[2], frames.shape[1])
-    writer.write(frames)
-    return writer.close()
 
 
 def test_the_warp_bends_stored_frames_at_the_size_asked(small):
@@ -58,15 +44,15 @@ def test_the_warp_demo_writes_the_full_frame_at_the_clips_size(small):
     from motion_transfer.demo import run_demo
 
     video = run_demo(small.compose("demo", "synthetic_source_frames=12", "model=warp"))
-    assert _size_and_count(video.parent / "generated.mp4") == ((320, 256), 12)
+    assert video_size_and_count(video.parent / "generated.mp4") == ((320, 256), 12)
 
 
 @pytest.mark.slow
 def test_a_1080p_target_gives_1080p_output(tmp_path):
     from motion_transfer.demo import run_demo
 
-    target = _write(tmp_path / "wide.mp4", render_clip("target", 60, 0, width=1920, height=1080)[0])
-    source = _write(tmp_path / "source.mp4", render_clip("source", 10, 1)[0])
+    target = write_video(tmp_path / "wide.mp4", render_clip("target", 60, 0, width=1920, height=1080)[0])
+    source = write_video(tmp_path / "source.mp4", render_clip("source", 10, 1)[0])
     cfg = compose(
         "demo",
         [
@@ -80,19 +66,19 @@ def test_a_1080p_target_gives_1080p_output(tmp_path):
         ],
     )
     video = run_demo(cfg)
-    assert _size_and_count(video.parent / "generated.mp4") == ((1920, 1080), 10)
+    assert video_size_and_count(video.parent / "generated.mp4") == ((1920, 1080), 10)
 
 
 @pytest.mark.slow
 def test_live_mode_with_the_warp_writes_every_frame_of_a_file(tmp_path):
     from motion_transfer.live.run import run_live
 
-    source = _write(tmp_path / "source.mp4", render_clip("source", 20, 5)[0])
+    source = write_video(tmp_path / "source.mp4", render_clip("source", 20, 5)[0])
     cfg = compose(
         "live",
         [f"paths.output_dir={tmp_path}", *TINY_DATA, "model=warp", f"source={source}", "show=false", "pace=false"],
         output_dir=tmp_path / "run",
     )
     video = run_live(cfg)
-    assert _size_and_count(video) == ((320, 256), 20)
+    assert video_size_and_count(video) == ((320, 256), 20)
     assert json.loads((tmp_path / "run" / "live.json").read_text())["frames"] == 20
