@@ -130,6 +130,17 @@ def as_uint8(references: torch.Tensor) -> torch.Tensor:
     return torch.cat([colours, (references[:, 3:].clamp(0, 1) * 255.0).round()], dim=1).to(torch.uint8)
 
 
+def scaled_references(people: list[tuple[np.ndarray, np.ndarray]], size: int) -> torch.Tensor:
+    """People bent at their own sides, (rgb (side, side, 3) uint8, alpha (side, side) float32) each -> (N, 4,
+    size, size) float32 references as `bent_references` gives them, area-averaged to the network's size."""
+    out = torch.zeros(len(people), REFERENCE_CHANNELS, size, size)
+    for i, (rgb, alpha) in enumerate(people):
+        small = cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA)
+        out[i, :3] = torch.from_numpy(small).permute(2, 0, 1).float() / 127.5 - 1.0
+        out[i, 3] = torch.from_numpy(cv2.resize(alpha, (size, size), interpolation=cv2.INTER_AREA))
+    return out
+
+
 def bent_references(bank, rows: np.ndarray, skeletons: np.ndarray, size: int) -> torch.Tensor:
     """The index crops of `rows` (at the bank's image size) bent onto the (N, 13, 2) crop-coordinate
     `skeletons` at `size` px -> (N, 4, size, size) float32 references: colours in [-1, 1], alpha in [0, 1].

@@ -29,6 +29,7 @@ from motion_transfer.models.flow import (
     assemble_native,
     bent_references,
     reference_input,
+    scaled_references,
     split_outputs,
     training_reference_rows,
 )
@@ -244,13 +245,19 @@ class LearnedGenerator(PoseToImageModule):
     def native_layers(
         self, skeletons: np.ndarray, sides: np.ndarray, placements: np.ndarray | None = None
     ) -> list[tuple[np.ndarray, np.ndarray]]:
-        """With `flow` and the person store: the network's layers at its size, then each person assembled
-        at its side from its reference bent at that side (flow.assemble_native); else drawn and scaled."""
+        """With `flow` and the person store: each reference bent at its side from the store, the network's
+        layers at its size from those references scaled down (one bending a frame), then each person
+        assembled at its side (flow.assemble_native); else drawn and scaled."""
         if not (self.flow and self.draws_native):
             return super().native_layers(skeletons, sides, placements)
         skeletons = np.asarray(skeletons, dtype=np.float64)
         rows, _ = self.references.choose_rows(skeletons)
-        reference = bent_references(self.references, rows, skeletons, self.image_size).to(self.device)
+        bent = []
+        for skeleton, side, row in zip(skeletons, np.asarray(sides, dtype=int), rows):
+            image, mask, joints = self.references._source(int(row))
+            side = max(8, int(side))
+            bent.append(warp_person(image, mask, joints, skeleton * side, side, self.references.method))
+        reference = scaled_references([(b.rgb, b.alpha) for b in bent], self.image_size).to(self.device)
         vector, stick = self.make_inputs(skeletons)
         placement = None if placements is None else torch.as_tensor(np.asarray(placements), device=self.device)
         was_training = self.training
@@ -261,13 +268,10 @@ class LearnedGenerator(PoseToImageModule):
         drawn = tensor_to_images(colours)
         alpha, blend = alpha[:, 0].numpy(), blend[:, 0].numpy()
         flow = np.ascontiguousarray(flow.permute(0, 2, 3, 1).numpy())
-        layers = []
-        for i, (skeleton, side, row) in enumerate(zip(skeletons, np.asarray(sides, dtype=int), rows)):
-            image, mask, joints = self.references._source(int(row))
-            side = max(8, int(side))
-            bent = warp_person(image, mask, joints, skeleton * side, side, self.references.method)
-            layers.append(assemble_native(drawn[i], alpha[i], flow[i], blend[i], bent.rgb, bent.alpha))
-        return layers
+        return [
+            assemble_native(drawn[i], alpha[i], flow[i], blend[i], person.rgb, person.alpha)
+            for i, person in enumerate(bent)
+        ]
 
     def network_input(
         self,
