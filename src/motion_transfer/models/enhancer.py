@@ -68,9 +68,13 @@ class EnhancerGenerator(VanillaGenerator):
         grid_size: int = 8,
         temporal: bool = False,
         temporal_start: float = 0.0,
+        flow: bool = False,
+        lambda_blend: float = 0.0,
     ):
         if temporal:
             raise ValueError("model.temporal=true is not supported by model=enhancer; train model=vanilla_image")
+        if flow:
+            raise ValueError("model.flow=true is not supported by model=enhancer; train model=vanilla_image with it")
         if coarse is None:
             coarse, coarse_model = self._read_coarse(coarse_from, int(image_size), target_key)
         else:
