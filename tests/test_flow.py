@@ -272,7 +272,7 @@ def test_the_blend_prior_charges_the_drawn_share_of_the_references_person():
     charged.load_state_dict(plain.state_dict())
     _, without, _ = plain.training_output(batch)
     _, with_prior, _ = charged.training_output(batch)
-    _, _, blend = plain.flow_layers(
+    _, _, blend, _ = plain.flow_layers(
         plain.generator, batch["vector"], batch["stick"], batch["placement"], batch["reference"]
     )
     assert float(with_prior - without) == pytest.approx(float((1 - blend).mean()), rel=0.05)

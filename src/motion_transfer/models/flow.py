@@ -113,12 +113,12 @@ def training_reference_rows(bank, gap: int) -> np.ndarray:
     distances[near] = float("inf")
     k = max(1, min(int(bank.hparams.candidates), len(frames)))
     top = torch.topk(distances, k, dim=1, largest=False)
-    skeletons = bank._frame_skeletons_of_rows(np.arange(len(frames)))
+    skeletons = bank.skeletons_of_rows(np.arange(len(frames)))
     rows = np.full(len(frames), -1, dtype=np.int64)
     for i, (candidates, finite) in enumerate(zip(top.indices.numpy(), torch.isfinite(top.values).numpy())):
         candidates = candidates[finite]
         if len(candidates):
-            residuals = torso_residuals(bank._frame_skeletons_of_rows(candidates), skeletons[i])
+            residuals = torso_residuals(bank.skeletons_of_rows(candidates), skeletons[i])
             rows[i] = candidates[int(np.argmin(residuals))]
     return rows
 
@@ -152,7 +152,7 @@ def bent_references(bank, rows: np.ndarray, skeletons: np.ndarray, size: int) ->
             continue
         image = np.ascontiguousarray(bank.index_images[row].permute(1, 2, 0).cpu().numpy())
         mask = np.ascontiguousarray(bank.index_masks[row, 0].cpu().numpy())
-        joints = bank._frame_skeletons_of_rows(np.array([row]))[0] * image.shape[0]
+        joints = bank.skeletons_of_rows(np.array([row]))[0] * image.shape[0]
         bent = warp_person(image, mask, joints, skeleton * size, size, bank.method)
         out[i, :3] = torch.from_numpy(bent.rgb).permute(2, 0, 1).float() / 127.5 - 1.0
         out[i, 3] = torch.from_numpy(bent.alpha)

@@ -254,7 +254,7 @@ class LearnedGenerator(PoseToImageModule):
         rows, _ = self.references.choose_rows(skeletons)
         bent = []
         for skeleton, side, row in zip(skeletons, np.asarray(sides, dtype=int), rows):
-            image, mask, joints = self.references._source(int(row))
+            image, mask, joints = self.references.person_of_row(int(row))
             side = max(8, int(side))
             bent.append(warp_person(image, mask, joints, skeleton * side, side, self.references.method))
         reference = scaled_references([(b.rgb, b.alpha) for b in bent], self.image_size).to(self.device)
@@ -352,7 +352,6 @@ class LearnedGenerator(PoseToImageModule):
         """See PoseToImageModule; a flow model takes `reference` (found with `find_references` when None)."""
         network = self.generator if self.training else self.inference_network()
         if self.flow:
-            reference = self.find_references(vector) if reference is None else reference.float()
             return self.flow_layers(network, vector, stick, placement, reference)[:2]
         # Float32 out of the network (bfloat16 under autocast): the composite, the losses and the metrics.
         out = network(self.network_input(vector, stick, placement, previous)).float()
@@ -366,14 +365,16 @@ class LearnedGenerator(PoseToImageModule):
         vector: torch.Tensor,
         stick: torch.Tensor,
         placement: torch.Tensor | None,
-        reference: torch.Tensor,
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """A flow model's person at its size, assembled from `network`'s layers and the reference: colours,
-        alpha, and the blend (how much of the reference's pixels each pixel takes)."""
+        reference: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """A flow model's person at its size, assembled from `network`'s layers and the reference (found with
+        `find_references` when None): colours, alpha, the blend (how much of the reference's pixels each pixel
+        takes) and the reference."""
+        reference = self.find_references(vector) if reference is None else reference.float()
         out = network(self.network_input(vector, stick, placement, reference=reference)).float()
         colours, alpha, flow, blend = split_outputs(out)
         rgb, alpha = assemble(colours, alpha, flow, blend, reference)
-        return rgb, alpha, blend
+        return rgb, alpha, blend, reference
 
     def training_output(
         self, batch: dict[str, torch.Tensor], prefix: str = "", previous: torch.Tensor | None = None
@@ -386,8 +387,7 @@ class LearnedGenerator(PoseToImageModule):
         prior = 0.0
         if self.flow:
             reference = batch.get(f"{prefix}reference")
-            reference = self.find_references(vector) if reference is None else reference.float()
-            rgb, alpha, blend = self.flow_layers(self.generator, vector, stick, placement, reference)
+            rgb, alpha, blend, reference = self.flow_layers(self.generator, vector, stick, placement, reference)
             if self.lambda_blend > 0:
                 prior = self.lambda_blend * ((1.0 - blend) * reference[:, 3:]).mean()
         else:

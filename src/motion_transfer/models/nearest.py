@@ -225,13 +225,14 @@ class NearestNeighbourGenerator(PoseToImageModule):
         return self._grouped[1], self._grouped[2]
 
     # -- drawing at the output's resolution ------------------------------------------------------------
-    def _frame_skeletons_of_rows(self, rows: np.ndarray) -> np.ndarray:
+    def skeletons_of_rows(self, rows: np.ndarray) -> np.ndarray:
+        """(K,) index rows -> (K, 13, 2) their frames' skeletons in crop coordinates."""
         if self.frame_skeletons is not None:
             return self.frame_skeletons[self.index_frames.cpu().numpy()[rows]]
         vectors = self.index_vectors[torch.as_tensor(rows)].cpu().numpy()
         return (vectors.reshape(-1, NUM_JOINTS, 2) + 1.0) / 2.0
 
-    def _source(self, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def person_of_row(self, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The person of index row `row`: colours, mask and joints in their pixels, from the store at
         native resolution when it has the frame, else the index's crop."""
         frame = int(self.index_frames[row])
@@ -245,7 +246,7 @@ class NearestNeighbourGenerator(PoseToImageModule):
         else:
             image = self.index_images[row].permute(1, 2, 0).cpu().numpy()
             mask = self.index_masks[row, 0].cpu().numpy()
-        joints = self._frame_skeletons_of_rows(np.array([row]))[0] * image.shape[0]
+        joints = self.skeletons_of_rows(np.array([row]))[0] * image.shape[0]
         return np.ascontiguousarray(image), np.ascontiguousarray(mask), joints
 
     def native_layers(
@@ -260,7 +261,7 @@ class NearestNeighbourGenerator(PoseToImageModule):
         rows = self.nearest_indices(queries.to(self.index_vectors.device)).cpu().numpy()
         out = []
         for skeleton, side, row in zip(skeletons, np.asarray(sides, dtype=int), rows):
-            image, mask, joints = self._source(int(row))
+            image, mask, joints = self.person_of_row(int(row))
             side = max(8, int(side))
             placed = warp_person(image, mask, joints, skeleton * side, side, "similarity")
             out.append((placed.rgb, placed.alpha))

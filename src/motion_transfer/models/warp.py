@@ -104,7 +104,7 @@ class WarpGenerator(NearestNeighbourGenerator):
         chosen = np.empty(len(skeletons), dtype=np.int64)
         fillers = np.full(len(skeletons), -1, dtype=np.int64)
         for i, (query, rows) in enumerate(zip(np.asarray(skeletons, dtype=np.float64), nearest)):
-            residuals = torso_residuals(self._frame_skeletons_of_rows(rows), query)
+            residuals = torso_residuals(self.skeletons_of_rows(rows), query)
             best = int(np.argmin(residuals))
             if self._previous_frame is not None:
                 kept = np.flatnonzero(frames[rows] == self._previous_frame)
@@ -126,7 +126,7 @@ class WarpGenerator(NearestNeighbourGenerator):
         rows, fillers = self.choose_rows(skeletons)
         out = []
         for skeleton, side, row, filler in zip(skeletons, np.asarray(sides, dtype=int), rows, fillers):
-            image, mask, joints = self._source(int(row))
+            image, mask, joints = self.person_of_row(int(row))
             side = max(8, int(side))
             warped = warp_person(image, mask, joints, skeleton * side, side, self.method)
             rgb, alpha = warped.rgb, warped.alpha
@@ -150,7 +150,7 @@ class WarpGenerator(NearestNeighbourGenerator):
         if int(closed.sum()) - int(solid.sum()) < MIN_HOLE_SHARE * small * small:
             return rgb, alpha
         inside = cv2.resize(closed.astype(np.float32), (side, side), interpolation=cv2.INTER_LINEAR)
-        image, mask, joints = self._source(filler)
+        image, mask, joints = self.person_of_row(filler)
         half = max(8, side // 2)
         back = warp_person(image, mask, joints, skeleton * half, half, "similarity")
         back_rgb = cv2.resize(back.rgb, (side, side), interpolation=cv2.INTER_LINEAR)
