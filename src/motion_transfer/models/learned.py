@@ -33,15 +33,13 @@ from motion_transfer.models.flow import (
     split_outputs,
     training_reference_rows,
 )
+from motion_transfer.models.nearest import INDEX_BUFFERS
 from motion_transfer.models.networks import GENERATOR_INPUTS, define_G
 from motion_transfer.models.warp import WarpGenerator
 from motion_transfer.pose.drawing import tensor_to_images
 from motion_transfer.render.warp import warp_person
 
 log = logging.getLogger(__name__)
-
-#: The index buffers of a flow model's reference bank, sized by its target (resized before a checkpoint loads).
-REFERENCE_BUFFERS = ("index_vectors", "index_images", "index_frames", "index_masks")
 
 
 class LearnedGenerator(PoseToImageModule):
@@ -237,7 +235,7 @@ class LearnedGenerator(PoseToImageModule):
         super().on_load_checkpoint(checkpoint)
         if self.flow:  # the bank has the size it had when saved: resize the empty buffers before loading
             state = checkpoint["state_dict"]
-            for name in REFERENCE_BUFFERS:
+            for name in INDEX_BUFFERS:
                 if f"references.{name}" in state:
                     setattr(self.references, name, torch.empty_like(state[f"references.{name}"], device=self.device))
 

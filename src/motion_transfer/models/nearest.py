@@ -27,6 +27,8 @@ INDEX_TILE = 4096
 #: Rows per group of the two-stage minimum: amin over groups is vectorised, unlike argmin over a
 #: row, and the argmin then scans only the winning group.
 GROUP = 64
+#: The index's buffers, sized by the frames indexed (resized before a checkpoint loads).
+INDEX_BUFFERS = ("index_vectors", "index_images", "index_frames", "index_masks")
 #: Decoded store frames kept: consecutive poses mostly retrieve the same few frames.
 DECODED_FRAMES = 32
 
@@ -159,7 +161,7 @@ class NearestNeighbourGenerator(PoseToImageModule):
         super().on_load_checkpoint(checkpoint)
         # The index has the size it had when saved: resize the empty buffers before loading.
         state = checkpoint["state_dict"]
-        for name in ("index_vectors", "index_images", "index_frames", "index_masks"):
+        for name in INDEX_BUFFERS:
             if name in state:
                 setattr(self, name, torch.empty_like(state[name], device=self.device))
 
