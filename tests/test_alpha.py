@@ -48,8 +48,8 @@ def test_the_mask_loss_is_wired_changing_only_the_mask_changes_it():
     other = dict(batch, mask=1.0 - batch["mask"])
     assert not torch.isclose(model.training_step(other, 0), loss)
     # The image loss is taken on the composite: the plate shows through where alpha < 1.
-    fake, _, _ = model.training_output(batch)
-    fake_other_plate, _, _ = model.training_output(dict(batch, plate=-batch["plate"]))
+    fake, _, _, _ = model.training_output(batch)
+    fake_other_plate, _, _, _ = model.training_output(dict(batch, plate=-batch["plate"]))
     assert not torch.allclose(fake, fake_other_plate)
 
 
@@ -58,7 +58,7 @@ def test_without_alpha_the_whole_crop_is_drawn_and_the_plate_is_not_used():
     batch = _batch()
     rgb, alpha = model.generate_layers(batch["vector"], batch["stick"])
     assert torch.all(alpha == 1)
-    fake, mask_loss, _ = model.training_output(batch)
+    fake, mask_loss, _, _ = model.training_output(batch)
     assert torch.allclose(fake, rgb) and float(mask_loss) == 0.0
     assert model.generator(model.network_input(batch["vector"], batch["stick"])).shape[1] == 3
 
@@ -67,7 +67,7 @@ def test_the_gan_discriminator_judges_composites():
     torch.manual_seed(0)
     model = GANGenerator(image_size=S, base_filters=8, d_base_filters=8)
     batch = _batch()
-    fake, _, _ = model.training_output(batch)
+    fake, _, _, _ = model.training_output(batch)
     expected = composite(*model.generate_layers(batch["vector"], batch["stick"], batch["placement"]), batch["plate"])
     assert torch.allclose(fake, expected, atol=1e-6)
 

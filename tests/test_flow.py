@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from conftest import TINY_DATA, compose, video_size_and_count, write_video
+from motion_transfer.data.datasets import jitter_pairs
 from motion_transfer.data.synthetic import render_clip
 from motion_transfer.models import GANGenerator, VanillaGenerator
 from motion_transfer.models.export import export_onnx
@@ -21,6 +22,7 @@ from motion_transfer.models.flow import (
     REFERENCE_CHANNELS,
     assemble,
     assemble_native,
+    detail_loss,
     split_outputs,
     training_reference_rows,
 )
@@ -270,11 +272,11 @@ def test_the_blend_prior_charges_the_drawn_share_of_the_references_person():
     }
     plain, charged = _flow_unet().train(), _flow_unet(lambda_blend=1.0).train()
     charged.load_state_dict(plain.state_dict())
-    _, without, _ = plain.training_output(batch)
-    _, with_prior, _ = charged.training_output(batch)
-    _, _, blend, _ = plain.flow_layers(
+    _, _, without, _ = plain.training_output(batch)
+    _, _, with_prior, _ = charged.training_output(batch)
+    blend = plain.flow_layers(
         plain.generator, batch["vector"], batch["stick"], batch["placement"], batch["reference"]
-    )
+    ).blend
     assert float(with_prior - without) == pytest.approx(float((1 - blend).mean()), rel=0.05)
     assert float(with_prior - without) > 0
 
@@ -290,3 +292,64 @@ def test_the_held_out_frames_references_are_found_once_as_drawing_finds_them(sma
     found = model.find_references(select.vectors)
     item = select[len(select) - 1]["reference"]
     assert torch.allclose(item, found[-1], atol=1.0 / 127)
+
+
+def _patch_batch(real: np.ndarray, x0: int, y0: int, patch: int) -> dict[str, torch.Tensor]:
+    """A one-item detail-loss batch on `real` (R, R, 3) uint8: the patch at (x0, y0), its reference the real
+    crop itself (all person), its mask all person."""
+    side = real.shape[0]
+    centres = (torch.arange(patch, dtype=torch.float32) * 2 + 1) / side - 1
+    grid = torch.stack(
+        [
+            (centres + 2 * x0 / side)[None, :].expand(patch, patch),
+            (centres + 2 * y0 / side)[:, None].expand(patch, patch),
+        ],
+        dim=-1,
+    )[None]
+    crop = torch.from_numpy(real[y0 : y0 + patch, x0 : x0 + patch]).permute(2, 0, 1).float()[None] / 127.5 - 1
+    reference = torch.cat(
+        [torch.from_numpy(real).permute(2, 0, 1), torch.full((1, side, side), 255, dtype=torch.uint8)]
+    )
+    return {
+        "fine_image": crop,
+        "fine_mask": torch.ones(1, 1, patch, patch),
+        "fine_reference": reference[None],
+        "fine_grid": grid,
+        "fine_layer_grid": grid.clone(),
+    }
+
+
+def test_the_detail_loss_is_zero_for_the_real_pixels_and_charges_a_one_pixel_slip():
+    real = _pattern(128)
+    batch = _patch_batch(real, x0=40, y0=24, patch=32)
+    colours = torch.zeros(1, 3, S, S)  # flat grey: loses wherever the blend does not take the reference
+    still, taken = torch.zeros(1, 2, S, S), torch.ones(1, 1, S, S)
+    assert float(detail_loss(colours, still, taken, batch)) < 1e-5
+    slipped = torch.zeros(1, 2, S, S)
+    slipped[:, 0] = 2.0 / 128  # one pixel of the 128-px crop: a quarter of a pixel at the network's 32 px
+    assert float(detail_loss(colours, slipped, taken, batch)) > 0.05
+    assert float(detail_loss(colours, still, torch.zeros(1, 1, S, S), batch)) > 0.3  # the drawn grey
+
+
+def test_each_training_item_cuts_a_patch_of_its_larger_crop_on_the_person(small):
+    datamodule = small.datamodule()
+    model = _flow_unet(lambda_detail=1.0)
+    model.pair_references(datamodule)
+    train, crops = datamodule.train_set, np.asarray(datamodule.cache.crops)
+    side = crops.shape[1]
+    assert train.fine is not None and train.fine[2].shape == (len(train), REFERENCE_CHANNELS, side, side)
+    torch.manual_seed(1)
+    for i in (0, len(train) // 2, len(train) - 1):
+        item = train[i]
+        assert item["fine_image"].shape == (3, S, S) and item["fine_grid"].shape == (S, S, 2)
+        whole = torch.from_numpy(crops[int(train.indices[i])]).permute(2, 0, 1).float()[None] / 127.5 - 1
+        at_grid = torch.nn.functional.grid_sample(whole, item["fine_grid"][None], align_corners=False)[0]
+        assert torch.allclose(at_grid, item["fine_image"], atol=1e-4)  # the grid says where the patch lies
+        assert float(item["fine_mask"].mean()) > 0.1  # on the person
+    # Jitter moves the patch on the network's layers with the pose, not in the crop it was cut from.
+    batch = {k: torch.stack([train[i][k] for i in range(4)]) for k in train[0]}
+    moved = jitter_pairs(batch, max_shift=3, generator=torch.Generator().manual_seed(0))
+    pose_shift = (moved["vector"] - batch["vector"]).view(4, -1, 2)[:, 0]
+    patch_shift = (moved["fine_layer_grid"] - batch["fine_layer_grid"])[:, 0, 0]
+    assert torch.allclose(pose_shift, patch_shift, atol=1e-6) and pose_shift.abs().sum() > 0
+    assert torch.equal(moved["fine_grid"], batch["fine_grid"]) and torch.equal(moved["fine_image"], batch["fine_image"])

@@ -105,7 +105,7 @@ def test_training_draws_two_frames_the_second_from_the_first():
     model = _unet().train()
     frames = ConsecutiveFrames(_pairs(list(range(8))))
     batch = {k: torch.stack([frames[i][k] for i in range(len(frames))]) for k in frames[0]}
-    prefixes, fakes, mask_loss = model.training_frames(batch)
+    prefixes, fakes, mask_loss, _ = model.training_frames(batch)
     assert prefixes == ["prev_", ""]
     assert [f.shape for f in fakes] == [(6, 3, S, S)] * 2
     # The gradient reaches the first frame's drawing through the second: one graph.

@@ -40,6 +40,8 @@ def jitter_pairs(
     out = dict(batch)
     for key in [p + "vector" for p in prefixes if p + "vector" in batch]:
         out[key] = (batch[key].view(n, -1, 2) + shift[:, None, :]).view(n, -1)
+    if "fine_layer_grid" in batch:  # where a flow model's detail patch now lies on its layers
+        out["fine_layer_grid"] = batch["fine_layer_grid"] + shift[:, None, None, :].to(batch["fine_layer_grid"])
     start = 0
     for key, channels in keys:
         out[key] = moved[:, start : start + channels].to(batch[key].dtype)
@@ -74,7 +76,8 @@ class PairDataset(Dataset):
     masks and plates given also mask (1, S, S) float32 in [0, 1], the person's mask, and plate
     (3, S, S) float32 in [-1, 1], the background plate cut at the frame's own crop box; with
     `references` set (an appearance-flow model's training frames, (N, 4, S, S) uint8) also
-    reference (4, S, S): another frame's person bent onto this pose, colours in [-1, 1], alpha in [0, 1].
+    reference (4, S, S): another frame's person bent onto this pose, colours in [-1, 1], alpha in [0, 1];
+    with `add_fine` also the entries of a flow model's detail loss (fine_...).
     """
 
     def __init__(
@@ -95,6 +98,51 @@ class PairDataset(Dataset):
         self.masks = None if masks is None else torch.from_numpy(np.ascontiguousarray(masks))[:, None]
         self.plates = None if plates is None else torch.from_numpy(np.ascontiguousarray(plates)).permute(0, 3, 1, 2)
         self.references: torch.Tensor | None = None
+        self.fine: tuple[np.ndarray, np.ndarray, torch.Tensor, int] | None = None
+
+    def add_fine(self, crops: np.ndarray, masks: np.ndarray, references: torch.Tensor, patch: int) -> None:
+        """Give each item a patch of its frame at the cache's resolution R, for a flow model's detail loss:
+        `crops` (F, R, R, 3) and `masks` (F, R, R) uint8 are the cache's arrays by frame number (read per item:
+        they may be memory-mapped), `references` (N, 4, R, R) uint8 the items' references bent at R, `patch`
+        the patch's side, centred on a random pixel of the person. Items then also hold fine_image (3, P, P) in
+        [-1, 1], fine_mask (1, P, P) in [0, 1], fine_reference (4, R, R) uint8 (whole: the flow may reach
+        outside the patch), fine_grid (P, P, 2), the patch's pixel centres in grid_sample's units, and
+        fine_layer_grid, the same until jitter moves it with the item's other entries."""
+        side = crops.shape[1]
+        if not 0 < patch <= side or references.shape[2:] != (side, side) or len(references) != len(self):
+            raise ValueError(f"fine references {tuple(references.shape)} and patch {patch} do not fit {side}-px crops")
+        self.fine = (crops, masks, references, int(patch))
+
+    def fine_entries(self, i: int) -> dict[str, torch.Tensor]:
+        """The detail loss's entries of item i (see `add_fine`)."""
+        crops, masks, references, patch = self.fine
+        side = crops.shape[1]
+        scale = side / self.images.shape[-1]
+        person = torch.nonzero(self.masks[i, 0] > 127) if self.masks is not None else torch.empty(0, 2)
+        if len(person):
+            y, x = (person[torch.randint(len(person), ())].float() + torch.rand(2)) * scale
+        else:
+            y, x = torch.rand(2) * side
+        x0 = int(min(max(round(float(x) - patch / 2), 0), side - patch))
+        y0 = int(min(max(round(float(y) - patch / 2), 0), side - patch))
+        frame = int(self.indices[i])
+        image = torch.from_numpy(np.ascontiguousarray(crops[frame, y0 : y0 + patch, x0 : x0 + patch]))
+        mask = torch.from_numpy(np.ascontiguousarray(masks[frame, y0 : y0 + patch, x0 : x0 + patch]))
+        centres = (torch.arange(patch, dtype=torch.float32) * 2.0 + 1.0) / side - 1.0
+        grid = torch.stack(
+            [
+                (centres + 2.0 * x0 / side)[None, :].expand(patch, patch),
+                (centres + 2.0 * y0 / side)[:, None].expand(patch, patch),
+            ],
+            dim=-1,
+        )
+        return {
+            "fine_image": image.permute(2, 0, 1).float() / 127.5 - 1.0,
+            "fine_mask": mask[None].float() / 255.0,
+            "fine_reference": references[i],
+            "fine_grid": grid,
+            "fine_layer_grid": grid.clone(),
+        }
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -114,6 +162,8 @@ class PairDataset(Dataset):
         if self.references is not None:
             reference = self.references[i].float()
             item["reference"] = torch.cat([reference[:3] / 127.5 - 1.0, reference[3:] / 255.0])
+        if self.fine is not None:
+            item.update(self.fine_entries(i))
         return item
 
 

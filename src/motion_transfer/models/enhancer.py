@@ -70,6 +70,7 @@ class EnhancerGenerator(VanillaGenerator):
         temporal_start: float = 0.0,
         flow: bool = False,
         lambda_blend: float = 0.0,
+        lambda_detail: float = 0.0,
     ):
         if temporal:
             raise ValueError("model.temporal=true is not supported by model=enhancer; train model=vanilla_image")

@@ -15,6 +15,10 @@ never its own reference, so the flow and the colours have real work to do.
 
 from __future__ import annotations
 
+import logging
+import time
+from typing import NamedTuple
+
 import cv2
 import numpy as np
 import torch
@@ -22,6 +26,8 @@ import torch.nn.functional as F
 
 from motion_transfer.pose.skeleton import NUM_JOINTS
 from motion_transfer.render.warp import warp_person
+
+log = logging.getLogger(__name__)
 
 #: What the network reads of the reference: its colours times its alpha, and its alpha.
 REFERENCE_CHANNELS = 4
@@ -32,6 +38,18 @@ FLOW_OUTPUTS = 3
 FLOW_REACH = 0.25
 #: How the reference's full-resolution pixels are resampled where the flow moves them.
 RESAMPLING = cv2.INTER_CUBIC
+
+
+class FlowLayers(NamedTuple):
+    """A flow model's person at the network's size: `rgb` and `alpha` assembled from the network's layers
+    (`colours`, `flow`, `blend`: split_outputs) and the `reference` it read."""
+
+    rgb: torch.Tensor
+    alpha: torch.Tensor
+    colours: torch.Tensor
+    flow: torch.Tensor
+    blend: torch.Tensor
+    reference: torch.Tensor
 
 
 def reference_input(reference: torch.Tensor) -> torch.Tensor:
@@ -50,26 +68,51 @@ def split_outputs(out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.
     return colours, alpha, flow, blend
 
 
-def sample(reference: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-    """Each output pixel taken from the reference (N, C, S, S) where the flow (N, 2, S, S) points: its own
-    position plus the flow, bilinear, nobody (zeros) outside."""
-    h, w = reference.shape[2:]
-    # Pixel centres in grid_sample's units (align_corners=False), built from aranges: exports to ONNX opset 17.
-    xs = (torch.arange(w, dtype=flow.dtype, device=flow.device) * 2.0 + 1.0) / w - 1.0
-    ys = (torch.arange(h, dtype=flow.dtype, device=flow.device) * 2.0 + 1.0) / h - 1.0
-    identity = torch.stack([xs[None, :].expand(h, w), ys[:, None].expand(h, w)], dim=-1)
-    grid = identity[None] + flow.permute(0, 2, 3, 1)
+def sample(reference: torch.Tensor, flow: torch.Tensor, at: torch.Tensor | None = None) -> torch.Tensor:
+    """Each output pixel taken from the reference (N, C, R, R) where the flow (N, 2, H, W) points: its own
+    position (`at`, (N, H, W, 2) in grid_sample's units; the pixel centres of an (H, W) image spanning the
+    reference when None) plus the flow, bilinear, nobody (zeros) outside."""
+    if at is None:
+        h, w = flow.shape[2:]
+        # Pixel centres in grid_sample's units (align_corners=False), built from aranges: exports to ONNX opset 17.
+        xs = (torch.arange(w, dtype=flow.dtype, device=flow.device) * 2.0 + 1.0) / w - 1.0
+        ys = (torch.arange(h, dtype=flow.dtype, device=flow.device) * 2.0 + 1.0) / h - 1.0
+        at = torch.stack([xs[None, :].expand(h, w), ys[:, None].expand(h, w)], dim=-1)[None]
+    grid = at + flow.permute(0, 2, 3, 1)
     return F.grid_sample(reference, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
 def assemble(
-    colours: torch.Tensor, alpha: torch.Tensor, flow: torch.Tensor, blend: torch.Tensor, reference: torch.Tensor
+    colours: torch.Tensor,
+    alpha: torch.Tensor,
+    flow: torch.Tensor,
+    blend: torch.Tensor,
+    reference: torch.Tensor,
+    at: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The person at the network's size: the reference moved by the flow where the blend takes it and the
-    reference shows the person, the drawn colours elsewhere; the drawn alpha. (rgb, alpha)."""
-    moved = sample(reference, flow)
+    reference shows the person, the drawn colours elsewhere; the drawn alpha. (rgb, alpha). With `at` (see
+    `sample`) the layers are those of the pixels there, and the reference may be larger."""
+    moved = sample(reference, flow, at)
     take = blend * moved[:, 3:]
     return colours + take * (moved[:, :3] - colours), alpha
+
+
+def detail_loss(
+    colours: torch.Tensor, flow: torch.Tensor, blend: torch.Tensor, batch: dict[str, torch.Tensor]
+) -> torch.Tensor:
+    """The person's L1 at the cache's resolution, on the patch each training item cut (data/datasets.py,
+    `PairDataset.add_fine`): the network's layers (at its size) upsampled there (bilinear: `fine_layer_grid`,
+    where the patch lies after jitter), the reference at that resolution moved by the flow (`fine_grid`),
+    compared with the real patch inside the person's mask. Upsampled drawn colours lose to the reference's
+    sharp pixels here, and the flow must line those pixels up to a pixel of the larger crop."""
+    layers = torch.cat([colours, flow, blend], dim=1)
+    up = F.grid_sample(layers, batch["fine_layer_grid"], mode="bilinear", padding_mode="border", align_corners=False)
+    stored = batch["fine_reference"].float()  # uint8 in the batch: a quarter of the bytes to collate
+    reference = torch.cat([stored[:, :3] / 127.5 - 1.0, stored[:, 3:] / 255.0], dim=1)
+    rgb, _ = assemble(up[:, :3], None, up[:, 3:5], up[:, 5:6], reference, batch["fine_grid"])
+    mask = batch["fine_mask"]
+    return ((rgb - batch["fine_image"]).abs() * mask).sum() / (3.0 * mask.sum()).clamp_min(1.0)
 
 
 def assemble_native(
@@ -123,11 +166,41 @@ def training_reference_rows(bank, gap: int) -> np.ndarray:
     return rows
 
 
-def as_uint8(references: torch.Tensor) -> torch.Tensor:
-    """(N, 4, S, S) references as `bent_references` gives them -> uint8 (colours and alpha on 0..255), as a
-    dataset keeps them (data/datasets.PairDataset.references)."""
-    colours = ((references[:, :3].clamp(-1, 1) + 1.0) * 127.5).round()
-    return torch.cat([colours, (references[:, 3:].clamp(0, 1) * 255.0).round()], dim=1).to(torch.uint8)
+def pair_training_references(bank, datamodule, size: int, detail: bool = False) -> None:
+    """Fill `bank` (a models/warp.WarpGenerator) with the datamodule's training frames and give each its
+    reference: the frame that needs the least bending among those at least data.gap_s away, bent onto it at
+    `size` (`train_set.references`, moved by jitter with the rest of the item); each held-out frame that
+    chooses checkpoints gets the reference drawing would find for it (`select_set.references`), once. With
+    `detail` (and cache crops larger than `size`) the training frames' references are bent at the crops'
+    resolution too, for the detail loss on patches of that size (`PairDataset.add_fine`)."""
+    start = time.perf_counter()
+    train, cache = datamodule.train_set, datamodule.cache
+    bank.set_index(train.vectors, train.images, train.indices, train.masks)
+    bank.frame_skeletons = np.asarray(cache.skeletons, dtype=np.float64)
+    gap = max(1, int(round(datamodule.gap_s * cache.fps)))
+    rows = training_reference_rows(bank, gap)
+    # The bank is sorted by frame number; the training set may not be.
+    rows = rows[np.searchsorted(bank.index_frames.cpu().numpy(), train.indices.numpy())]
+    skeletons = (train.vectors.numpy().reshape(len(train), -1, 2) + 1.0) / 2.0
+    train.references = bent_references(bank, rows, skeletons, size, uint8=True)
+    crop_side = int(cache.crops.shape[1])
+    if detail and crop_side > size:
+        fine = bent_references(bank, rows, skeletons, crop_side, cache.crops, cache.masks, uint8=True)
+        train.add_fine(cache.crops, cache.masks, fine, patch=size)
+    select = datamodule.select_set
+    if select is not None and len(select):
+        bank.reset_sequence()  # the held-out frames in clip order are one sequence
+        skeletons = (select.vectors.numpy().reshape(len(select), -1, 2) + 1.0) / 2.0
+        rows, _ = bank.choose_rows(skeletons)
+        select.references = bent_references(bank, rows, skeletons, size, uint8=True)
+        bank.reset_sequence()
+    log.info(
+        "appearance flow: %d training frames, each with a reference at least %d frames away%s, in %.1f s",
+        len(train),
+        gap,
+        f" (and at {crop_side} px for the detail loss)" if train.fine is not None else "",
+        time.perf_counter() - start,
+    )
 
 
 def scaled_references(people: list[tuple[np.ndarray, np.ndarray]], size: int) -> torch.Tensor:
@@ -141,19 +214,36 @@ def scaled_references(people: list[tuple[np.ndarray, np.ndarray]], size: int) ->
     return out
 
 
-def bent_references(bank, rows: np.ndarray, skeletons: np.ndarray, size: int) -> torch.Tensor:
+def bent_references(
+    bank,
+    rows: np.ndarray,
+    skeletons: np.ndarray,
+    size: int,
+    crops: np.ndarray | None = None,
+    masks: np.ndarray | None = None,
+    uint8: bool = False,
+) -> torch.Tensor:
     """The index crops of `rows` (at the bank's image size) bent onto the (N, 13, 2) crop-coordinate
-    `skeletons` at `size` px -> (N, 4, size, size) float32 references: colours in [-1, 1], alpha in [0, 1].
+    `skeletons` at `size` px -> (N, 4, size, size) float32 references: colours in [-1, 1], alpha in [0, 1]
+    (with `uint8`: colours and alpha on 0..255, as a dataset keeps them). With `crops` and `masks` (a cache's (F, R,
+    R, 3) and (F, R, R) uint8 arrays, by frame number) the rows' frames come from those, at their resolution.
     A row of -1 gives nobody (zeros)."""
-    out = torch.zeros(len(rows), REFERENCE_CHANNELS, size, size)
+    out = torch.zeros(len(rows), REFERENCE_CHANNELS, size, size, dtype=torch.uint8 if uint8 else torch.float32)
     skeletons = np.asarray(skeletons, dtype=np.float64).reshape(len(rows), NUM_JOINTS, 2)
     for i, (row, skeleton) in enumerate(zip(np.asarray(rows), skeletons)):
         if row < 0:
             continue
-        image = np.ascontiguousarray(bank.index_images[row].permute(1, 2, 0).cpu().numpy())
-        mask = np.ascontiguousarray(bank.index_masks[row, 0].cpu().numpy())
+        if crops is None:
+            image = np.ascontiguousarray(bank.index_images[row].permute(1, 2, 0).cpu().numpy())
+            mask = np.ascontiguousarray(bank.index_masks[row, 0].cpu().numpy())
+        else:
+            frame = int(bank.index_frames[row])
+            image, mask = np.ascontiguousarray(crops[frame]), np.ascontiguousarray(masks[frame])
         joints = bank.skeletons_of_rows(np.array([row]))[0] * image.shape[0]
         bent = warp_person(image, mask, joints, skeleton * size, size, bank.method)
-        out[i, :3] = torch.from_numpy(bent.rgb).permute(2, 0, 1).float() / 127.5 - 1.0
-        out[i, 3] = torch.from_numpy(bent.alpha)
+        rgb, alpha = torch.from_numpy(bent.rgb).permute(2, 0, 1), torch.from_numpy(bent.alpha)
+        if uint8:
+            out[i, :3], out[i, 3] = rgb, (alpha.clamp(0, 1) * 255.0).round().to(torch.uint8)
+        else:
+            out[i, :3], out[i, 3] = rgb.float() / 127.5 - 1.0, alpha
     return out

@@ -66,6 +66,7 @@ class GANGenerator(LearnedGenerator):
         temporal: bool = False,
         flow: bool = False,
         lambda_blend: float = 0.0,
+        lambda_detail: float = 0.0,
     ):
         check_choice("model.discriminator", discriminator, DISCRIMINATORS)
         check_choice("model.gan_loss", gan_loss, GAN_LOSSES)
@@ -123,7 +124,7 @@ class GANGenerator(LearnedGenerator):
         # Temporal models draw two consecutive frames, stacked on channels for D, one frame else.
         # One reading of the progress per step: the pairs start with the adversarial phase.
         adversarial = self.adversarial()
-        prefixes, fakes, g_mask = self.training_frames(batch, consecutive=self.temporal and adversarial)
+        prefixes, fakes, g_mask, g_flow = self.training_frames(batch, consecutive=self.temporal and adversarial)
         stick = torch.cat([batch[f"{p}stick"] for p in prefixes], dim=1)
         real = torch.cat([batch[f"{p}image"] for p in prefixes], dim=1)
         fake = torch.cat(fakes, dim=1)
@@ -151,7 +152,7 @@ class GANGenerator(LearnedGenerator):
         # fool D and match its activations on the real image.
         with self.toggled_optimizer(opt_g):
             g_l1 = F.l1_loss(fake, real)
-            g_loss = self.hparams.lambda_l1 * (g_l1 + self.lambda_mask * g_mask)
+            g_loss = self.hparams.lambda_l1 * (g_l1 + self.lambda_mask * g_mask + g_flow)
             if adversarial:
                 g_fake = self.discriminate(stick, fake)
                 g_adv = self.adversarial_loss(g_fake, True, for_d=False)

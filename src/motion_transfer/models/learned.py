@@ -3,9 +3,6 @@ placement, weight averaging and temporal training frames."""
 
 from __future__ import annotations
 
-import logging
-import time
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -24,22 +21,21 @@ from motion_transfer.models.ema import UPDATE_EVERY, make_ema, update_ema
 from motion_transfer.models.flow import (
     FLOW_OUTPUTS,
     REFERENCE_CHANNELS,
-    as_uint8,
+    FlowLayers,
     assemble,
     assemble_native,
     bent_references,
+    detail_loss,
+    pair_training_references,
     reference_input,
     scaled_references,
     split_outputs,
-    training_reference_rows,
 )
 from motion_transfer.models.nearest import INDEX_BUFFERS
 from motion_transfer.models.networks import GENERATOR_INPUTS, define_G
 from motion_transfer.models.warp import WarpGenerator
 from motion_transfer.pose.drawing import tensor_to_images
 from motion_transfer.render.warp import warp_person
-
-log = logging.getLogger(__name__)
 
 
 class LearnedGenerator(PoseToImageModule):
@@ -91,6 +87,7 @@ class LearnedGenerator(PoseToImageModule):
         temporal: bool = False,
         flow: bool = False,
         lambda_blend: float = 0.0,
+        lambda_detail: float = 0.0,
     ):
         super().__init__(
             name=name, image_size=image_size, target_key=target_key, target_name=target_name, grid_size=grid_size
@@ -99,8 +96,9 @@ class LearnedGenerator(PoseToImageModule):
             raise ValueError("model.flow=true and model.temporal=true cannot be combined; turn one of them off")
         if flow and not alpha:
             raise ValueError("model.flow=true draws the person over the plate and needs model.alpha=true")
-        if float(lambda_blend) < 0:
-            raise ValueError(f"model.lambda_blend={lambda_blend} must be 0 or more")
+        for option, value in (("lambda_blend", lambda_blend), ("lambda_detail", lambda_detail)):
+            if float(value) < 0:
+                raise ValueError(f"model.{option}={value} must be 0 or more")
         if flow and GENERATOR_INPUTS.get(generator) != "stick":
             raise ValueError(
                 f"model.flow=true needs an image generator (unet or resnet), not model.generator={generator}"
@@ -119,6 +117,7 @@ class LearnedGenerator(PoseToImageModule):
         self.temporal = bool(temporal)
         self.flow = bool(flow)
         self.lambda_blend = float(lambda_blend)
+        self.lambda_detail = float(lambda_detail)
         self.generator = define_G(
             generator,
             image_size,
@@ -178,34 +177,9 @@ class LearnedGenerator(PoseToImageModule):
 
     # -- appearance flow --------------------------------------------------------------------
     def pair_references(self, datamodule) -> None:
-        """Fill the reference bank with the training frames and give each training frame its reference:
-        the frame that needs the least bending among those at least data.gap_s away, bent onto it
-        (`datamodule.train_set.references`, moved by jitter with the rest of the item); and each held-out
-        frame that chooses checkpoints the reference drawing would find for it (`select_set.references`),
-        found once instead of every validation."""
-        start = time.perf_counter()
-        train = datamodule.train_set
-        self.references.set_index(train.vectors, train.images, train.indices, train.masks)
-        self.references.frame_skeletons = np.asarray(datamodule.cache.skeletons, dtype=np.float64)
-        gap = max(1, int(round(datamodule.gap_s * datamodule.cache.fps)))
-        rows = training_reference_rows(self.references, gap)
-        # The bank is sorted by frame number; the training set may not be.
-        rows = rows[np.searchsorted(self.references.index_frames.cpu().numpy(), train.indices.numpy())]
-        skeletons = (train.vectors.numpy().reshape(len(train), -1, 2) + 1.0) / 2.0
-        train.references = as_uint8(bent_references(self.references, rows, skeletons, self.image_size))
-        select = datamodule.select_set
-        if select is not None and len(select):
-            self.references.reset_sequence()  # the held-out frames in clip order are one sequence
-            skeletons = (select.vectors.numpy().reshape(len(select), -1, 2) + 1.0) / 2.0
-            rows, _ = self.references.choose_rows(skeletons)
-            select.references = as_uint8(bent_references(self.references, rows, skeletons, self.image_size))
-            self.references.reset_sequence()
-        log.info(
-            "appearance flow: %d training frames, each with a reference at least %d frames away, in %.1f s",
-            len(train),
-            gap,
-            time.perf_counter() - start,
-        )
+        """Fill the reference bank and give the training and held-out frames their references
+        (flow.pair_training_references); with `lambda_detail`, the training frames' larger crops too."""
+        pair_training_references(self.references, datamodule, self.image_size, detail=self.lambda_detail > 0)
 
     def attach_target(self, datamodule) -> None:
         """With `flow`: draw at the output's own resolution from the target's person store (the same
@@ -350,7 +324,8 @@ class LearnedGenerator(PoseToImageModule):
         """See PoseToImageModule; a flow model takes `reference` (found with `find_references` when None)."""
         network = self.generator if self.training else self.inference_network()
         if self.flow:
-            return self.flow_layers(network, vector, stick, placement, reference)[:2]
+            layers = self.flow_layers(network, vector, stick, placement, reference)
+            return layers.rgb, layers.alpha
         # Float32 out of the network (bfloat16 under autocast): the composite, the losses and the metrics.
         out = network(self.network_input(vector, stick, placement, previous)).float()
         if not self.draws_alpha:
@@ -364,55 +339,69 @@ class LearnedGenerator(PoseToImageModule):
         stick: torch.Tensor,
         placement: torch.Tensor | None,
         reference: torch.Tensor | None,
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    ) -> FlowLayers:
         """A flow model's person at its size, assembled from `network`'s layers and the reference (found with
-        `find_references` when None): colours, alpha, the blend (how much of the reference's pixels each pixel
-        takes) and the reference."""
+        `find_references` when None)."""
         reference = self.find_references(vector) if reference is None else reference.float()
         out = network(self.network_input(vector, stick, placement, reference=reference)).float()
         colours, alpha, flow, blend = split_outputs(out)
         rgb, alpha = assemble(colours, alpha, flow, blend, reference)
-        return rgb, alpha, blend, reference
+        return FlowLayers(rgb, alpha, colours, flow, blend, reference)
 
     def training_output(
         self, batch: dict[str, torch.Tensor], prefix: str = "", previous: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """For the frame whose batch entries start with `prefix`: the image to compare with the
         real crop (the composite over the plate's crop, or the colours alone), the mask loss (0
-        without alpha; for a flow model with the blend prior added: `lambda_blend` times the share of
-        the reference's person drawn instead of taken from it), and the frame's `feedback` for the next one."""
+        without alpha), a flow model's own losses (flow_losses; 0 without flow), and the frame's
+        `feedback` for the next one."""
         vector, stick, placement = batch[f"{prefix}vector"], batch[f"{prefix}stick"], batch.get(f"{prefix}placement")
-        prior = 0.0
+        flow_loss = stick.new_zeros(())
         if self.flow:
-            reference = batch.get(f"{prefix}reference")
-            rgb, alpha, blend, reference = self.flow_layers(self.generator, vector, stick, placement, reference)
-            if self.lambda_blend > 0:
-                prior = self.lambda_blend * ((1.0 - blend) * reference[:, 3:]).mean()
+            layers = self.flow_layers(self.generator, vector, stick, placement, batch.get(f"{prefix}reference"))
+            rgb, alpha = layers.rgb, layers.alpha
+            flow_loss = self.flow_losses(layers, batch)
         else:
             rgb, alpha = self.generate_layers(vector, stick, placement, previous)
         drawn = feedback(rgb, alpha)
         if not self.draws_alpha:
-            return rgb, rgb.new_zeros(()), drawn
+            return rgb, rgb.new_zeros(()), flow_loss, drawn
         fake = composite(rgb, alpha, batch[f"{prefix}plate"]) if self.composite_in_training else rgb
-        return fake, F.l1_loss(alpha, batch[f"{prefix}mask"]) + prior, drawn
+        return fake, F.l1_loss(alpha, batch[f"{prefix}mask"]), flow_loss, drawn
+
+    def flow_losses(self, layers: FlowLayers, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """A flow model's losses besides the image's and the mask's, weighted and logged: the blend prior
+        (`lambda_blend` times the share of the reference's person drawn instead of taken from it) and the
+        detail loss on a larger crop (`lambda_detail`, flow.detail_loss; where the batch has its patches)."""
+        total = layers.rgb.new_zeros(())
+        n = len(layers.rgb)
+        if self.lambda_blend > 0:
+            prior = ((1.0 - layers.blend) * layers.reference[:, 3:]).mean()
+            total = total + self.lambda_blend * prior
+            self.log("train/blend_prior", prior, batch_size=n)
+        if self.lambda_detail > 0 and "fine_grid" in batch:
+            detail = detail_loss(layers.colours, layers.flow, layers.blend, batch)
+            total = total + self.lambda_detail * detail
+            self.log("train/detail_l1", detail, batch_size=n)
+        return total
 
     def training_frames(
         self, batch: dict[str, torch.Tensor], consecutive: bool | None = None
-    ) -> tuple[list[str], list[torch.Tensor], torch.Tensor]:
+    ) -> tuple[list[str], list[torch.Tensor], torch.Tensor, torch.Tensor]:
         """The frames a training step draws: their batch prefixes, their images to compare with the
-        real ones, and the mean mask loss. One frame, or for a temporal model two consecutive
-        frames ("prev_", then ""): the first from the real frame before it ("prev2_"; nobody for
-        a BLANK_START_SHARE of them), the second from the first as drawn; before `temporal_start`
-        (or when `consecutive` is False) one frame drawn from nothing."""
+        real ones, the mean mask loss and a flow model's own losses (0 without flow). One frame, or
+        for a temporal model two consecutive frames ("prev_", then ""): the first from the real frame
+        before it ("prev2_"; nobody for a BLANK_START_SHARE of them), the second from the first as
+        drawn; before `temporal_start` (or when `consecutive` is False) one frame drawn from nothing."""
         if consecutive is None:
             start = self.temporal_start()
             consecutive = self.temporal and (start <= 0 or self.training_progress() >= start)
         if not consecutive:
-            fake, mask_loss, _ = self.training_output(batch)
-            return [""], [fake], mask_loss
+            fake, mask_loss, flow_loss, _ = self.training_output(batch)
+            return [""], [fake], mask_loss, flow_loss
         image = batch["prev2_image"]
         mask = batch["prev2_mask"] if self.draws_alpha else torch.ones_like(image[:, :1])
         keep = (torch.rand(len(image), 1, 1, 1, device=image.device) >= BLANK_START_SHARE).to(image)
-        first, first_mask, drawn = self.training_output(batch, "prev_", keep * feedback(image, mask))
-        second, second_mask, _ = self.training_output(batch, "", drawn)
-        return ["prev_", ""], [first, second], 0.5 * (first_mask + second_mask)
+        first, first_mask, _, drawn = self.training_output(batch, "prev_", keep * feedback(image, mask))
+        second, second_mask, _, _ = self.training_output(batch, "", drawn)  # a temporal model has no flow
+        return ["prev_", ""], [first, second], 0.5 * (first_mask + second_mask), image.new_zeros(())

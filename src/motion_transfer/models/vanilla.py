@@ -47,6 +47,7 @@ class VanillaGenerator(LearnedGenerator):
         temporal_start: float = 0.5,
         flow: bool = False,
         lambda_blend: float = 0.0,
+        lambda_detail: float = 0.0,
     ):
         check_choice("model.loss", loss, RECONSTRUCTION_LOSSES)
         if not 0.0 <= temporal_start < 1.0:
@@ -56,13 +57,13 @@ class VanillaGenerator(LearnedGenerator):
         self.criterion = RECONSTRUCTION_LOSSES[loss]
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        prefixes, fakes, mask_loss = self.training_frames(batch)
+        prefixes, fakes, mask_loss, flow_loss = self.training_frames(batch)
         image_loss = torch.stack([self.criterion(f, batch[f"{p}image"]) for p, f in zip(prefixes, fakes)]).mean()
         n = len(fakes[0])
         self.log(f"train/{self.hparams.loss}", image_loss, prog_bar=True, batch_size=n)
         if self.draws_alpha:
             self.log("train/mask_l1", mask_loss, batch_size=n)
-        return image_loss + self.lambda_mask * mask_loss
+        return image_loss + self.lambda_mask * mask_loss + flow_loss
 
     def configure_optimizers(self):
         return self.adam(self.generator.parameters(), self.hparams.lr)
