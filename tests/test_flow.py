@@ -232,6 +232,19 @@ def test_live_mode_with_a_flow_model_writes_every_frame_of_a_file(small, tmp_pat
     video = run_live(cfg)
     assert video_size_and_count(video) == ((320, 256), 15)
     assert json.loads((tmp_path / "run" / "live.json").read_text())["frames"] == 15
+    # ONNX Runtime draws the flow model's layers as PyTorch does; OpenCV assembles them at the side asked.
+    from motion_transfer.live.generator import LiveGenerator
+    from motion_transfer.models.loading import prepare_data_and_model
+
+    _, model = prepare_data_and_model(small.compose("demo", f"ckpt_path={ckpt}", model="vanilla_image"))
+    skeleton, placement = NEUTRAL_POSE.astype(np.float64), np.array([0.1, -0.1, 0.4], np.float32)
+    onnx = LiveGenerator(model, "onnx", tmp_path)
+    assert (tmp_path / "layers.onnx").exists()
+    onnx_person, onnx_alpha = onnx(skeleton, placement, 120)
+    torch_person, torch_alpha = LiveGenerator(model, "torch", tmp_path)(skeleton, placement, 120)
+    assert onnx_person.shape == (120, 120, 3)
+    assert np.abs(onnx_person.astype(int) - torch_person.astype(int)).max() <= 2
+    assert np.abs(onnx_alpha - torch_alpha).max() < 1e-3
 
 
 @pytest.mark.slow
@@ -353,3 +366,51 @@ def test_each_training_item_cuts_a_patch_of_its_larger_crop_on_the_person(small)
     patch_shift = (moved["fine_layer_grid"] - batch["fine_layer_grid"])[:, 0, 0]
     assert torch.allclose(pose_shift, patch_shift, atol=1e-6) and pose_shift.abs().sum() > 0
     assert torch.equal(moved["fine_grid"], batch["fine_grid"]) and torch.equal(moved["fine_image"], batch["fine_image"])
+
+
+def test_the_head_refiner_trains_on_head_patches_and_changes_only_the_head_box(small):
+    from motion_transfer.models.checkpoints import load_generator
+    from motion_transfer.models.head import refine_heads, refined_patches
+    from motion_transfer.models.loading import prepare_data_and_model
+    from motion_transfer.training import run_training
+
+    with pytest.raises(ValueError, match="model.head_refiner=true"):
+        _flow_unet(head_refiner=True)
+    ckpt = run_training(
+        small.compose(
+            "train",
+            "+trainer.limit_train_batches=2",
+            "model.flow=true",
+            "model.head_refiner=true",
+            model="vanilla_image",
+        )
+    )
+    model = load_generator(ckpt, "vanilla_image", 32)[0]
+    assert model.head_refiner is not None and float(model.head_box_share) == pytest.approx(32 / 256)
+    # Only the patches centred on the head are refined in training.
+    batch = {
+        "fine_head": torch.tensor([1.0, 0.0]),
+        "fine_layer_grid": torch.zeros(2, S, S, 2),
+    }
+    rgb = torch.rand(2, 3, S, S) * 2 - 1
+    out = refined_patches(model.head_refiner, rgb, torch.zeros(2, 3, S, S), torch.ones(2, 1, S, S), batch)
+    assert torch.equal(out[1], rgb[1]) and not torch.equal(out[0], rgb[0])
+    # At the output's resolution: the head box changes, the rest of the person stays as assembled.
+    _, model = prepare_data_and_model(small.compose("demo", f"ckpt_path={ckpt}", model="vanilla_image"))
+    side = 160
+    person = (np.random.default_rng(0).random((side, side, 3)) * 255).astype(np.uint8)
+    skeleton = NEUTRAL_POSE.astype(np.float64)
+    _, stick = model.make_inputs(skeleton[None])
+    ((refined, alpha),) = refine_heads(
+        model.head_refiner,
+        [(person, np.ones((side, side), np.float32))],
+        skeleton[None],
+        stick,
+        float(model.head_box_share),
+    )
+    changed = np.abs(refined.astype(int) - person.astype(int)).sum(axis=2) > 0
+    ys, xs = np.nonzero(changed)
+    box = float(model.head_box_share) * side
+    assert changed.any() and xs.ptp() < box and ys.ptp() < box
+    layers = model.native_layers(skeleton[None], [side])
+    assert layers[0][0].shape == (side, side, 3)

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from motion_transfer.pose.skeleton import to_vector
+from motion_transfer.pose.skeleton import NOSE, SHOULDERS, to_vector
 
 #: Per-pixel entries of a batch that move together under jitter, with their channel counts.
 _JITTERED = (("stick", 3), ("image", 3), ("mask", 1), ("plate", 3), ("reference", 4))
@@ -47,6 +47,13 @@ def jitter_pairs(
         out[key] = moved[:, start : start + channels].to(batch[key].dtype)
         start += channels
     return out
+
+
+def head_centre(skeleton: np.ndarray) -> np.ndarray:
+    """(13, 2) skeleton -> (2,) the centre of its head patch, in the skeleton's units: halfway between the
+    nose and the neck (the shoulders' midpoint), so that the patch holds the face, the neck and the shoulders."""
+    neck = (skeleton[SHOULDERS[0]] + skeleton[SHOULDERS[1]]) / 2.0
+    return (skeleton[NOSE] + neck) / 2.0
 
 
 def resize_crops(crops: np.ndarray, size: int) -> np.ndarray:
@@ -98,28 +105,35 @@ class PairDataset(Dataset):
         self.masks = None if masks is None else torch.from_numpy(np.ascontiguousarray(masks))[:, None]
         self.plates = None if plates is None else torch.from_numpy(np.ascontiguousarray(plates)).permute(0, 3, 1, 2)
         self.references: torch.Tensor | None = None
-        self.fine: tuple[np.ndarray, np.ndarray, torch.Tensor, int] | None = None
+        self.fine: tuple[np.ndarray, np.ndarray, torch.Tensor, int, float] | None = None
 
-    def add_fine(self, crops: np.ndarray, masks: np.ndarray, references: torch.Tensor, patch: int) -> None:
+    def add_fine(
+        self, crops: np.ndarray, masks: np.ndarray, references: torch.Tensor, patch: int, head_share: float = 0.0
+    ) -> None:
         """Give each item a patch of its frame at the cache's resolution R, for a flow model's detail loss:
         `crops` (F, R, R, 3) and `masks` (F, R, R) uint8 are the cache's arrays by frame number (read per item:
         they may be memory-mapped), `references` (N, 4, R, R) uint8 the items' references bent at R, `patch`
-        the patch's side, centred on a random pixel of the person. Items then also hold fine_image (3, P, P) in
-        [-1, 1], fine_mask (1, P, P) in [0, 1], fine_reference (4, R, R) uint8 (whole: the flow may reach
-        outside the patch), fine_grid (P, P, 2), the patch's pixel centres in grid_sample's units, and
-        fine_layer_grid, the same until jitter moves it with the item's other entries."""
+        the patch's side, centred on a random pixel of the person (on the head, between the nose and the neck,
+        for a `head_share` of the items: a head refiner's training patches). Items then also hold fine_image
+        (3, P, P) in [-1, 1], fine_mask (1, P, P) in [0, 1], fine_reference (4, R, R) uint8 (whole: the flow
+        may reach outside the patch), fine_grid (P, P, 2), the patch's pixel centres in grid_sample's units,
+        fine_layer_grid, the same until jitter moves it with the item's other entries, and fine_head () 1.0
+        when the patch is centred on the head."""
         side = crops.shape[1]
         if not 0 < patch <= side or references.shape[2:] != (side, side) or len(references) != len(self):
             raise ValueError(f"fine references {tuple(references.shape)} and patch {patch} do not fit {side}-px crops")
-        self.fine = (crops, masks, references, int(patch))
+        self.fine = (crops, masks, references, int(patch), float(head_share))
 
     def fine_entries(self, i: int) -> dict[str, torch.Tensor]:
         """The detail loss's entries of item i (see `add_fine`)."""
-        crops, masks, references, patch = self.fine
+        crops, masks, references, patch, head_share = self.fine
         side = crops.shape[1]
         scale = side / self.images.shape[-1]
         person = torch.nonzero(self.masks[i, 0] > 127) if self.masks is not None else torch.empty(0, 2)
-        if len(person):
+        on_head = bool(torch.rand(()) < head_share)
+        if on_head:
+            x, y = (head_centre(self.vectors[i].view(-1, 2).numpy()) + 1.0) / 2.0 * side
+        elif len(person):
             y, x = (person[torch.randint(len(person), ())].float() + torch.rand(2)) * scale
         else:
             y, x = torch.rand(2) * side
@@ -142,6 +156,7 @@ class PairDataset(Dataset):
             "fine_reference": references[i],
             "fine_grid": grid,
             "fine_layer_grid": grid.clone(),
+            "fine_head": torch.tensor(float(on_head)),
         }
 
     def __len__(self) -> int:

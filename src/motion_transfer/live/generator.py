@@ -17,11 +17,15 @@ log = logging.getLogger(__name__)
 RUNTIMES = ("auto", "onnx", "torch")
 #: Frames each runtime draws, in alternation, when `auto` times them on this machine.
 AUTO_FRAMES = 8
+#: The side a generator that draws at the output's resolution draws at while it is timed (small: the
+#: runtimes differ in the network, not in the OpenCV work around it).
+TIMING_SIDE = 128
 
 
 class LiveGenerator:
     """One crop-coordinate pose (and its placement) -> (person (S, S, 3) uint8, alpha (S, S) float32); at
-    the output's own resolution for a generator that `draws_native` (the warp: OpenCV remaps, no ONNX).
+    the output's own resolution for a generator that `draws_native` (the warp: OpenCV remaps, no ONNX; an
+    appearance-flow model: its network's layers in either runtime, assembled by OpenCV).
 
     A learned generator runs in ONNX Runtime (`runtime=onnx`: exported into the run folder once),
     in PyTorch (`runtime=torch`: channels-last), or in whichever of the two draws a frame faster on
@@ -44,7 +48,9 @@ class LiveGenerator:
         # One frame at a time is too little work to share; PyTorch's idle threads would spin on the
         # core that MediaPipe needs (it still renders the stick figures with ONNX Runtime).
         torch.set_num_threads(max(1, int(threads)))
-        self.runtime = runtime if model.learns and not model.draws_native else "torch"
+        #: An appearance-flow model draws its layers to assemble at the output's resolution.
+        self.layers = bool(getattr(model, "flow", False)) and model.draws_native
+        self.runtime = runtime if model.learns and (self.layers or not model.draws_native) else "torch"
         if self.runtime in ("onnx", "auto"):
             import onnxruntime as ort
 
@@ -53,10 +59,10 @@ class LiveGenerator:
             options = ort.SessionOptions()
             options.intra_op_num_threads = max(1, int(threads))
             options.inter_op_num_threads = 1
-            path = export_onnx(model, folder / "generator.onnx")
+            path = export_onnx(model, folder / ("layers.onnx" if self.layers else "generator.onnx"), self.layers)
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
             self.inputs = [i.name for i in self.session.get_inputs()]
-            self(NEUTRAL_POSE, np.zeros(3, np.float32))  # the first run allocates: not on a live frame
+            self(NEUTRAL_POSE, np.zeros(3, np.float32), TIMING_SIDE)  # the first run allocates: not on a live frame
             self.previous = None
         if self.runtime == "auto":
             self.runtime = self._faster_runtime()
@@ -65,12 +71,12 @@ class LiveGenerator:
         """Time ONNX Runtime and PyTorch on AUTO_FRAMES frames each, in alternation; keep the faster."""
         session, placement, seconds = self.session, np.zeros(3, np.float32), {"onnx": [], "torch": []}
         self.session = None
-        self(NEUTRAL_POSE, placement)  # PyTorch's first frame builds its kernels
+        self(NEUTRAL_POSE, placement, TIMING_SIDE)  # PyTorch's first frame builds its kernels
         for i in range(2 * AUTO_FRAMES):
             runtime = ("onnx", "torch")[(i + i // 2) % 2]  # onnx, torch, torch, onnx, ...
             self.session = session if runtime == "onnx" else None
             start = time.perf_counter()
-            self(NEUTRAL_POSE, placement)
+            self(NEUTRAL_POSE, placement, TIMING_SIDE)
             seconds[runtime].append(time.perf_counter() - start)
         ms = {runtime: 1e3 * statistics.median(times) for runtime, times in seconds.items()}
         faster = min(ms, key=ms.get)
@@ -85,7 +91,9 @@ class LiveGenerator:
     ) -> tuple[np.ndarray, np.ndarray]:
         """The person for one pose; a generator that draws at the output's resolution draws at `side`."""
         if self.model.draws_native and side is not None:
-            return self.model.native_layers(skeleton[None], [int(side)], placement[None])[0]
+            network = self._onnx_layers if self.session is not None else None
+            kwargs = {"network": network} if self.layers else {}
+            return self.model.native_layers(skeleton[None], [int(side)], placement[None], **kwargs)[0]
         if self.session is None:
             rgb, alpha = self.model.layers_from_skeletons(skeleton[None], 1, placement[None], self.previous)
             self.previous = self.model.carry(rgb, alpha)
@@ -105,3 +113,13 @@ class LiveGenerator:
                 self.previous = np.concatenate([rgb * alpha, alpha], axis=1).astype(np.float32)
         person = ((np.clip(rgb[0], -1.0, 1.0) + 1.0) * 127.5 + 0.5).astype(np.uint8).transpose(1, 2, 0)
         return np.ascontiguousarray(person), alpha[0, 0].astype(np.float32)
+
+    def _onnx_layers(self, stick, placement, reference):
+        """A flow model's layers (N, 7, S, S) in ONNX Runtime, from PyTorch tensors as native_layers gives them."""
+        import torch
+
+        feeds = {"pose": stick.cpu().numpy(), "reference": reference.cpu().numpy()}
+        if "placement" in self.inputs:
+            where = self.model.default_placement[None] if placement is None else placement
+            feeds["placement"] = where.float().cpu().numpy()
+        return torch.from_numpy(self.session.run(None, feeds)[0])

@@ -71,6 +71,7 @@ class EnhancerGenerator(VanillaGenerator):
         flow: bool = False,
         lambda_blend: float = 0.0,
         lambda_detail: float = 0.0,
+        head_refiner: bool = False,
     ):
         if temporal:
             raise ValueError("model.temporal=true is not supported by model=enhancer; train model=vanilla_image")

@@ -22,9 +22,10 @@ class GeneratorNetwork(nn.Module):
     reference for an appearance-flow one (models/flow.py: the bent reference frame, colours and alpha;
     the flow is applied inside) -> image (N, 3, S, S) in [-1, 1], and alpha (N, 1, S, S) in [0, 1]
     for a model that draws it. At the output's own resolution a flow model's layers are assembled by
-    OpenCV (flow.assemble_native), outside the network."""
+    OpenCV (flow.assemble_native), outside the network: with `layers` the network gives them unassembled,
+    'layers' (N, 7, S, S) as flow.split_outputs reads them."""
 
-    def __init__(self, model: PoseToImageModule):
+    def __init__(self, model: PoseToImageModule, layers: bool = False):
         super().__init__()
         if not model.learns:
             raise UserError(
@@ -41,7 +42,10 @@ class GeneratorNetwork(nn.Module):
         }
         self.input_names = [name for name, example in examples.items() if example is not None]
         self.example = tuple(examples[name] for name in self.input_names)
-        self.output_names = ["image", "alpha"] if model.draws_alpha else ["image"]
+        if layers and "reference" not in self.input_names:
+            raise ValueError("only an appearance-flow model's network draws layers to assemble")
+        self.layers = bool(layers)
+        self.output_names = ["layers"] if layers else ["image", "alpha"] if model.draws_alpha else ["image"]
 
     def _reference(self, named: dict) -> dict:
         return {"reference": named["reference"]} if "reference" in named else {}
@@ -49,16 +53,20 @@ class GeneratorNetwork(nn.Module):
     def forward(self, *inputs: torch.Tensor):
         named = dict(zip(self.input_names, inputs))
         pose, placement, previous = named["pose"], named.get("placement"), named.get("previous")
+        if self.layers:
+            return self.model.inference_network()(
+                self.model.network_input(pose, pose, placement, **self._reference(named))
+            )
         if self.model.draws_alpha:
             return self.model.generate_layers(pose, pose, placement, previous, **self._reference(named))
         return self.model.inference_network()(self.model.network_input(pose, pose, placement, previous))
 
 
-def export_onnx(model: PoseToImageModule, path: Path) -> Path:
+def export_onnx(model: PoseToImageModule, path: Path, layers: bool = False) -> Path:
     """Write `path` (ONNX, opset 17, dynamic batch) and return it. Input 'pose' (and 'placement'
     for a model that reads it, 'previous' for a temporal one, 'reference' for a flow one), outputs
-    'image' (and 'alpha' for a model that draws it)."""
-    network = GeneratorNetwork(model).eval()
+    'image' (and 'alpha' for a model that draws it); with `layers` (a flow model), 'layers' instead."""
+    network = GeneratorNetwork(model, layers).eval()
     axes = {name: {0: "batch"} for name in [*network.input_names, *network.output_names]}
     with torch.no_grad(), atomic_file(path) as tmp:
         torch.onnx.export(

@@ -98,21 +98,36 @@ def assemble(
     return colours + take * (moved[:, :3] - colours), alpha
 
 
+def fine_person(
+    colours: torch.Tensor, flow: torch.Tensor, blend: torch.Tensor, batch: dict[str, torch.Tensor]
+) -> torch.Tensor:
+    """The person at the larger crops' resolution on the patch each training item cut (data/datasets.py,
+    `PairDataset.add_fine`), (N, 3, P, P): the network's layers (at its size) upsampled there (bilinear, at
+    `fine_layer_grid`, where the patch lies after jitter) and the reference at that resolution moved by the flow
+    (from `fine_grid`)."""
+    layers = torch.cat([colours, flow, blend], dim=1)
+    up = F.grid_sample(layers, batch["fine_layer_grid"], mode="bilinear", padding_mode="border", align_corners=False)
+    colours, blend = up[:, :3], up[:, 5:6]
+    # The reference stays on uint8's scale (0..255) through the sampling, which is linear: only the (N, 4, P, P)
+    # samples are rescaled, not the (N, 4, R, R) reference.
+    moved = sample(batch["fine_reference"].float(), up[:, 3:5], batch["fine_grid"])
+    take = blend * moved[:, 3:] * (1.0 / 255.0)
+    return colours + take * (moved[:, :3] * (1.0 / 127.5) - 1.0 - colours)
+
+
+def masked_l1(rgb: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The detail loss: L1 between the patches (N, 3, P, P) and the real ones inside the person's mask. Upsampled
+    drawn colours lose to the reference's sharp pixels here, and the flow must line those pixels up to a pixel of
+    the larger crop."""
+    mask = batch["fine_mask"]
+    return ((rgb - batch["fine_image"]).abs() * mask).sum() / (3.0 * mask.sum()).clamp_min(1.0)
+
+
 def detail_loss(
     colours: torch.Tensor, flow: torch.Tensor, blend: torch.Tensor, batch: dict[str, torch.Tensor]
 ) -> torch.Tensor:
-    """The person's L1 at the cache's resolution, on the patch each training item cut (data/datasets.py,
-    `PairDataset.add_fine`): the network's layers (at its size) upsampled there (bilinear: `fine_layer_grid`,
-    where the patch lies after jitter), the reference at that resolution moved by the flow (`fine_grid`),
-    compared with the real patch inside the person's mask. Upsampled drawn colours lose to the reference's
-    sharp pixels here, and the flow must line those pixels up to a pixel of the larger crop."""
-    layers = torch.cat([colours, flow, blend], dim=1)
-    up = F.grid_sample(layers, batch["fine_layer_grid"], mode="bilinear", padding_mode="border", align_corners=False)
-    stored = batch["fine_reference"].float()  # uint8 in the batch: a quarter of the bytes to collate
-    reference = torch.cat([stored[:, :3] / 127.5 - 1.0, stored[:, 3:] / 255.0], dim=1)
-    rgb, _ = assemble(up[:, :3], None, up[:, 3:5], up[:, 5:6], reference, batch["fine_grid"])
-    mask = batch["fine_mask"]
-    return ((rgb - batch["fine_image"]).abs() * mask).sum() / (3.0 * mask.sum()).clamp_min(1.0)
+    """`masked_l1` of `fine_person`."""
+    return masked_l1(fine_person(colours, flow, blend, batch), batch)
 
 
 def assemble_native(
@@ -166,13 +181,14 @@ def training_reference_rows(bank, gap: int) -> np.ndarray:
     return rows
 
 
-def pair_training_references(bank, datamodule, size: int, detail: bool = False) -> None:
+def pair_training_references(bank, datamodule, size: int, detail: bool = False, head_share: float = 0.0) -> None:
     """Fill `bank` (a models/warp.WarpGenerator) with the datamodule's training frames and give each its
     reference: the frame that needs the least bending among those at least data.gap_s away, bent onto it at
     `size` (`train_set.references`, moved by jitter with the rest of the item); each held-out frame that
     chooses checkpoints gets the reference drawing would find for it (`select_set.references`), once. With
     `detail` (and cache crops larger than `size`) the training frames' references are bent at the crops'
-    resolution too, for the detail loss on patches of that size (`PairDataset.add_fine`)."""
+    resolution too, for the detail loss on patches of that size (`PairDataset.add_fine`, `head_share` of them
+    on the head)."""
     start = time.perf_counter()
     train, cache = datamodule.train_set, datamodule.cache
     bank.set_index(train.vectors, train.images, train.indices, train.masks)
@@ -186,7 +202,7 @@ def pair_training_references(bank, datamodule, size: int, detail: bool = False) 
     crop_side = int(cache.crops.shape[1])
     if detail and crop_side > size:
         fine = bent_references(bank, rows, skeletons, crop_side, cache.crops, cache.masks, uint8=True)
-        train.add_fine(cache.crops, cache.masks, fine, patch=size)
+        train.add_fine(cache.crops, cache.masks, fine, patch=size, head_share=head_share)
     select = datamodule.select_set
     if select is not None and len(select):
         bank.reset_sequence()  # the held-out frames in clip order are one sequence

@@ -67,6 +67,7 @@ class GANGenerator(LearnedGenerator):
         flow: bool = False,
         lambda_blend: float = 0.0,
         lambda_detail: float = 0.0,
+        head_refiner: bool = False,
     ):
         check_choice("model.discriminator", discriminator, DISCRIMINATORS)
         check_choice("model.gan_loss", gan_loss, GAN_LOSSES)
@@ -172,6 +173,6 @@ class GANGenerator(LearnedGenerator):
 
     def configure_optimizers(self):
         return [
-            self.adam(self.generator.parameters(), self.hparams.lr_g),
+            self.adam(self.generator_parameters(), self.hparams.lr_g),
             self.adam(self.discriminator.parameters(), self.hparams.lr_d),
         ]

@@ -25,12 +25,14 @@ from motion_transfer.models.flow import (
     assemble,
     assemble_native,
     bent_references,
-    detail_loss,
+    fine_person,
+    masked_l1,
     pair_training_references,
     reference_input,
     scaled_references,
     split_outputs,
 )
+from motion_transfer.models.head import HEAD_SHARE, HeadRefiner, refine_heads, refined_patches
 from motion_transfer.models.nearest import INDEX_BUFFERS
 from motion_transfer.models.networks import GENERATOR_INPUTS, define_G
 from motion_transfer.models.warp import WarpGenerator
@@ -88,6 +90,7 @@ class LearnedGenerator(PoseToImageModule):
         flow: bool = False,
         lambda_blend: float = 0.0,
         lambda_detail: float = 0.0,
+        head_refiner: bool = False,
     ):
         super().__init__(
             name=name, image_size=image_size, target_key=target_key, target_name=target_name, grid_size=grid_size
@@ -99,6 +102,11 @@ class LearnedGenerator(PoseToImageModule):
         for option, value in (("lambda_blend", lambda_blend), ("lambda_detail", lambda_detail)):
             if float(value) < 0:
                 raise ValueError(f"model.{option}={value} must be 0 or more")
+        if head_refiner and not (flow and float(lambda_detail) > 0):
+            raise ValueError(
+                "model.head_refiner=true trains on the detail loss's patches: it needs model.flow=true "
+                "and model.lambda_detail above 0"
+            )
         if flow and GENERATOR_INPUTS.get(generator) != "stick":
             raise ValueError(
                 f"model.flow=true needs an image generator (unet or resnet), not model.generator={generator}"
@@ -136,6 +144,10 @@ class LearnedGenerator(PoseToImageModule):
         if self.flow:
             # The training frames the references come from: filled at fit start, carried by checkpoints.
             self.references = WarpGenerator(image_size=image_size)
+        self.head_refiner = HeadRefiner(image_size) if head_refiner else None
+        if self.head_refiner is not None:
+            # The head box's share of the person's side: the patch's share of the larger crops (set at fit start).
+            self.register_buffer("head_box_share", torch.tensor(image_size / 256.0))
         self.ema_decay = float(ema_decay)
         if self.ema_decay > 0:
             self.ema_generator = make_ema(self.generator)
@@ -158,6 +170,11 @@ class LearnedGenerator(PoseToImageModule):
         """An image batch (N, C, H, W) in the networks' layout; other tensors as they are."""
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last and x.dim() == 4 else x
 
+    def generator_parameters(self) -> list[nn.Parameter]:
+        """What the generator's optimizer trains: the network's weights and the head refiner's."""
+        refiner = [] if self.head_refiner is None else list(self.head_refiner.parameters())
+        return list(self.generator.parameters()) + refiner
+
     def adam(self, parameters, lr: float) -> torch.optim.Adam:
         """Adam with the model's betas, fused (one pass over every tensor) on CPUs and CUDA GPUs: the
         per-tensor update of the U-Net's 29 M weights is a large share of a CPU step (docs/performance.md)."""
@@ -179,7 +196,12 @@ class LearnedGenerator(PoseToImageModule):
     def pair_references(self, datamodule) -> None:
         """Fill the reference bank and give the training and held-out frames their references
         (flow.pair_training_references); with `lambda_detail`, the training frames' larger crops too."""
-        pair_training_references(self.references, datamodule, self.image_size, detail=self.lambda_detail > 0)
+        head_share = HEAD_SHARE if self.head_refiner is not None else 0.0
+        pair_training_references(
+            self.references, datamodule, self.image_size, detail=self.lambda_detail > 0, head_share=head_share
+        )
+        if self.head_refiner is not None:
+            self.head_box_share.fill_(self.image_size / float(datamodule.cache.crops.shape[1]))
 
     def attach_target(self, datamodule) -> None:
         """With `flow`: draw at the output's own resolution from the target's person store (the same
@@ -215,11 +237,13 @@ class LearnedGenerator(PoseToImageModule):
 
     @torch.no_grad()
     def native_layers(
-        self, skeletons: np.ndarray, sides: np.ndarray, placements: np.ndarray | None = None
+        self, skeletons: np.ndarray, sides: np.ndarray, placements: np.ndarray | None = None, network=None
     ) -> list[tuple[np.ndarray, np.ndarray]]:
         """With `flow` and the person store: each reference bent at its side from the store, the network's
         layers at its size from those references scaled down (one bending a frame), then each person
-        assembled at its side (flow.assemble_native); else drawn and scaled."""
+        assembled at its side (flow.assemble_native); else drawn and scaled. `network`: what draws the layers
+        from (stick, placement, reference) tensors, (N, 7, S, S) (live mode's ONNX Runtime); the weight
+        average in PyTorch when None."""
         if not (self.flow and self.draws_native):
             return super().native_layers(skeletons, sides, placements)
         skeletons = np.asarray(skeletons, dtype=np.float64)
@@ -232,18 +256,24 @@ class LearnedGenerator(PoseToImageModule):
         reference = scaled_references([(b.rgb, b.alpha) for b in bent], self.image_size).to(self.device)
         vector, stick = self.make_inputs(skeletons)
         placement = None if placements is None else torch.as_tensor(np.asarray(placements), device=self.device)
-        was_training = self.training
-        self.eval()
-        out = self.inference_network()(self.network_input(vector, stick, placement, reference=reference)).float()
-        self.train(was_training)
+        if network is None:
+            was_training = self.training
+            self.eval()
+            out = self.inference_network()(self.network_input(vector, stick, placement, reference=reference)).float()
+            self.train(was_training)
+        else:
+            out = network(stick, placement, reference)
         colours, alpha, flow, blend = (t.cpu() for t in split_outputs(out))
         drawn = tensor_to_images(colours)
         alpha, blend = alpha[:, 0].numpy(), blend[:, 0].numpy()
         flow = np.ascontiguousarray(flow.permute(0, 2, 3, 1).numpy())
-        return [
+        people = [
             assemble_native(drawn[i], alpha[i], flow[i], blend[i], person.rgb, person.alpha)
             for i, person in enumerate(bent)
         ]
+        if self.head_refiner is None:
+            return people
+        return refine_heads(self.head_refiner, people, skeletons, stick, float(self.head_box_share))
 
     def network_input(
         self,
@@ -380,7 +410,10 @@ class LearnedGenerator(PoseToImageModule):
             total = total + self.lambda_blend * prior
             self.log("train/blend_prior", prior, batch_size=n)
         if self.lambda_detail > 0 and "fine_grid" in batch:
-            detail = detail_loss(layers.colours, layers.flow, layers.blend, batch)
+            rgb = fine_person(layers.colours, layers.flow, layers.blend, batch)
+            if self.head_refiner is not None:
+                rgb = refined_patches(self.head_refiner, rgb, batch["stick"], layers.alpha, batch)
+            detail = masked_l1(rgb, batch)
             total = total + self.lambda_detail * detail
             self.log("train/detail_l1", detail, batch_size=n)
         return total

@@ -48,6 +48,7 @@ class VanillaGenerator(LearnedGenerator):
         flow: bool = False,
         lambda_blend: float = 0.0,
         lambda_detail: float = 0.0,
+        head_refiner: bool = False,
     ):
         check_choice("model.loss", loss, RECONSTRUCTION_LOSSES)
         if not 0.0 <= temporal_start < 1.0:
@@ -66,4 +67,4 @@ class VanillaGenerator(LearnedGenerator):
         return image_loss + self.lambda_mask * mask_loss + flow_loss
 
     def configure_optimizers(self):
-        return self.adam(self.generator.parameters(), self.hparams.lr)
+        return self.adam(self.generator_parameters(), self.hparams.lr)
