@@ -186,7 +186,14 @@ def test_a_flow_gan_trains_with_its_discriminator_on_the_assembled_person(small)
     from motion_transfer.training import run_training
 
     ckpt = run_training(
-        small.compose("train", "+trainer.limit_train_batches=2", "model.flow=true", "model.warmup=0", model="gan")
+        small.compose(
+            "train",
+            "+trainer.limit_train_batches=2",
+            "model.flow=true",
+            "model.warmup=0",
+            "model.lambda_detail=1",  # the detail loss joins the generator's
+            model="gan",
+        )
     )
     model = load_generator(ckpt.parent / "last.ckpt", "gan", 32)[0]
     assert isinstance(model, GANGenerator) and model.flow
@@ -381,6 +388,7 @@ def test_the_head_refiner_trains_on_head_patches_and_changes_only_the_head_box(s
             "train",
             "+trainer.limit_train_batches=2",
             "model.flow=true",
+            "model.lambda_detail=1",
             "model.head_refiner=true",
             model="vanilla_image",
         )
@@ -414,3 +422,34 @@ def test_the_head_refiner_trains_on_head_patches_and_changes_only_the_head_box(s
     assert changed.any() and xs.ptp() < box and ys.ptp() < box
     layers = model.native_layers(skeleton[None], [side])
     assert layers[0][0].shape == (side, side, 3)
+
+
+def test_native_assembly_works_only_where_the_person_is_and_matches_the_whole_square():
+    """The person is assembled in the box its drawn alpha covers; inside it the pixels are those of the whole
+    square's assembly (layers resized whole, the reference remapped whole), outside it nobody."""
+    rng = np.random.default_rng(0)
+    side = 300
+    alpha = np.zeros((S, S), np.float32)
+    alpha[4:28, 10:20] = 1.0
+    colours = (rng.random((S, S, 3)) * 255).astype(np.uint8)
+    flow = cv2.GaussianBlur((rng.random((S, S, 2)) - 0.5).astype(np.float32) * 0.05, (9, 9), 3)
+    blend = np.full((S, S), 0.8, np.float32)
+    y, x = np.mgrid[:side, :side]
+    bent = np.stack([x * 200 // side, y * 200 // side, (x + y) * 100 // side], -1).astype(np.uint8)
+    bent_alpha = np.ones((side, side), np.float32)
+    person, person_alpha = assemble_native(colours, alpha, flow, blend, bent, bent_alpha)
+
+    up = cv2.resize(flow, (side, side), interpolation=cv2.INTER_LINEAR) * np.float32(side / 2)
+    moved = cv2.remap(bent, up[..., 0] + x.astype(np.float32), up[..., 1] + y.astype(np.float32), cv2.INTER_CUBIC)
+    drawn = cv2.resize(colours, (side, side), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    whole = 0.8 * moved + 0.2 * drawn
+    whole_alpha = cv2.resize(alpha, (side, side), interpolation=cv2.INTER_LINEAR)
+    inside = whole_alpha > 0.01
+    assert np.abs(person.astype(np.float32) - whole)[inside].max() <= 3
+    # The window's layers are upsampled by warpAffine, whose bilinear weights step by 1/32: at a hard edge
+    # the alpha may differ by that much.
+    assert np.abs(person_alpha - whole_alpha).max() <= 1 / 32 + 1e-4
+    # Beyond a network pixel from the drawn person: nothing assembled.
+    reach = 2 * int(np.ceil(side / S)) + 1
+    outside = cv2.dilate((whole_alpha > 0).astype(np.uint8), np.ones((reach, reach), np.uint8)) == 0
+    assert outside.mean() > 0.5 and (person[outside] == 0).all() and (person_alpha[outside] == 0).all()

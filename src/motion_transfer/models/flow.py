@@ -130,6 +130,19 @@ def detail_loss(
     return masked_l1(fine_person(colours, flow, blend, batch), batch)
 
 
+#: Drawn alpha below this counts as nobody at the output's resolution: the person is assembled only where it is above.
+NOBODY_ALPHA = 1.0 / 512.0
+
+
+def _upsampled(layer: np.ndarray, side: int, x0: int, y0: int, w: int, h: int) -> np.ndarray:
+    """The (w, h) window at (x0, y0) of `layer` (S, S[, C]) resized bilinearly to (side, side), as cv2.resize
+    samples it (pixel centres aligned), without resizing the rest."""
+    k = layer.shape[0] / side
+    m = np.float32([[k, 0, (x0 + 0.5) * k - 0.5], [0, k, (y0 + 0.5) * k - 0.5]])
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    return cv2.warpAffine(layer, m, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+
+
 def assemble_native(
     colours: np.ndarray,
     alpha: np.ndarray,
@@ -141,20 +154,32 @@ def assemble_native(
     """`assemble` at the reference's own resolution: colours (S, S, 3) uint8, alpha, blend (S, S) and flow
     (S, S, 2) float32 at the network's size, and the bent reference (side, side, 3) uint8 with its alpha (side,
     side) float32 -> the person (side, side, 3) uint8 and its alpha (side, side) float32. The layers are
-    upsampled (bilinear: they are smooth); the pixels come from the reference at its full resolution."""
-    side = bent_rgb.shape[0]
-    size = (side, side)
-    up = cv2.resize(flow, size, interpolation=cv2.INTER_LINEAR) * np.float32(side / 2.0)
-    centres = np.arange(side, dtype=np.float32)
-    map_x = up[..., 0] + centres[None, :]
-    map_y = up[..., 1] + centres[:, None]
+    upsampled (bilinear: they are smooth); the pixels come from the reference at its full resolution. Only the
+    box where the drawn alpha reaches NOBODY_ALPHA is assembled (a person is narrower than its square); outside
+    it the person is nobody (alpha 0, black)."""
+    side, small = bent_rgb.shape[0], alpha.shape[0]
+    rgb_out = np.zeros((side, side, 3), dtype=np.uint8)
+    alpha_out = np.zeros((side, side), dtype=np.float32)
+    x, y, w, h = cv2.boundingRect((alpha >= NOBODY_ALPHA).astype(np.uint8))
+    if w == 0 or h == 0:
+        return rgb_out, alpha_out
+    # Bilinear upsampling reaches one small pixel further; in the output's pixels, rounded outwards.
+    scale = side / small
+    x0, y0 = max(0, int((x - 1) * scale)), max(0, int((y - 1) * scale))
+    x1, y1 = min(side, int(np.ceil((x + w + 1) * scale))), min(side, int(np.ceil((y + h + 1) * scale)))
+    w, h = x1 - x0, y1 - y0
+    up = _upsampled(flow, side, x0, y0, w, h) * np.float32(side / 2.0)
+    map_x = up[..., 0] + np.arange(x0, x1, dtype=np.float32)[None, :]
+    map_y = up[..., 1] + np.arange(y0, y1, dtype=np.float32)[:, None]
     moved_rgb = cv2.remap(bent_rgb, map_x, map_y, RESAMPLING, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     moved_alpha = cv2.remap(bent_alpha, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    take = cv2.resize(blend, size, interpolation=cv2.INTER_LINEAR) * moved_alpha
-    drawn = cv2.resize(colours, size, interpolation=cv2.INTER_LINEAR)
+    take = _upsampled(blend, side, x0, y0, w, h) * moved_alpha
+    drawn = _upsampled(colours, side, x0, y0, w, h)
     # blendLinear divides by the weights' sum, which is 1 here.
-    rgb = cv2.blendLinear(moved_rgb, drawn, take, np.float32(1.0) - take)
-    return rgb, cv2.resize(alpha, size, interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    rgb_out[y0:y1, x0:x1] = cv2.blendLinear(moved_rgb, drawn, take, np.float32(1.0) - take)
+    alpha_out[y0:y1, x0:x1] = _upsampled(alpha, side, x0, y0, w, h)
+    alpha_out[alpha_out < NOBODY_ALPHA] = 0.0
+    return rgb_out, alpha_out
 
 
 def training_reference_rows(bank, gap: int) -> np.ndarray:
