@@ -22,7 +22,8 @@ from motion_transfer.models.flow import (
     REFERENCE_CHANNELS,
     assemble,
     assemble_native,
-    detail_loss,
+    fine_person,
+    masked_l1,
     split_outputs,
     training_reference_rows,
 )
@@ -337,6 +338,10 @@ def _patch_batch(real: np.ndarray, x0: int, y0: int, patch: int) -> dict[str, to
         "fine_grid": grid,
         "fine_layer_grid": grid.clone(),
     }
+
+
+def detail_loss(colours, flow, blend, batch):
+    return masked_l1(fine_person(colours, flow, blend, batch), batch)
 
 
 def test_the_detail_loss_is_zero_for_the_real_pixels_and_charges_a_one_pixel_slip():

@@ -123,13 +123,6 @@ def masked_l1(rgb: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor
     return ((rgb - batch["fine_image"]).abs() * mask).sum() / (3.0 * mask.sum()).clamp_min(1.0)
 
 
-def detail_loss(
-    colours: torch.Tensor, flow: torch.Tensor, blend: torch.Tensor, batch: dict[str, torch.Tensor]
-) -> torch.Tensor:
-    """`masked_l1` of `fine_person`."""
-    return masked_l1(fine_person(colours, flow, blend, batch), batch)
-
-
 #: Drawn alpha below this counts as nobody at the output's resolution: the person is assembled only where it is above.
 NOBODY_ALPHA = 1.0 / 512.0
 

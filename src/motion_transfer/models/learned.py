@@ -402,7 +402,8 @@ class LearnedGenerator(PoseToImageModule):
     def flow_losses(self, layers: FlowLayers, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """A flow model's losses besides the image's and the mask's, weighted and logged: the blend prior
         (`lambda_blend` times the share of the reference's person drawn instead of taken from it) and the
-        detail loss on a larger crop (`lambda_detail`, flow.detail_loss; where the batch has its patches)."""
+        detail loss on a larger crop (`lambda_detail`: flow.masked_l1 of flow.fine_person, the head refined
+        first by a head refiner; where the batch has its patches)."""
         total = layers.rgb.new_zeros(())
         n = len(layers.rgb)
         if self.lambda_blend > 0:
