@@ -56,6 +56,14 @@ def head_centre(skeleton: np.ndarray) -> np.ndarray:
     return (skeleton[NOSE] + neck) / 2.0
 
 
+def window_grid(x0: float, y0: float, count: int, side: int, step: float = 1.0) -> torch.Tensor:
+    """(count, count, 2) grid_sample positions (align_corners=False) of the pixel centres of a window of a (side,
+    side) image: its top-left corner at pixel (x0, y0), its pixels `step` image pixels apart."""
+    offsets = (torch.arange(count, dtype=torch.float32) + 0.5) * step
+    xs, ys = (x0 + offsets) * (2.0 / side) - 1.0, (y0 + offsets) * (2.0 / side) - 1.0
+    return torch.stack([xs[None, :].expand(count, count), ys[:, None].expand(count, count)], dim=-1)
+
+
 def resize_crops(crops: np.ndarray, size: int) -> np.ndarray:
     """(N, R, R, 3) uint8 -> (N, size, size, 3) uint8 with area averaging (no aliasing)."""
     if crops.shape[1] == size:
@@ -142,14 +150,7 @@ class PairDataset(Dataset):
         frame = int(self.indices[i])
         image = torch.from_numpy(np.ascontiguousarray(crops[frame, y0 : y0 + patch, x0 : x0 + patch]))
         mask = torch.from_numpy(np.ascontiguousarray(masks[frame, y0 : y0 + patch, x0 : x0 + patch]))
-        centres = (torch.arange(patch, dtype=torch.float32) * 2.0 + 1.0) / side - 1.0
-        grid = torch.stack(
-            [
-                (centres + 2.0 * x0 / side)[None, :].expand(patch, patch),
-                (centres + 2.0 * y0 / side)[:, None].expand(patch, patch),
-            ],
-            dim=-1,
-        )
+        grid = window_grid(x0, y0, patch, side)
         return {
             "fine_image": image.permute(2, 0, 1).float() / 127.5 - 1.0,
             "fine_mask": mask[None].float() / 255.0,

@@ -83,17 +83,11 @@ def sample(reference: torch.Tensor, flow: torch.Tensor, at: torch.Tensor | None 
 
 
 def assemble(
-    colours: torch.Tensor,
-    alpha: torch.Tensor,
-    flow: torch.Tensor,
-    blend: torch.Tensor,
-    reference: torch.Tensor,
-    at: torch.Tensor | None = None,
+    colours: torch.Tensor, alpha: torch.Tensor, flow: torch.Tensor, blend: torch.Tensor, reference: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The person at the network's size: the reference moved by the flow where the blend takes it and the
-    reference shows the person, the drawn colours elsewhere; the drawn alpha. (rgb, alpha). With `at` (see
-    `sample`) the layers are those of the pixels there, and the reference may be larger."""
-    moved = sample(reference, flow, at)
+    reference shows the person, the drawn colours elsewhere; the drawn alpha. (rgb, alpha)."""
+    moved = sample(reference, flow)
     take = blend * moved[:, 3:]
     return colours + take * (moved[:, :3] - colours), alpha
 

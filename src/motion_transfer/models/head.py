@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from motion_transfer.data.datasets import head_centre
+from motion_transfer.data.datasets import head_centre, window_grid
 from motion_transfer.models.networks import define_G
 
 #: The share of the detail loss's patches centred on the head when a refiner trains.
@@ -93,12 +93,10 @@ def refine_heads(
         boxes.append((x0, y0, box))
         crops.append(cv2.resize(rgb[y0 : y0 + box, x0 : x0 + box], (patch, patch), interpolation=cv2.INTER_AREA))
         alphas.append(cv2.resize(alpha[y0 : y0 + box, x0 : x0 + box], (patch, patch), interpolation=cv2.INTER_AREA))
-        centres = (np.arange(patch, dtype=np.float32) + 0.5) * (box / patch)
-        xs, ys = (x0 + centres) * 2.0 / side - 1.0, (y0 + centres) * 2.0 / side - 1.0
-        grids.append(np.stack(np.meshgrid(xs, ys), axis=-1))
+        grids.append(window_grid(x0, y0, patch, side, step=box / patch))
     rgb = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).float().to(device) / 127.5 - 1.0
     alpha = torch.from_numpy(np.stack(alphas))[:, None].float().to(device)
-    grid = torch.from_numpy(np.stack(grids)).float().to(device)
+    grid = torch.stack(grids).to(device)
     up = F.grid_sample(stick.float().to(device), grid, mode="bilinear", padding_mode="border", align_corners=False)
     was_training = refiner.training
     refiner.eval()
