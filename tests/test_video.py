@@ -43,7 +43,7 @@ def test_stopping_early_stops_the_decoder(clip):
 
 
 def test_a_decoding_error_reaches_the_caller(clip, monkeypatch):
-    def broken(path):
+    def broken(path, start=0):
         yield np.zeros((4, 4, 3), dtype=np.uint8)
         raise OSError("read error")
 

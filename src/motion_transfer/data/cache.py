@@ -16,7 +16,7 @@ full-frame output is drawn.
 It is keyed by the content of the source file and the parameters, written into a temporary
 folder and renamed into place (runtime.atomic.atomic_folder), so a folder under its final name is
 always complete; meta.json records every array's size, so a damaged folder is noticed and rebuilt.
-cache_building.py builds the arrays (pose extraction, crops).
+pose_pass.py finds the poses, cache_building.py cuts the crops.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
-from motion_transfer.data.cache_building import assemble_cache_arrays, extract_landmarks
+from motion_transfer.data.cache_building import assemble_cache_arrays
 from motion_transfer.data.plate import estimate_plate, sample_indices
+from motion_transfer.data.pose_pass import extract_landmarks
 from motion_transfer.data.registration import Scene, scene_of_clip
 from motion_transfer.pose.crop import CropParams
 from motion_transfer.runtime.atomic import atomic_folder, remove_abandoned_folders

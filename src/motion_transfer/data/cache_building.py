@@ -1,11 +1,10 @@
-"""What a skeleton cache is built from: one pass of pose extraction over a video (the landmarks of
-the person followed, their masks held compressed, a sample of frames for the background plate),
-and the crops of frames and masks around the person with the skeletons in crop coordinates."""
+"""What a skeleton cache is built from, beside the pose pass (pose_pass.py): the person masks held
+compressed, a sample of frames for the background plate, and the crops of frames and masks around
+the person with the skeletons in crop coordinates."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -13,19 +12,7 @@ import numpy as np
 from motion_transfer.data.plate import MAX_PLATE_FRAMES, sample_indices
 from motion_transfer.pose import crop as cropping
 from motion_transfer.pose.crop import CropParams
-from motion_transfer.pose.skeleton import NUM_LANDMARKS, reduce_landmarks
-from motion_transfer.runtime.errors import UserError
-from motion_transfer.runtime.progress import progress_bar
-
-# Frames decoded during pose extraction are kept for the crop pass up to this size; beyond it
-# the video is decoded a second time instead (about 1 ms a frame at 960x720: cheaper than the
-# memory). Masks are always kept, PNG-compressed and cut to
-# the person's bounding box (~15-20 kB a frame at 960x720), until their boxes are known.
-FRAME_MEMORY_BUDGET = 512 << 20
-
-
-#: A video that decodes fewer than this share of the frames its header announces is truncated.
-TRUNCATION_SHARE = 0.9
+from motion_transfer.pose.skeleton import reduce_landmarks
 
 
 def as_mask_uint8(mask: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
@@ -120,6 +107,10 @@ class MaskStore:
     def __len__(self) -> int:
         return len(self._items)
 
+    def extend(self, later: MaskStore) -> None:
+        """Append the masks of the frames that follow these (a later part of the clip)."""
+        self._items.extend(later._items)
+
     def __iter__(self):
         for item in self._items:
             if item is None:
@@ -157,6 +148,10 @@ class PlateSampler:
             self.items = self.items[::2]
             self.stride *= 2
 
+    def extend(self, later: PlateSampler) -> None:
+        """Take the samples of a later part of the clip, chosen from the same frame count."""
+        self.items.extend(later.items)
+
     def samples(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(K,) frame indices, (K, H, W, 3) frames and (K, H, W) uint8 masks, K <= count."""
         items = self.items
@@ -164,53 +159,3 @@ class PlateSampler:
             items = [items[i] for i in sample_indices(len(items), self.count)]
         picks = np.array([index for index, _, _ in items], dtype=np.int64)
         return picks, np.stack([frame for _, frame, _ in items]), np.stack([mask for _, _, mask in items])
-
-
-@dataclass
-class Extraction:
-    landmarks: np.ndarray
-    detected: np.ndarray
-    frames: list[np.ndarray] | None
-    masks: MaskStore
-    plate: PlateSampler | None
-    people: dict  # people.PersonFollower.summary()
-
-
-def extract_landmarks(video, params: CropParams, progress: bool, option: str) -> Extraction:
-    """Run MediaPipe over every frame: landmarks (N, 33, 4), detected (N,), the frames if they fit
-    the memory budget, the person masks (compressed), and the plate's sample of frames."""
-    from motion_transfer.data.video import decoded_ahead
-    from motion_transfer.pose.detector import PoseExtractor
-    from motion_transfer.pose.people import PersonFollower
-
-    rows, found, kept = [], [], []
-    keep = video.width * video.height * 3 * max(video.frame_count, 1) <= FRAME_MEMORY_BUDGET
-    masks = MaskStore(video.height, video.width)
-    sampler = PlateSampler(video.frame_count)
-    missing = np.full((NUM_LANDMARKS, 4), np.nan, dtype=np.float32)
-    bar = progress_bar(video.frame_count or None, f"poses {video.path.name}", enabled=progress, leave=False)
-    follower = PersonFollower(params.person, video.fps, params.min_detection_confidence, params.min_tracking_confidence)
-    with follower, PoseExtractor(params.min_detection_confidence, params.min_tracking_confidence) as extract:
-        for i, frame in enumerate(decoded_ahead(video.path)):
-            lm, mask = follower.track(extract, frame)
-            mask = None if lm is None or mask is None else as_mask_uint8(mask, frame.shape[:2])
-            rows.append(missing if lm is None else lm)
-            found.append(lm is not None)
-            masks.append(mask)
-            sampler.offer(i, frame, mask)
-            if keep:
-                kept.append(frame)
-            bar.update()
-    bar.close()
-    if not rows:
-        raise UserError(
-            f"{option}: '{video.path}' contains no decodable frame; the file may be truncated or not a video."
-        )
-    if video.frame_count and len(rows) < TRUNCATION_SHARE * video.frame_count:
-        raise UserError(
-            f"{option}: '{video.path}' stops decoding after {len(rows)} of its {video.frame_count} frames; "
-            "the file looks truncated (still downloading?): give the complete file."
-        )
-    return Extraction(
-        np.stack(rows), np.array(found, dtype=bool), kept if keep else None, masks, sampler, follower.summary()
-    )

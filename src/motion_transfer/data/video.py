@@ -80,6 +80,16 @@ def next_decodable_frame(capture: cv2.VideoCapture) -> tuple[np.ndarray | None, 
     return None, failed
 
 
+def skip_decodable_frame(capture: cv2.VideoCapture) -> tuple[bool, int]:
+    """`next_decodable_frame` without the frame: whether one was passed, and how many reads failed first."""
+    failed = 0
+    while failed < MAX_FAILED_READS:
+        if capture.grab():
+            return True, failed
+        failed += 1
+    return False, failed
+
+
 def report_undecodable(path: Path, skipped: int) -> None:
     """One warning line per damaged file: its frames that could not be decoded were left out."""
     try:
@@ -138,12 +148,18 @@ def probe_video(path: Path, option: str = "video") -> VideoInfo:
     return VideoInfo(path=path, fps=float(fps), frame_count=max(count, 0), width=w, height=h, rotation=rotation)
 
 
-def iter_frames(path: Path) -> Iterator[np.ndarray]:
-    """Yield the frames of a video, upright, as (H, W, 3) uint8 RGB arrays. Frames that cannot be
-    decoded (damaged packets in the middle) are left out and counted in one warning line."""
+def iter_frames(path: Path, start: int = 0) -> Iterator[np.ndarray]:
+    """Yield the frames of a video, upright, as (H, W, 3) uint8 RGB arrays, from its `start`-th frame
+    on. Frames that cannot be decoded (damaged packets in the middle) are left out and counted in one
+    warning line."""
     cap = open_capture(path)
     skipped = 0
     try:
+        for _ in range(start):  # decoded to count them as the reads below do, not converted
+            passed, failed = skip_decodable_frame(cap)
+            skipped += failed
+            if not passed:
+                return
         while True:
             frame, failed = next_decodable_frame(cap)
             if frame is None:
@@ -156,8 +172,8 @@ def iter_frames(path: Path) -> Iterator[np.ndarray]:
             report_undecodable(path, skipped)
 
 
-def decoded_ahead(path: Path, depth: int = 8) -> Iterator[np.ndarray]:
-    """`iter_frames`, decoded on a worker thread up to `depth` frames ahead of the caller.
+def decoded_ahead(path: Path, depth: int = 8, start: int = 0) -> Iterator[np.ndarray]:
+    """`iter_frames` (from the `start`-th frame), decoded on a worker thread up to `depth` frames ahead of the caller.
 
     OpenCV decodes and converts without holding the GIL, so the next frames are decoded on the
     second core while the caller (MediaPipe) works on this one. Stopping early, or an error in the
@@ -178,7 +194,7 @@ def decoded_ahead(path: Path, depth: int = 8) -> Iterator[np.ndarray]:
 
     def decode() -> None:
         try:
-            frames = iter_frames(path)
+            frames = iter_frames(path, start)
             try:
                 for frame in frames:
                     if not hand_over(frame):

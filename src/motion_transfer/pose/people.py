@@ -135,6 +135,16 @@ def find_people(
     return found
 
 
+def jumped(last: np.ndarray, box: np.ndarray, frames: int = 1) -> bool:
+    """Whether a body's box is too far from, or too unlike in height, the `last` one kept `frames` frames
+    before: a person bending or walking changes by a few percent a frame, somebody else's box at once."""
+    last_height = float(last[3] - last[1])
+    moved = np.hypot(*((box[:2] + box[2:]) / 2.0 - (last[:2] + last[2:]) / 2.0))
+    ratio = float(box[3] - box[1]) / max(last_height, 1e-6)
+    limit = SCALE_CHANGE**frames
+    return moved > JUMP * last_height * frames or not (1 / limit <= ratio <= limit)
+
+
 def choose(candidates: list[np.ndarray], person: str, frame_size: tuple[int, int]) -> int:
     """Which of the candidates' (33, >=2) landmarks `person` means, in a (width, height) frame."""
     boxes = np.stack([body_box(c) for c in candidates])
@@ -293,14 +303,7 @@ class PersonFollower:
         self.lost = 0
 
     def _jumped(self, box: np.ndarray) -> bool:
-        """Whether a body's box is too far from, or too unlike in height, the last one kept: a person
-        bending or walking changes by a few percent a frame, somebody else's box at once."""
-        last_height = float(self.box[3] - self.box[1])
-        frames = 1 + self.lost  # a person lost for a while may have moved on meanwhile
-        moved = np.hypot(*((box[:2] + box[2:]) / 2.0 - (self.box[:2] + self.box[2:]) / 2.0))
-        ratio = float(box[3] - box[1]) / max(last_height, 1e-6)
-        limit = SCALE_CHANGE**frames
-        return moved > JUMP * last_height * frames or not (1 / limit <= ratio <= limit)
+        return jumped(self.box, box, 1 + self.lost)  # a person lost for a while may have moved on meanwhile
 
     def _nearest(self, candidates: list[np.ndarray]) -> int:
         """The candidate most like the last body kept: position and size."""
