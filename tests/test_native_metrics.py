@@ -124,7 +124,7 @@ class RealPixels(PoseToImageModule):
         super().__init__("real_pixels")
         self.crops, self.asked = crops, []
 
-    def native_layers(self, skeletons, sides, placements=None):
+    def native_layers(self, skeletons, sides, placements=None, facings=None):
         first = len(self.asked)
         self.asked += [int(s) for s in sides]
         crops = self.crops[first : first + len(sides)]

@@ -71,9 +71,10 @@ def test_parts_find_what_one_pass_finds(tmp_path, cores):
     a, b = np.asarray(one.landmarks)[..., :2], np.asarray(two.landmarks)[..., :2]
     apart = np.linalg.norm(a - b, axis=-1).mean(axis=1)
     assert (apart[:75] == 0).all()  # the first part is the one pass's beginning, frame for frame
-    # The second part's tracker starts at frame 75 and its smoothing settles over a few frames: about a
-    # pixel apart there (the figure is ~200 px tall), less after; as near the drawn truth as one pass.
-    assert apart[75:].max() < 2.0 and apart[75:].mean() < 0.3
+    # The second part keeps frames from 75 on, its tracker started a second earlier (settled): a fraction
+    # of a pixel apart (the figure is ~200 px tall; without the warm-up 1.2 px at frame 75), as near the
+    # drawn truth as one pass.
+    assert apart[75:].max() < 0.6 and apart[75:].mean() < 0.1
     truth = clip.landmarks[..., :2]
     errors = [float(np.linalg.norm(x - truth, axis=-1).mean()) for x in (a, b)]
     assert abs(errors[0] - errors[1]) < 0.05
@@ -85,8 +86,9 @@ def test_parts_find_what_one_pass_finds(tmp_path, cores):
 @pytest.mark.slow
 def test_a_part_that_starts_on_somebody_else_is_tracked_again(tmp_path, cores, caplog):
     """One person, then a second one on her right from frame 20, and the rightmost asked for: the first
-    part follows the one in view at its start; the second, starting at frame 60 with both in view, chooses
-    the right one; the seam sees the jump, and that part is tracked on from the first part's tracker."""
+    part follows the one in view at its start; the second (from frame 60, its tracker from frame 35), with
+    both in view, chooses the right one; on frame 59 the two parts' persons differ, and the second part is
+    tracked on from the first part's tracker."""
     first, first_truth = render_clip("target", 120, 1)
     other = render_clip_with_masks("source", 120, 2)
     right = other.frames.copy()

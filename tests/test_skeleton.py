@@ -64,3 +64,41 @@ def test_forward_fill_holds_the_last_pose():
     np.testing.assert_array_equal(filled[3], sk[3])
     neutral = forward_fill(sk, np.zeros(4, bool))  # nothing usable: a standing pose, still finite
     assert np.isfinite(neutral).all() and neutral.shape == sk.shape
+
+
+def test_the_facing_is_read_from_the_depth_of_shoulders_and_hips():
+    from motion_transfer.pose.skeleton import facing_angles, held_facings
+
+    def body(left_x: float, left_z: float) -> np.ndarray:
+        """Landmarks whose left shoulder and hip lie (left_x, left_z) from the right ones (x right, z away)."""
+        lm = np.zeros((33, 4), np.float32)
+        lm[:, 2] = 5.0
+        for left, right in ((11, 12), (23, 24)):
+            lm[right, [0, 2]] = (100.0, 0.0)
+            lm[left, [0, 2]] = (100.0 + left_x, left_z)
+        return lm
+
+    bodies = np.stack([body(40, 0), body(-40, 0), body(0, -40), body(0, 40), body(30, -30)])
+    angles = facing_angles(bodies)
+    np.testing.assert_allclose(angles[[0, 2, 3, 4]], [0.0, -np.pi / 2, np.pi / 2, -np.pi / 4], atol=1e-6)
+    assert abs(abs(angles[1]) - np.pi) < 1e-6  # the left side on the image's left: her back
+    missing = np.full((1, 33, 4), np.nan, np.float32)
+    flat = body(40, 0)[None].copy()
+    flat[..., 2] = 0.0  # a drawn figure's truth has no depth
+    assert np.isnan(facing_angles(np.concatenate([missing, flat]))).all()
+    held = held_facings(np.concatenate([bodies[:1], missing, bodies[2:3]]), window=1)
+    np.testing.assert_allclose(held, [0.0, 0.0, -np.pi / 2], atol=1e-6)  # no person: the last facing held
+
+
+def test_frames_turned_beyond_the_limit_are_left_out_while_enough_others_remain():
+    from motion_transfer.models.nearest import facing_allowed
+
+    frames = np.array([0.0, np.pi, np.pi / 2 - 0.01, np.nan, -3.0])
+    allowed = facing_allowed(np.array([0.0, np.nan, 3.1]), frames, np.pi / 2)
+    assert allowed.tolist() == [
+        [True, False, True, True, False],
+        [True, True, True, True, True],  # the asked facing unknown: any frame
+        [False, True, True, True, True],  # 3.1 and -3.0 are 0.18 apart across +-pi
+    ]
+    few = facing_allowed(np.array([np.pi]), np.array([0.0, 0.5, 1.0]), np.pi / 2, k=2)
+    assert few.tolist() == [[False, True, True]]  # none within the limit: the k least turned

@@ -82,3 +82,27 @@ def test_live_mode_with_the_warp_writes_every_frame_of_a_file(tmp_path):
     video = run_live(cfg)
     assert video_size_and_count(video) == ((320, 256), 20)
     assert json.loads((tmp_path / "run" / "live.json").read_text())["frames"] == 20
+
+
+def test_frames_turned_the_other_way_are_not_retrieved(small):
+    """A back view and a front view can share a 2-D skeleton: with the asked body's facing known, the
+    frames turned away from it are left out of the search, however near their skeletons."""
+    from motion_transfer.models.loading import prepare_data_and_model
+
+    datamodule, model = prepare_data_and_model(small.compose("demo", "model=warp"))
+    frame = int(datamodule.val_set.indices[0])
+    asked = np.asarray(datamodule.cache.skeletons)[[frame]]
+    rows, _ = model.choose_rows(asked)
+    best = int(model.index_frames[rows[0]])
+    turned = np.zeros(len(model.frame_skeletons))
+    turned[best] = np.pi  # the nearest frame shows her back
+    model.frame_facings = turned
+    model.reset_sequence()
+    rows, _ = model.choose_rows(asked, np.array([0.1]))
+    assert int(model.index_frames[rows[0]]) != best
+    model.reset_sequence()
+    rows, _ = model.choose_rows(asked, np.array([np.pi - 0.1]))  # asked from behind: only that frame is near
+    assert int(model.index_frames[rows[0]]) == best
+    model.reset_sequence()
+    rows, _ = model.choose_rows(asked, np.array([np.nan]))  # facing unknown: the skeleton decides alone
+    assert int(model.index_frames[rows[0]]) == best

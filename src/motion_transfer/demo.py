@@ -26,7 +26,7 @@ from motion_transfer.models import PoseToImageModule
 from motion_transfer.models.loading import load_model, model_class, prepare_datamodule
 from motion_transfer.pose.drawing import draw_skeletons, render_stick_figures, tensor_to_images
 from motion_transfer.pose.retarget import NORMALIZE_MODES, check_smoothing, normalize_poses, smooth_poses
-from motion_transfer.pose.skeleton import forward_fill, sanitize
+from motion_transfer.pose.skeleton import forward_fill, held_facings, sanitize
 from motion_transfer.render.output import OutputOptions, SceneOutput, output_for, typical_plate_crop
 from motion_transfer.render.scene_video import source_points_in_frame, target_boxes_for, write_full_frame_videos
 from motion_transfer.render.window import show_frames, want_window
@@ -260,6 +260,7 @@ def run_demo(cfg: DictConfig) -> Path:
             progress=datamodule.progress,
             preset=options.video_preset,
             panel_height=options.panel_height,
+            facings=held_facings(np.asarray(source.landmarks)),
         )
     else:
         transfer_path, generated_path = write_transfer_videos(

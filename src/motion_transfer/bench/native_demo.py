@@ -17,6 +17,7 @@ import numpy as np
 
 from motion_transfer.bench.demos import BENCH_SMOOTHING
 from motion_transfer.bench.measure import compared
+from motion_transfer.pose.skeleton import held_facings
 from motion_transfer.render.output import OutputOptions, SceneOutput
 
 
@@ -40,8 +41,10 @@ def bench_native_demo(
     raw, normalised, _ = prepare_source_poses(source, datamodule.training_skeletons(), "global", BENCH_SMOOTHING)
     points = source_points_in_frame(raw, np.asarray(source.boxes))
     boxes = target_boxes_for(points, datamodule)
+    facings = held_facings(np.asarray(source.landmarks))
     if frames:
         raw, normalised, points, boxes = raw[:frames], normalised[:frames], points[:frames], boxes[:frames]
+        facings = facings[:frames]
     plate = datamodule.plate
     out = {"source_fps": float(source.fps)}
     for name in native_models():
@@ -58,7 +61,8 @@ def bench_native_demo(
             def draw(model=model, sides=sides) -> None:
                 model.reset_sequence()
                 for start in range(0, len(normalised), 64):
-                    model.native_layers(normalised[start : start + 64], sides[start : start + 64])
+                    batch = slice(start, start + 64)
+                    model.native_layers(normalised[batch], sides[batch], None, facings[batch])
 
             with tempfile.TemporaryDirectory() as tmp:
                 c = compared(
@@ -75,6 +79,7 @@ def bench_native_demo(
                         progress=False,
                         preset=options.video_preset,
                         panel_height=options.panel_height,
+                        facings=facings,
                     ),
                     repeats,
                 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import cv2
@@ -131,9 +132,8 @@ class SkeletonImageDataModule(L.LightningDataModule):
         self.plate: np.ndarray | None = None
         #: Whether the background fits every frame (a static or registered camera, or a user's image).
         self.has_plate: bool = False
-        #: (N, S, S) uint8 person masks and (N, S, S, 3) uint8 plate crops of every frame (after setup).
+        #: (N, S, S) uint8 person masks of every frame (after setup); their plate crops: frame_plates.
         self.frame_masks: np.ndarray | None = None
-        self.frame_plates: np.ndarray | None = None
         self.split: TimeSplit | None = None
         self.train_set: PairDataset | None = None
         #: The held-out frames checkpoints are chosen on, and those figures are reported on.
@@ -221,13 +221,12 @@ class SkeletonImageDataModule(L.LightningDataModule):
             indices,
             self.placements(indices),
             masks=self.frame_masks[indices],
-            plates=self.frame_plates[indices],
+            plates=lambda: self.frame_plates[indices],
         )
 
     # -- the background -------------------------------------------------------------------
     def _setup_plate(self, cache: SkeletonCache) -> None:
-        """The plate (the user's or the cache's), whether it can be used, and per frame the mask
-        and plate crop at image_size."""
+        """The plate (the user's or the cache's), whether it can be used, and per frame the mask at image_size."""
         if self.background is not None:
             self.scene = Scene.still(self._load_background(tuple(cache.meta["frame_size"])), cache.n_frames)
             self.has_plate = True
@@ -246,7 +245,12 @@ class SkeletonImageDataModule(L.LightningDataModule):
                 )
         self.plate = self.scene.plate_for(self.scene.reference)
         self.frame_masks = resize_masks(np.asarray(cache.masks), self.image_size)
-        self.frame_plates = self.scene.crops(np.asarray(cache.boxes), self.crop_params.crop_size, self.image_size)
+
+    @cached_property
+    def frame_plates(self) -> np.ndarray:
+        """(N, S, S, 3) uint8 each frame's plate crop at image_size, cut when first asked for: training and
+        evaluation use them, a demo does not (2.3 s for taichi2's 901 frames)."""
+        return self.scene.crops(np.asarray(self.cache.boxes), self.crop_params.crop_size, self.image_size)
 
     def plate_crops(self, boxes: np.ndarray) -> np.ndarray:
         """(M, 3) crop boxes (cx, cy, side) in the view's pixels -> (M, S, S, 3) uint8 RGB crops of
@@ -328,6 +332,7 @@ class SkeletonImageDataModule(L.LightningDataModule):
         module = None if self.trainer is None else self.trainer.lightning_module
         indexes_frames = module is not None and module.indexed_in_one_epoch
         dataset = self.train_set
+        dataset.plates  # noqa: B018 - cut once here, not in each loader worker
         if module is not None and module.temporal:
             dataset = ConsecutiveFrames(self.train_set)
             if len(dataset) < 1:
@@ -347,6 +352,7 @@ class SkeletonImageDataModule(L.LightningDataModule):
 
     def val_dataloader(self) -> DataLoader:
         """The validation loop (whose loss picks the best checkpoint) sees the selection half only."""
+        self.select_set.plates  # noqa: B018 - cut once here, not in each loader worker
         return DataLoader(
             self.select_set,
             batch_size=self.batch_size,

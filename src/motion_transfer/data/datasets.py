@@ -3,6 +3,8 @@ cache's crops and masks to the model's image size, and the random jitter of trai
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 import torch
@@ -89,7 +91,8 @@ class PairDataset(Dataset):
 
     Items: vector (26,), stick and image (3, S, S) in [-1, 1], placement (3,), index (); with
     masks and plates given also mask (1, S, S) float32 in [0, 1], the person's mask, and plate
-    (3, S, S) float32 in [-1, 1], the background plate cut at the frame's own crop box; with
+    (3, S, S) float32 in [-1, 1], the background plate cut at the frame's own crop box (`plates` may be a
+    function that cuts them, called when they are first used); with
     `references` set (an appearance-flow model's training frames, (N, 4, S, S) uint8) also
     reference (4, S, S): another frame's person bent onto this pose, colours in [-1, 1], alpha in [0, 1];
     with `add_fine` also the entries of a flow model's detail loss (fine_...).
@@ -103,7 +106,7 @@ class PairDataset(Dataset):
         indices: np.ndarray,
         placements: np.ndarray,
         masks: np.ndarray | None = None,
-        plates: np.ndarray | None = None,
+        plates: np.ndarray | Callable[[], np.ndarray] | None = None,
     ):
         self.vectors = torch.from_numpy(to_vector(skeletons))
         self.placements = torch.from_numpy(np.asarray(placements, dtype=np.float32))
@@ -111,9 +114,17 @@ class PairDataset(Dataset):
         self.images = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
         self.indices = torch.from_numpy(np.asarray(indices, dtype=np.int64))
         self.masks = None if masks is None else torch.from_numpy(np.ascontiguousarray(masks))[:, None]
-        self.plates = None if plates is None else torch.from_numpy(np.ascontiguousarray(plates)).permute(0, 3, 1, 2)
+        self._plates = plates
         self.references: torch.Tensor | None = None
         self.fine: tuple[np.ndarray, np.ndarray, torch.Tensor, int, float] | None = None
+
+    @property
+    def plates(self) -> torch.Tensor | None:
+        """(N, 3, S, S) uint8 the plate crops, or None."""
+        if self._plates is not None and not isinstance(self._plates, torch.Tensor):
+            plates = self._plates() if callable(self._plates) else self._plates
+            self._plates = torch.from_numpy(np.ascontiguousarray(plates)).permute(0, 3, 1, 2)
+        return self._plates
 
     def add_fine(
         self, crops: np.ndarray, masks: np.ndarray, references: torch.Tensor, patch: int, head_share: float = 0.0

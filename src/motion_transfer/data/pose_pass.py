@@ -3,10 +3,10 @@
 MediaPipe's pose graph runs on about one core, and a frame's landmarks hang on the frame before only
 through its tracker. So a clip known to be long enough is cut into consecutive parts, one for each
 core (at most MAX_PARTS), each with its own decoder, tracker and person follower: on two cores taichi2's
-901 frames take about 1.6x less time. Where a part starts, its follower chooses the person anew; where
-the body it found does not continue the one the part before ended on (position and size, as the
-follower judges a jump), that part is tracked again, on from the tracker of the part before, as one
-pass would have.
+901 frames take about 1.6x less time. A part's tracker starts a second early, on frames the part before
+keeps, so that it has settled by its first frame. Its follower chooses the person anew: where the body
+it found on the frame before its first is not the one the part before found there, the part is tracked
+again, on from the tracker of the part before, as one pass would have.
 """
 
 from __future__ import annotations
@@ -37,6 +37,10 @@ TRUNCATION_SHARE = 0.9
 MAX_PARTS = 4
 #: A part covers at least this many seconds of video: shorter ones spend more on starting than they save.
 MIN_PART_SECONDS = 5.0
+#: A part's tracker starts this many seconds before the part (MediaPipe smooths its landmarks over frames).
+WARMUP_SECONDS = 1.0
+#: The same person on the same frame: their body boxes overlap at least this much (intersection over union).
+SAME_BODY_IOU = 0.5
 
 
 @dataclass
@@ -61,6 +65,8 @@ class _Part:
     found: list[bool] = field(default_factory=list)
     kept: list[np.ndarray] = field(default_factory=list)
     tracker: tuple | None = None  # (PersonFollower, PoseExtractor) as the part's last frame left them
+    warmup: int = 0  # frames before `start` tracked first, not kept
+    seam: np.ndarray | None = None  # the landmarks found on the frame before `start` (the last warm-up frame)
     people: dict = field(default_factory=dict)  # the follower's summary, its doubtful frames in this part only
 
 
@@ -85,7 +91,8 @@ def extract_landmarks(video, params: CropParams, progress: bool, option: str) ->
     keep = video.width * video.height * 3 * max(video.frame_count, 1) <= FRAME_MEMORY_BUDGET
     starts = part_starts(video.frame_count, video.fps, usable_cores())
     stops = [*starts[1:], None]
-    parts = [_new_part(start, stop, video) for start, stop in zip(starts, stops)]
+    warmup = round(WARMUP_SECONDS * video.fps)
+    parts = [_new_part(start, stop, video, warmup) for start, stop in zip(starts, stops)]
     bar = progress_bar(video.frame_count or None, f"poses {video.path.name}", enabled=progress, leave=False)
     stop = threading.Event()
     try:
@@ -108,8 +115,10 @@ def extract_landmarks(video, params: CropParams, progress: bool, option: str) ->
     return _merged(parts, video, option, keep)
 
 
-def _new_part(start: int, stop: int | None, video) -> _Part:
-    return _Part(start, stop, MaskStore(video.height, video.width), PlateSampler(video.frame_count))
+def _new_part(start: int, stop: int | None, video, warmup: int = 0) -> _Part:
+    part = _Part(start, stop, MaskStore(video.height, video.width), PlateSampler(video.frame_count))
+    part.warmup = min(start, warmup)
+    return part
 
 
 def _track(part: _Part, video, params: CropParams, keep: bool, bar, stop: threading.Event, tracker=None) -> None:
@@ -129,10 +138,13 @@ def _track(part: _Part, video, params: CropParams, keep: bool, bar, stop: thread
     doubtful_before = follower.doubtful
     missing = np.full((NUM_LANDMARKS, 4), np.nan, dtype=np.float32)
     count = None if part.stop is None else part.stop - part.start
-    for i, frame in enumerate(decoded_ahead(video.path, start=part.start)):
+    for i, frame in enumerate(decoded_ahead(video.path, start=part.start - part.warmup), start=-part.warmup):
         if stop.is_set() or (count is not None and i >= count):
             break
         lm, mask = follower.track(extract, frame)
+        if i < 0:  # the warm-up: only its last frame's person is kept, for the seam
+            part.seam, doubtful_before = lm, follower.doubtful
+            continue
         mask = None if lm is None or mask is None else as_mask_uint8(mask, frame.shape[:2])
         part.rows.append(missing if lm is None else lm)
         part.found.append(lm is not None)
@@ -145,17 +157,10 @@ def _track(part: _Part, video, params: CropParams, keep: bool, bar, stop: thread
 
 
 def _join_seams(parts: list[_Part], video, params: CropParams, keep: bool, bar, stop: threading.Event) -> None:
-    """Where a part's person does not continue the one the part before ended on, track that part again
-    on from the part before's tracker (the follower keeps following whom it followed)."""
-    from motion_transfer.pose.people import body_box, jumped
-
+    """Where a part's person is not the one the part before followed, track that part again on from the
+    part before's tracker (the follower keeps following whom it followed)."""
     for before, after in zip(parts, parts[1:]):
-        last = np.flatnonzero(before.found)
-        first = np.flatnonzero(after.found)
-        if len(last) == 0 or len(first) == 0:
-            continue
-        gap = after.start + int(first[0]) - (before.start + int(last[-1]))
-        if not jumped(body_box(before.rows[last[-1]]), body_box(after.rows[first[0]]), gap):
+        if _continues(before, after):
             continue
         log.info("frames from %d on: the person found was not the one followed; tracked again", after.start)
         _close(after)
@@ -164,6 +169,23 @@ def _join_seams(parts: list[_Part], video, params: CropParams, keep: bool, bar, 
         _track(retracked, video, params, keep, bar, stop, tracker=before.tracker)
         before.tracker = None  # now the retracked part's
         after.__dict__.update(retracked.__dict__)
+
+
+def _continues(before: _Part, after: _Part) -> bool:
+    """Whether `after` follows the person `before` followed: the same body on the frame both tracked (the
+    last of `after`'s warm-up), else no jump from `before`'s last person found to `after`'s first."""
+    from motion_transfer.pose.people import body_box, jumped
+
+    if after.seam is not None and before.found and before.found[-1]:
+        a, b = body_box(before.rows[-1]), body_box(after.seam)
+        overlap = np.prod(np.clip(np.minimum(a[2:], b[2:]) - np.maximum(a[:2], b[:2]), 0, None))
+        union = np.prod(a[2:] - a[:2]) + np.prod(b[2:] - b[:2]) - overlap
+        return overlap >= SAME_BODY_IOU * union
+    last, first = np.flatnonzero(before.found), np.flatnonzero(after.found)
+    if len(last) == 0 or len(first) == 0:
+        return True
+    gap = after.start + int(first[0]) - (before.start + int(last[-1]))
+    return not jumped(body_box(before.rows[last[-1]]), body_box(after.rows[first[0]]), gap)
 
 
 def _close(part: _Part) -> None:

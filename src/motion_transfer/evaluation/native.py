@@ -30,7 +30,7 @@ import numpy as np
 
 from motion_transfer.evaluation.frame_metrics import selected_frames, target_frames
 from motion_transfer.pose.crop import to_frame_coordinates
-from motion_transfer.pose.skeleton import NOSE, SHOULDERS
+from motion_transfer.pose.skeleton import NOSE, SHOULDERS, held_facings
 from motion_transfer.render.paste import composite_frames, scale_boxes
 from motion_transfer.render.warp import warp_person
 
@@ -241,7 +241,8 @@ def native_figures(
     """The figures at native resolution for `model` on the held-out frames of `datamodule` (with a plate).
 
     skeletons (N, 13, 2) and placements (N, 3): what the model draws each frame of datamodule.val_set from (its
-    own pose and box, as the other figures). The head box comes from the real frame's skeleton in the cache.
+    own pose and box, as the other figures), with the frame's own facing from the cache's landmarks. The head
+    box comes from the real frame's skeleton in the cache.
     The detail ratio is the ratio of the mean energies (sum generated / sum real over frames), not the mean of
     per-frame ratios: a frame whose real person is motion-blurred has little energy, and its ratio would swing
     the mean; the ratio of sums weighs each frame by the detail there is to keep. -> box_ssim, box_psnr,
@@ -251,9 +252,11 @@ def native_figures(
     """
     model.reset_sequence()  # the held-out frames in clip order are one sequence
     skeletons = np.asarray(skeletons)
+    facings = held_facings(np.asarray(datamodule.cache.landmarks))[datamodule.val_set.indices.numpy()]
 
     def draw(rows: np.ndarray, sides: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        return model.native_layers(skeletons[rows], sides, None if placements is None else placements[rows])
+        placed = None if placements is None else placements[rows]
+        return model.native_layers(skeletons[rows], sides, placed, facings[rows])
 
     return figures_of_drawing(draw, datamodule, max_side, batch_size)
 

@@ -87,13 +87,15 @@ class LiveGenerator:
         return faster
 
     def __call__(
-        self, skeleton: np.ndarray, placement: np.ndarray, side: int | None = None
+        self, skeleton: np.ndarray, placement: np.ndarray, side: int | None = None, facing: float = float("nan")
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The person for one pose; a generator that draws at the output's resolution draws at `side`."""
+        """The person for one pose; a generator that draws at the output's resolution draws at `side`, from
+        the target's frames turned as `facing` says (radians, NaN unknown) where it retrieves them."""
         if self.model.draws_native and side is not None:
             network = self._onnx_layers if self.session is not None else None
             kwargs = {"network": network} if self.layers else {}
-            return self.model.native_layers(skeleton[None], [int(side)], placement[None], **kwargs)[0]
+            facings = np.array([facing], dtype=np.float64)
+            return self.model.native_layers(skeleton[None], [int(side)], placement[None], facings, **kwargs)[0]
         if self.session is None:
             rgb, alpha = self.model.layers_from_skeletons(skeleton[None], 1, placement[None], self.previous)
             self.previous = self.model.carry(rgb, alpha)

@@ -34,7 +34,7 @@ from motion_transfer.live.mapping import LivePoseMapper
 from motion_transfer.live.source import FrameSource, LiveFrame
 from motion_transfer.pose.crop import placement_features
 from motion_transfer.pose.drawing import render_stick_figures
-from motion_transfer.pose.skeleton import reduce_landmarks
+from motion_transfer.pose.skeleton import facing_angles, reduce_landmarks
 from motion_transfer.render.output import FrameOutput
 from motion_transfer.render.scene_video import INSET, side_by_side
 from motion_transfer.render.window import show_frames
@@ -142,6 +142,7 @@ class LivePipeline:
         self.stop_reading = threading.Event()  # the reader ends; the frames already read go on
         self.dropped = 0
         self.without_person = 0
+        self.facing = float("nan")  # how the source's body is turned (pose/skeleton.py's facing_angles)
         self.ended: str | None = None  # the source's reason when its frames stopped before the run did
 
     # The reader: frames as they arrive, stamped with their arrival time.
@@ -197,13 +198,15 @@ class LivePipeline:
         """The result frame: the target in the source's pose (the plate alone before the first person)."""
         if frame.landmarks is None:
             self.without_person += 1
+        else:  # a frame without a person holds the last facing, as the mapper holds the last pose
+            self.facing = float(facing_angles(np.asarray(frame.landmarks)[None])[0])
         mapped = self.mapper(frame.landmarks, frame.rgb.shape[0])
         if mapped is None:
             return self.output.empty()
         skeleton, box = mapped
         frame_size = self.mapper.floor.frame_size
         person, alpha = self.generator(
-            skeleton, placement_features(box[None], frame_size)[0], self.output.side_for(box)
+            skeleton, placement_features(box[None], frame_size)[0], self.output.side_for(box), self.facing
         )
         return self.output.frame(person, alpha, box)
 

@@ -218,10 +218,16 @@ class PoseToImageModule(L.LightningModule):
         self._native_previous = None
 
     def native_layers(
-        self, skeletons: np.ndarray, sides: np.ndarray, placements: np.ndarray | None = None
+        self,
+        skeletons: np.ndarray,
+        sides: np.ndarray,
+        placements: np.ndarray | None = None,
+        facings: np.ndarray | None = None,
     ) -> list[tuple[np.ndarray, np.ndarray]]:
         """(N, 13, 2) crop-coordinate skeletons and (N,) sides in output pixels -> per frame the person's
-        colours (side, side, 3) uint8 and alpha (side, side) float32 at that side. Here: drawn at
+        colours (side, side, 3) uint8 and alpha (side, side) float32 at that side. `facings`: (N,) how each
+        asked body is turned (pose/skeleton.py's `facing_angles`; NaN unknown), for a generator that
+        retrieves frames of the target (nearest neighbour, the warp, a flow model's references). Here: drawn at
         `image_size` and scaled (bilinear), as pasting a crop into a frame does; a generator that
         `draws_native` moves real pixels at the side itself. Successive calls draw one sequence (a
         temporal model's next call starts from this call's last frame) until `reset_sequence`."""

@@ -33,7 +33,7 @@ from motion_transfer.models.flow import (
     split_outputs,
 )
 from motion_transfer.models.head import HEAD_SHARE, HeadRefiner, refine_heads, refined_patches
-from motion_transfer.models.nearest import INDEX_BUFFERS
+from motion_transfer.models.nearest import INDEX_BUFFERS, frame_poses
 from motion_transfer.models.networks import GENERATOR_INPUTS, define_G
 from motion_transfer.models.warp import WarpGenerator
 from motion_transfer.pose.drawing import tensor_to_images
@@ -209,7 +209,7 @@ class LearnedGenerator(PoseToImageModule):
         if not self.flow:
             return
         store = datamodule.person_store(int(self.references.hparams.max_side))
-        self.references.attach_store(store, np.asarray(datamodule.cache.skeletons))
+        self.references.attach_store(store, *frame_poses(datamodule))
         self.draws_native = True
 
     def find_references(self, vector: torch.Tensor) -> torch.Tensor:
@@ -237,7 +237,12 @@ class LearnedGenerator(PoseToImageModule):
 
     @torch.no_grad()
     def native_layers(
-        self, skeletons: np.ndarray, sides: np.ndarray, placements: np.ndarray | None = None, network=None
+        self,
+        skeletons: np.ndarray,
+        sides: np.ndarray,
+        placements: np.ndarray | None = None,
+        facings: np.ndarray | None = None,
+        network=None,
     ) -> list[tuple[np.ndarray, np.ndarray]]:
         """With `flow` and the person store: each reference bent at its side from the store, the network's
         layers at its size from those references scaled down (one bending a frame), then each person
@@ -247,7 +252,7 @@ class LearnedGenerator(PoseToImageModule):
         if not (self.flow and self.draws_native):
             return super().native_layers(skeletons, sides, placements)
         skeletons = np.asarray(skeletons, dtype=np.float64)
-        rows, _ = self.references.choose_rows(skeletons)
+        rows, _ = self.references.choose_rows(skeletons, facings)
         bent = []
         for skeleton, side, row in zip(skeletons, np.asarray(sides, dtype=int), rows):
             image, mask, joints = self.references.person_of_row(int(row))

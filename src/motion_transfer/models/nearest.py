@@ -5,6 +5,8 @@ frame's person comes from the native-resolution store (data/person_store.py) and
 similarity transform that maps its torso onto the asked torso (render/warp.py's `similarity`): turned,
 scaled and moved with the asked body, never bent. Without a store (a model loaded from a checkpoint
 without its target's clip) it pastes the index's crops scaled to the box, as the learned generators do.
+Where the asked pose's facing is known (pose/skeleton.py's `facing_angles`: a back view and a front view
+can share a 2-D skeleton), frames turned the other way are left out of the search (`facing_allowed`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 import torch
 
 from motion_transfer.models.base import PoseToImageModule
-from motion_transfer.pose.skeleton import NUM_JOINTS
+from motion_transfer.pose.skeleton import NUM_JOINTS, facing_angles
 from motion_transfer.render.warp import warp_person
 
 #: The query works on tiles of QUERY_BLOCK queries x INDEX_TILE index rows (4 MiB of float32
@@ -31,6 +33,20 @@ GROUP = 64
 INDEX_BUFFERS = ("index_vectors", "index_images", "index_frames", "index_masks")
 #: Decoded store frames kept: consecutive poses mostly retrieve the same few frames.
 DECODED_FRAMES = 32
+
+
+def facing_allowed(asked: np.ndarray, frames: np.ndarray, limit: float, k: int = 1) -> np.ndarray:
+    """(N,) asked facings and (M,) the index frames' (radians; NaN unknown) -> (N, M) bool, which frames each
+    query may use: those turned at most `limit` radians from it, any whose facing or the query's is unknown;
+    the k least turned where fewer than k are that near (a side the clip never shows)."""
+    turn = np.abs(np.angle(np.exp(1j * (np.asarray(asked, np.float64)[:, None] - np.asarray(frames)[None]))))
+    turn = np.nan_to_num(turn, nan=0.0)
+    allowed = turn <= limit
+    few = allowed.sum(axis=1) < k
+    if few.any():
+        kth = np.partition(turn[few], k - 1, axis=1)[:, k - 1 : k]
+        allowed[few] = turn[few] <= kth
+    return allowed
 
 
 class NearestNeighbourGenerator(PoseToImageModule):
@@ -56,14 +72,19 @@ class NearestNeighbourGenerator(PoseToImageModule):
         target_key: str = "",
         target_name: str = "",
         grid_size: int = 8,
+        facing_limit: float = 90.0,
     ):
         if int(max_side) < 64:
             raise ValueError(f"model.max_side={max_side} must be at least 64 pixels")
+        if not 0 <= float(facing_limit) <= 180:
+            raise ValueError(f"model.facing_limit={facing_limit} must be an angle from 0 to 180 degrees")
         super().__init__(name, image_size, target_key, target_name, grid_size)
         self.save_hyperparameters()
         self.store = None
         #: (frames, 13, 2) every frame's skeleton in its crop's coordinates (the store's and the index's).
         self.frame_skeletons: np.ndarray | None = None
+        #: (frames,) every frame's facing (radians, NaN unknown), where the clip's landmarks give it.
+        self.frame_facings: np.ndarray | None = None
         self._decoded: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self.automatic_optimization = False
         self.register_buffer("index_vectors", torch.empty(0, 26))
@@ -87,14 +108,15 @@ class NearestNeighbourGenerator(PoseToImageModule):
         )
         train = datamodule.train_set
         model.set_index(train.vectors, train.images, train.indices, train.masks)
-        model.attach_store(datamodule.person_store(int(model.hparams.max_side)), np.asarray(datamodule.cache.skeletons))
+        model.attach_store(datamodule.person_store(int(model.hparams.max_side)), *frame_poses(datamodule))
         return model
 
-    def attach_store(self, store, frame_skeletons: np.ndarray) -> None:
+    def attach_store(self, store, frame_skeletons: np.ndarray, frame_facings: np.ndarray | None = None) -> None:
         """Draw from `store` (data/person_store.PersonStore), whose frame i holds the person whose
-        skeleton is `frame_skeletons[i]` in its crop's coordinates."""
+        skeleton is `frame_skeletons[i]` in its crop's coordinates, turned `frame_facings[i]` (if known)."""
         self.store = store
         self.frame_skeletons = np.asarray(frame_skeletons, dtype=np.float64)
+        self.frame_facings = None if frame_facings is None else np.asarray(frame_facings, dtype=np.float64)
         self._decoded.clear()
         self.reset_sequence()
 
@@ -251,16 +273,43 @@ class NearestNeighbourGenerator(PoseToImageModule):
         joints = self.skeletons_of_rows(np.array([row]))[0] * image.shape[0]
         return np.ascontiguousarray(image), np.ascontiguousarray(mask), joints
 
+    def index_facings(self) -> np.ndarray | None:
+        """(M,) the index rows' facings, if the attached clip gave them."""
+        if self.frame_facings is None:
+            return None
+        return self.frame_facings[self.index_frames.cpu().numpy()]
+
+    def index_distances(self, skeletons: np.ndarray, facings: np.ndarray | None, k: int = 1) -> torch.Tensor:
+        """(N, 13, 2) asked poses -> (N, M) their distances to the index's, infinite to the frames turned the
+        other way (more than model.facing_limit degrees: `facing_allowed`, keeping at least k) where the asked
+        facings (N,) and the index's are known."""
+        queries = torch.as_tensor(np.asarray(skeletons, dtype=np.float32).reshape(len(skeletons), -1) * 2.0 - 1.0)
+        distances = torch.cdist(queries, self.index_vectors.float().cpu())
+        index_facings = self.index_facings()
+        if facings is not None and index_facings is not None:
+            limit = np.radians(float(self.hparams.get("facing_limit", 90.0)))
+            allowed = torch.from_numpy(facing_allowed(facings, index_facings, limit, k))
+            distances = distances.masked_fill(~allowed, float("inf"))
+        return distances
+
     def native_layers(
-        self, skeletons: np.ndarray, sides: np.ndarray, placements: np.ndarray | None = None
+        self,
+        skeletons: np.ndarray,
+        sides: np.ndarray,
+        placements: np.ndarray | None = None,
+        facings: np.ndarray | None = None,
     ) -> list[tuple[np.ndarray, np.ndarray]]:
         """The retrieved frames' persons from the store, each placed by its torso onto the asked torso at
-        the asked side; without a store, the index's crops scaled to it."""
+        the asked side; without a store, the index's crops scaled to it. `facings`: (N,) the asked poses'
+        facings (radians, NaN unknown), or None."""
         if self.store is None:
             return super().native_layers(skeletons, sides, placements)
         skeletons = np.asarray(skeletons, dtype=np.float64)
-        queries = torch.as_tensor(skeletons.reshape(len(skeletons), -1) * 2.0 - 1.0, dtype=torch.float32)
-        rows = self.nearest_indices(queries.to(self.index_vectors.device)).cpu().numpy()
+        if facings is not None and self.frame_facings is not None:
+            rows = self.index_distances(skeletons, facings).argmin(dim=1).numpy()
+        else:
+            queries = torch.as_tensor(skeletons.reshape(len(skeletons), -1) * 2.0 - 1.0, dtype=torch.float32)
+            rows = self.nearest_indices(queries.to(self.index_vectors.device)).cpu().numpy()
         out = []
         for skeleton, side, row in zip(skeletons, np.asarray(sides, dtype=int), rows):
             image, mask, joints = self.person_of_row(int(row))
@@ -275,3 +324,9 @@ class NearestNeighbourGenerator(PoseToImageModule):
         """The retrieved training crops and their person masks."""
         rows = self.nearest_indices(vector)
         return self.index_images[rows].float() / 127.5 - 1.0, self.index_masks[rows].float() / 255.0
+
+
+def frame_poses(datamodule) -> tuple[np.ndarray, np.ndarray]:
+    """The target clip's (frames, 13, 2) skeletons in their crops' coordinates and (frames,) facings."""
+    cache = datamodule.cache
+    return np.asarray(cache.skeletons), facing_angles(np.asarray(cache.landmarks))

@@ -8,8 +8,9 @@ transform): what is left is what the warp must bend. That frame's person, from t
 store (data/person_store.py), is bent onto the asked skeleton by render/warp.py at the size the
 output needs, so a 480-px box gets 480 px of real detail instead of an upscaled 64-256-px drawing.
 A frame keeps the previous frame's choice while that needs little more bending than the best one:
-switching source frames is what makes such a video flicker. Where the chosen frame's arm covered the
-chest, the bent person has holes; another moment fills them (`fill_holes`).
+switching source frames is what makes such a video flicker. Frames turned away from the asked facing are
+not candidates (models/nearest.py's `facing_allowed`). Where the chosen frame's arm covered the chest, the
+bent person has holes; another moment fills them (`fill_holes`).
 """
 
 from __future__ import annotations
@@ -70,13 +71,14 @@ class WarpGenerator(NearestNeighbourGenerator):
         target_key: str = "",
         target_name: str = "",
         grid_size: int = 8,
+        facing_limit: float = 90.0,
     ):
         check_choice("model.method", method, WARP_METHODS)
         if int(candidates) < 1:
             raise ValueError(f"model.candidates={candidates} must be at least 1")
         if float(keep_margin) < 0:
             raise ValueError(f"model.keep_margin={keep_margin} must be 0 or more")
-        super().__init__(name, image_size, max_side, target_key, target_name, grid_size)
+        super().__init__(name, image_size, max_side, target_key, target_name, grid_size, facing_limit)
         self.save_hyperparameters()
         self.method = method
         self._previous_frame: int | None = None
@@ -92,13 +94,13 @@ class WarpGenerator(NearestNeighbourGenerator):
         self._previous_frame = None
 
     # -- choosing the frame to bend ------------------------------------------------------------------
-    def choose_rows(self, skeletons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(N, 13, 2) asked poses -> (N,) index rows to bend, in order (each may keep the one before), and
-        (N,) rows that fill what those lack: the least bending among frames at least FILL_GAP frames away
-        from the chosen one (another moment shows what an arm covered then; -1 where there is none)."""
-        queries = torch.as_tensor(np.asarray(skeletons, dtype=np.float32).reshape(len(skeletons), -1) * 2.0 - 1.0)
+    def choose_rows(self, skeletons: np.ndarray, facings: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 13, 2) asked poses (and (N,) their facings, if known) -> (N,) index rows to bend, in order
+        (each may keep the one before), and (N,) rows that fill what those lack: the least bending among
+        frames at least FILL_GAP frames away from the chosen one (another moment shows what an arm covered
+        then; -1 where there is none). Frames turned the other way are not candidates (`facing_allowed`)."""
         k = min(int(self.hparams.candidates), len(self.index_vectors))
-        distances = torch.cdist(queries, self.index_vectors.float().cpu())
+        distances = self.index_distances(skeletons, facings, k)
         nearest = torch.topk(distances, k, dim=1, largest=False).indices.numpy()
         frames = self.index_frames.cpu().numpy()
         chosen = np.empty(len(skeletons), dtype=np.int64)
@@ -120,10 +122,14 @@ class WarpGenerator(NearestNeighbourGenerator):
 
     # -- drawing ---------------------------------------------------------------------------------------
     def native_layers(
-        self, skeletons: np.ndarray, sides: np.ndarray, placements: np.ndarray | None = None
+        self,
+        skeletons: np.ndarray,
+        sides: np.ndarray,
+        placements: np.ndarray | None = None,
+        facings: np.ndarray | None = None,
     ) -> list[tuple[np.ndarray, np.ndarray]]:
         skeletons = np.asarray(skeletons, dtype=np.float64)
-        rows, fillers = self.choose_rows(skeletons)
+        rows, fillers = self.choose_rows(skeletons, facings)
         out = []
         for skeleton, side, row, filler in zip(skeletons, np.asarray(sides, dtype=int), rows, fillers):
             image, mask, joints = self.person_of_row(int(row))

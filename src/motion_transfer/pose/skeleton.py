@@ -139,3 +139,32 @@ def forward_fill(skeletons: np.ndarray, usable: np.ndarray) -> np.ndarray:
     idx = np.maximum.accumulate(idx)
     idx[idx < 0] = np.argmax(usable)
     return skeletons[idx]
+
+
+def facing_angles(landmarks: np.ndarray) -> np.ndarray:
+    """(N, 33, >=3) MediaPipe landmarks (x, y, z) -> (N,) how the body is turned about the vertical, in
+    radians: 0 facing the camera, pi/2 the image's right, -pi/2 its left, +-pi away from the camera.
+
+    Read from the left-to-right lines of the shoulders and of the hips seen from above (x and MediaPipe's
+    depth z): a back view and a front view can have the same 2-D skeleton, never the same turn. NaN where no
+    person was found, or without depth (landmarks with z all 0, as a drawn figure's truth)."""
+    lm = np.asarray(landmarks, dtype=np.float64)
+    if lm.ndim != 3 or lm.shape[2] < 3:
+        return np.full(len(lm), np.nan)
+    across = (lm[:, 11, 0:3:2] - lm[:, 12, 0:3:2]) + (lm[:, 23, 0:3:2] - lm[:, 24, 0:3:2])
+    angles = np.arctan2(across[:, 1], across[:, 0])
+    angles[np.all(lm[:, :, 2] == 0, axis=1)] = np.nan
+    return angles
+
+
+def held_facings(landmarks: np.ndarray, window: int = 7) -> np.ndarray:
+    """`facing_angles` of a clip, averaged as directions over `window` frames (MediaPipe's depth is noisy
+    from frame to frame), a frame without a person holding the last known facing; NaN where none is known."""
+    angles = facing_angles(landmarks)
+    known = np.isfinite(angles)
+    if not known.any():
+        return angles
+    directions = np.where(known[:, None], np.stack([np.cos(angles), np.sin(angles)], axis=1), 0.0)
+    kernel = np.ones(max(1, int(window)))
+    smoothed = np.stack([np.convolve(directions[:, k], kernel, mode="same") for k in range(2)], axis=1)
+    return forward_fill(np.arctan2(smoothed[:, 1], smoothed[:, 0]), known)

@@ -88,13 +88,15 @@ def write_full_frame_videos(
     progress: bool = True,
     preset: str = "ultrafast",
     panel_height: int = 360,
+    facings: np.ndarray | None = None,
 ) -> tuple[Path, Path]:
     """Generate the target in each normalised pose, paste it into the scene at each box (`output`) and
     write generated.mp4 (full frame) and transfer.mp4 (source | result, at most `panel_height` high:
     a preview, encoded on the same thread as the full frames).
 
     source_points: (N, 13, 2) the source's skeletons in its frame's pixels; normalised: (N, 13, 2)
-    crop coordinates for the generator; boxes: (N, 3) in the plate's pixels. Ctrl-C or a failure
+    crop coordinates for the generator; boxes: (N, 3) in the plate's pixels; facings: (N,) how the source's
+    body is turned (pose/skeleton.py's `held_facings`), for a generator that retrieves. Ctrl-C or a failure
     keeps playable videos of the frames done.
     """
     n = len(normalised)
@@ -139,7 +141,8 @@ def write_full_frame_videos(
             frames = slice(start, min(n, start + batch))
             if model.draws_native:  # real pixels moved at the size they cover in the output
                 sides = [output.side_for(box) for box in boxes[frames]]
-                layers = model.native_layers(normalised[frames], sides, placements[frames])
+                turned = None if facings is None else facings[frames]
+                layers = model.native_layers(normalised[frames], sides, placements[frames], turned)
                 persons, alphas = [p for p, _ in layers], [a for _, a in layers]
             else:
                 rgb, alpha = model.layers_from_skeletons(normalised[frames], batch, placements[frames], previous)
