@@ -109,9 +109,9 @@ def extract_landmarks(video, params: CropParams, progress: bool, option: str) ->
                     raise
             _join_seams(parts, video, params, keep, bar, stop)
     finally:
-        bar.close()
         for part in parts:
             _close(part)
+        bar.close()  # after the extractors give descriptor 2 back (detector.py): its line is cleared on the terminal
     return _merged(parts, video, option, keep)
 
 
