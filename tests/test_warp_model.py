@@ -106,3 +106,27 @@ def test_frames_turned_the_other_way_are_not_retrieved(small):
     model.reset_sequence()
     rows, _ = model.choose_rows(asked, np.array([np.nan]))  # facing unknown: the skeleton decides alone
     assert int(model.index_frames[rows[0]]) == best
+
+
+def test_with_mirror_a_frame_flipped_left_to_right_is_a_candidate_too(small):
+    """model.mirror: rows M..2M-1 are the index's frames flipped, their skeletons mirrored (left and right
+    joints swapped) and facings turned the other way; a pose asked as a frame's mirror image retrieves it."""
+    from motion_transfer.models.loading import prepare_data_and_model
+    from motion_transfer.models.nearest import mirrored
+
+    datamodule, model = prepare_data_and_model(small.compose("demo", "model=warp", "model.mirror=true"))
+    assert model.mirror
+    count = len(model.index_frames)
+    assert len(model.row_frames()) == 2 * count
+    image, mask, joints = model.person_of_row(3)
+    flipped, flipped_mask, flipped_joints = model.person_of_row(count + 3)
+    assert np.array_equal(flipped, image[:, ::-1]) and np.array_equal(flipped_mask, mask[:, ::-1])
+    side = image.shape[0]
+    # In the mirror the right shoulder stands where the left one was, at the other side of the picture.
+    np.testing.assert_allclose(flipped_joints[1], [side - joints[2, 0], joints[2, 1]], atol=1e-9)
+    np.testing.assert_allclose(flipped_joints[0], [side - joints[0, 0], joints[0, 1]], atol=1e-9)  # the nose
+    np.testing.assert_allclose(mirrored(mirrored(joints / side)), joints / side, atol=1e-12)
+    asked = mirrored(model.skeletons_of_rows(np.array([3])))
+    model.reset_sequence()
+    rows, _ = model.choose_rows(asked)
+    assert rows[0] == count + 3

@@ -143,7 +143,7 @@ class LearnedGenerator(PoseToImageModule):
         )
         if self.flow:
             # The training frames the references come from: filled at fit start, carried by checkpoints.
-            self.references = WarpGenerator(image_size=image_size)
+            self.references = WarpGenerator(image_size=image_size, mirror=False)  # its rows index the crops
         self.head_refiner = HeadRefiner(image_size) if head_refiner else None
         if self.head_refiner is not None:
             # The head box's share of the person's side: the patch's share of the larger crops (set at fit start).

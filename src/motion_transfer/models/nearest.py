@@ -35,6 +35,17 @@ INDEX_BUFFERS = ("index_vectors", "index_images", "index_frames", "index_masks")
 DECODED_FRAMES = 32
 
 
+#: The skeleton's joints seen in a mirror: the nose stays, each left joint takes its right's place.
+MIRRORED_JOINTS = (0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11)
+
+
+def mirrored(skeletons: np.ndarray) -> np.ndarray:
+    """(..., 13, 2) skeletons in crop coordinates [0, 1] -> the skeletons of the crops flipped left to right."""
+    out = np.array(skeletons, dtype=np.float64)[..., MIRRORED_JOINTS, :]
+    out[..., 0] = 1.0 - out[..., 0]
+    return out
+
+
 def facing_allowed(asked: np.ndarray, frames: np.ndarray, limit: float, k: int = 1) -> np.ndarray:
     """(N,) asked facings and (M,) the index frames' (radians; NaN unknown) -> (N, M) bool, which frames each
     query may use: those turned at most `limit` radians from it, any whose facing or the query's is unknown;
@@ -63,6 +74,8 @@ class NearestNeighbourGenerator(PoseToImageModule):
     takes_augmentation = False
     # With a person store attached; without one native_layers scales the index's crops.
     draws_native = True
+    # Whether the index's frames flipped left to right are candidates too (rows M..2M-1 of an M-row index).
+    mirror = False
 
     def __init__(
         self,
@@ -250,15 +263,31 @@ class NearestNeighbourGenerator(PoseToImageModule):
 
     # -- drawing at the output's resolution ------------------------------------------------------------
     def skeletons_of_rows(self, rows: np.ndarray) -> np.ndarray:
-        """(K,) index rows -> (K, 13, 2) their frames' skeletons in crop coordinates."""
+        """(K,) candidate rows -> (K, 13, 2) their frames' skeletons in crop coordinates (mirrored rows' mirrored)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        count = len(self.index_frames)
+        own = rows % count
         if self.frame_skeletons is not None:
-            return self.frame_skeletons[self.index_frames.cpu().numpy()[rows]]
-        vectors = self.index_vectors[torch.as_tensor(rows)].cpu().numpy()
-        return (vectors.reshape(-1, NUM_JOINTS, 2) + 1.0) / 2.0
+            skeletons = self.frame_skeletons[self.index_frames.cpu().numpy()[own]]
+        else:
+            vectors = self.index_vectors[torch.as_tensor(own)].cpu().numpy()
+            skeletons = (vectors.reshape(-1, NUM_JOINTS, 2) + 1.0) / 2.0
+        flipped = rows >= count
+        if flipped.any():
+            skeletons = skeletons.copy()
+            skeletons[flipped] = mirrored(skeletons[flipped])
+        return skeletons
 
     def person_of_row(self, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The person of index row `row`: colours, mask and joints in their pixels, from the store at
-        native resolution when it has the frame, else the index's crop."""
+        """The person of candidate row `row`: colours, mask and joints in their pixels, from the store at
+        native resolution when it has the frame, else the index's crop; a mirrored row's flipped left to right."""
+        image, mask = self._pixels_of_row(int(row) % len(self.index_frames))
+        if row >= len(self.index_frames):
+            image, mask = image[:, ::-1], mask[:, ::-1]
+        joints = self.skeletons_of_rows(np.array([row]))[0] * image.shape[0]
+        return np.ascontiguousarray(image), np.ascontiguousarray(mask), joints
+
+    def _pixels_of_row(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         frame = int(self.index_frames[row])
         if self.store is not None and self.store.sides[frame] > 0:
             if frame not in self._decoded:
@@ -270,21 +299,30 @@ class NearestNeighbourGenerator(PoseToImageModule):
         else:
             image = self.index_images[row].permute(1, 2, 0).cpu().numpy()
             mask = self.index_masks[row, 0].cpu().numpy()
-        joints = self.skeletons_of_rows(np.array([row]))[0] * image.shape[0]
-        return np.ascontiguousarray(image), np.ascontiguousarray(mask), joints
+        return image, mask
+
+    def row_frames(self) -> np.ndarray:
+        """The frame number of every candidate row (a mirrored row's is its frame's)."""
+        frames = self.index_frames.cpu().numpy()
+        return np.concatenate([frames, frames]) if self.mirror else frames
 
     def index_facings(self) -> np.ndarray | None:
-        """(M,) the index rows' facings, if the attached clip gave them."""
+        """The candidate rows' facings, if the attached clip gave them (a mirror turns a body the other way)."""
         if self.frame_facings is None:
             return None
-        return self.frame_facings[self.index_frames.cpu().numpy()]
+        facings = self.frame_facings[self.index_frames.cpu().numpy()]
+        return np.concatenate([facings, -facings]) if self.mirror else facings
 
     def index_distances(self, skeletons: np.ndarray, facings: np.ndarray | None, k: int = 1) -> torch.Tensor:
-        """(N, 13, 2) asked poses -> (N, M) their distances to the index's, infinite to the frames turned the
-        other way (more than model.facing_limit degrees: `facing_allowed`, keeping at least k) where the asked
-        facings (N,) and the index's are known."""
+        """(N, 13, 2) asked poses -> (N, rows) their distances to the candidate rows' (the index's, then, with
+        `mirror`, the same mirrored), infinite to the frames turned the other way (more than model.facing_limit
+        degrees: `facing_allowed`, keeping at least k) where the asked facings (N,) and the index's are known."""
         queries = torch.as_tensor(np.asarray(skeletons, dtype=np.float32).reshape(len(skeletons), -1) * 2.0 - 1.0)
-        distances = torch.cdist(queries, self.index_vectors.float().cpu())
+        candidates = self.index_vectors.float().cpu()
+        if self.mirror:
+            flipped = mirrored(candidates.numpy().reshape(-1, NUM_JOINTS, 2) / 2.0 + 0.5) * 2.0 - 1.0
+            candidates = torch.cat([candidates, torch.from_numpy(flipped.reshape(len(candidates), -1)).float()])
+        distances = torch.cdist(queries, candidates)
         index_facings = self.index_facings()
         if facings is not None and index_facings is not None:
             limit = np.radians(float(self.hparams.get("facing_limit", 90.0)))

@@ -72,6 +72,7 @@ class WarpGenerator(NearestNeighbourGenerator):
         target_name: str = "",
         grid_size: int = 8,
         facing_limit: float = 90.0,
+        mirror: bool = False,
     ):
         check_choice("model.method", method, WARP_METHODS)
         if int(candidates) < 1:
@@ -81,7 +82,8 @@ class WarpGenerator(NearestNeighbourGenerator):
         super().__init__(name, image_size, max_side, target_key, target_name, grid_size, facing_limit)
         self.save_hyperparameters()
         self.method = method
-        self._previous_frame: int | None = None
+        self.mirror = bool(mirror)
+        self._previous_row: int | None = None
 
     @classmethod
     def indexed_on(cls, datamodule, name: str = "warp", **options) -> WarpGenerator:
@@ -91,7 +93,7 @@ class WarpGenerator(NearestNeighbourGenerator):
     def reset_sequence(self) -> None:
         """Forget the previous frame's choice (a new video starts)."""
         super().reset_sequence()
-        self._previous_frame = None
+        self._previous_row = None
 
     # -- choosing the frame to bend ------------------------------------------------------------------
     def choose_rows(self, skeletons: np.ndarray, facings: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -99,22 +101,22 @@ class WarpGenerator(NearestNeighbourGenerator):
         (each may keep the one before), and (N,) rows that fill what those lack: the least bending among
         frames at least FILL_GAP frames away from the chosen one (another moment shows what an arm covered
         then; -1 where there is none). Frames turned the other way are not candidates (`facing_allowed`)."""
-        k = min(int(self.hparams.candidates), len(self.index_vectors))
+        frames = self.row_frames()
+        k = min(int(self.hparams.candidates), len(frames))
         distances = self.index_distances(skeletons, facings, k)
         nearest = torch.topk(distances, k, dim=1, largest=False).indices.numpy()
-        frames = self.index_frames.cpu().numpy()
         chosen = np.empty(len(skeletons), dtype=np.int64)
         fillers = np.full(len(skeletons), -1, dtype=np.int64)
         for i, (query, rows) in enumerate(zip(np.asarray(skeletons, dtype=np.float64), nearest)):
             residuals = torso_residuals(self.skeletons_of_rows(rows), query)
             best = int(np.argmin(residuals))
-            if self._previous_frame is not None:
-                kept = np.flatnonzero(frames[rows] == self._previous_frame)
+            if self._previous_row is not None:
+                kept = np.flatnonzero(rows == self._previous_row)
                 margin = 1.0 + float(self.hparams.keep_margin)
                 if len(kept) and residuals[kept[0]] <= residuals[best] * margin:
                     best = int(kept[0])
             chosen[i] = rows[best]
-            self._previous_frame = int(frames[rows[best]])
+            self._previous_row = int(rows[best])
             apart = np.flatnonzero(np.abs(frames[rows] - frames[rows[best]]) >= FILL_GAP)
             if len(apart):
                 fillers[i] = rows[apart[np.argmin(residuals[apart])]]
